@@ -1,0 +1,187 @@
+"""A Copernica database's structure: its fields and interests.
+
+The same YAML format is read by the sandbox (to serve a database) and by the
+importer (``--schema``, offline checks), and written by
+``copernica-import schema --database ID``::
+
+    databases:
+      - id: 1
+        name: Contacts
+        fields:
+          - {name: email, type: email}
+          - {name: firstname, type: text, length: 50}
+          - {name: optin, type: select, choices: ["yes", "no"]}
+          - {name: birthdate, type: date}
+        interests:
+          - {name: newsletter, group: mail}
+          - football            # shorthand: just the name
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from importer.errors import SchemaError
+
+FieldType = Literal[
+    "text", "email", "select", "integer", "float", "date", "datetime",
+    "empty_date", "empty_datetime", "big", "foreign_key", "phone",
+]
+FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
+
+
+class FieldDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    type: FieldType = "text"
+    id: int | None = None
+    # the field's default value; for a select field, its choices one per line
+    value: str = ""
+    choices: tuple[str, ...] = ()
+    length: int | None = Field(default=None, ge=1)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_as_text(cls, v: Any) -> str:
+        return "" if v is None else str(v)
+
+    @field_validator("choices", mode="before")
+    @classmethod
+    def _choices_as_text(cls, v: Any) -> Any:
+        if isinstance(v, (list, tuple)):
+            # YAML reads bare yes/no as booleans; a choice is always text
+            return tuple(_yaml_scalar_text(c) for c in v)
+        return v
+
+    @model_validator(mode="after")
+    def _choices_from_value(self) -> "FieldDef":
+        # Copernica keeps select choices in `value`, one per line; accept either.
+        if self.type == "select":
+            if not self.choices and self.value:
+                object.__setattr__(self, "choices", tuple(c for c in self.value.splitlines() if c != ""))
+            elif self.choices and not self.value:
+                object.__setattr__(self, "value", "\n".join(self.choices))
+        return self
+
+
+class InterestDef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    group: str = ""
+    id: int | None = None
+
+
+class DatabaseSchema(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    name: str = ""
+    fields: list[FieldDef] = []
+    interests: list[InterestDef] = []
+
+    @field_validator("interests", mode="before")
+    @classmethod
+    def _interest_shorthand(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"name": _yaml_scalar_text(i)} if not isinstance(i, dict) else i for i in v]
+        return v
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"name": _yaml_scalar_text(f)} if not isinstance(f, dict) else f for f in v]
+        return v
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "DatabaseSchema":
+        for kind, names in (("field", [f.name for f in self.fields]),
+                            ("interest", [i.name for i in self.interests])):
+            seen: set[str] = set()
+            for n in names:
+                if n.lower() in seen:
+                    raise ValueError(f"database {self.id}: {kind} {n!r} is declared twice "
+                                     "(names are case-insensitive)")
+                seen.add(n.lower())
+        return self
+
+    def field(self, name: str) -> FieldDef | None:
+        """The field called ``name``, matched case-insensitively as Copernica does."""
+        lname = name.lower()
+        return next((f for f in self.fields if f.name.lower() == lname), None)
+
+    def interest(self, name: str) -> InterestDef | None:
+        lname = name.lower()
+        return next((i for i in self.interests if i.name.lower() == lname), None)
+
+
+class SchemaFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    databases: list[DatabaseSchema]
+
+    def database(self, database_id: int) -> DatabaseSchema:
+        for db in self.databases:
+            if db.id == database_id:
+                return db
+        known = ", ".join(str(d.id) for d in self.databases) or "none"
+        raise SchemaError(f"the schema file has no database {database_id} (it has: {known})")
+
+
+def _yaml_scalar_text(v: Any) -> str:
+    if isinstance(v, bool):  # YAML 1.1 turns yes/no into booleans
+        return "yes" if v else "no"
+    return "" if v is None else str(v)
+
+
+def load_schema_file(path: str | Path) -> SchemaFile:
+    """Read and validate a schema YAML file; errors name the file and place."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemaError(f"schema file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise SchemaError(f"schema file {path} is not valid YAML: {exc}") from None
+    if isinstance(data, dict) and "databases" not in data and "id" in data:
+        data = {"databases": [data]}  # a file holding one database
+    try:
+        return SchemaFile.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise SchemaError(f"schema file {path} is invalid: {problems}") from None
+
+
+def dump_schema(databases: list[DatabaseSchema]) -> str:
+    """The YAML text of a schema file, loadable by ``load_schema_file``."""
+    out = []
+    for db in databases:
+        fields = []
+        for f in db.fields:
+            d: dict[str, Any] = {"name": f.name, "type": f.type}
+            if f.id is not None:
+                d["id"] = f.id
+            if f.type == "select":
+                d["choices"] = list(f.choices)
+            elif f.value:
+                d["value"] = f.value
+            if f.length is not None:
+                d["length"] = f.length
+            fields.append(d)
+        interests = []
+        for i in db.interests:
+            d = {"name": i.name}
+            if i.group:
+                d["group"] = i.group
+            if i.id is not None:
+                d["id"] = i.id
+            interests.append(d)
+        out.append({"id": db.id, "name": db.name, "fields": fields, "interests": interests})
+    return yaml.safe_dump({"databases": out}, sort_keys=False, allow_unicode=True)
