@@ -43,6 +43,9 @@ class Profile:
     interests: dict[str, int]     # interest name -> 1/0
     # fields whose cell was empty; an update does not blank them unless asked
     empty_fields: frozenset[str] = field(default_factory=frozenset)
+    # values left out or sent despite a failed check (mapping `on_invalid`);
+    # they go into the results' `error` column so nothing is lost unseen
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
