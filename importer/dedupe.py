@@ -1,0 +1,43 @@
+"""Duplicates inside one file, by the mapping's key (after transforms).
+
+Only a 64-bit hash of each key is kept, so a million keys cost tens of MB,
+not the keys' text. Two different keys sharing a hash has a chance of about
+1 in 10^7 for a million rows (birthday bound), accepted for this purpose.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+
+class DuplicateIndex:
+    """``first`` keeps the first occurrence of a key; ``last`` the last one.
+
+    For ``last`` the winners must be known before the import starts, so the
+    caller feeds every valid (row, key) to ``learn`` in a first pass.
+    """
+
+    def __init__(self, keep: str = "first") -> None:
+        if keep not in ("first", "last"):
+            raise ValueError(f"keep must be 'first' or 'last', not {keep!r}")
+        self.keep = keep
+        self._rows: dict[int, int] = {}
+
+    def learn(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """First pass for ``last``: remember the last row of each key."""
+        rows = self._rows
+        for row, key in pairs:
+            rows[hash(key)] = row
+
+    def winner(self, row: int, key: str) -> int | None:
+        """The row this one duplicates (it is skipped), or None (import it)."""
+        if not key:
+            return None
+        h = hash(key)
+        if self.keep == "last":
+            last = self._rows.get(h, row)
+            return None if last == row else last
+        first = self._rows.setdefault(h, row)
+        return None if first == row else first
+
+    def __len__(self) -> int:
+        return len(self._rows)

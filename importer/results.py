@@ -1,0 +1,107 @@
+"""The results CSV: one line per input row, pairing it with its outcome.
+
+Columns: ``row, status, profile_id, error, attempts``, the key, then the
+row's source columns, so a user can filter on ``status`` in Excel, fix the
+failed lines and import them again with the same mapping.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from importer.models import Outcome
+
+RESULT_COLUMNS = ("row", "status", "profile_id", "error", "attempts", "key")
+
+# A spreadsheet program runs a cell starting with one of these as a formula
+# (CSV injection); a leading apostrophe makes it plain text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NEUTRALISER = "'"
+
+
+def neutralise(value: str) -> str:
+    """``=cmd|...`` -> ``'=cmd|...``: shown as text, never executed."""
+    if value and value.startswith(_FORMULA_STARTS):
+        return NEUTRALISER + value
+    return value
+
+
+def unneutralise(value: str) -> str:
+    """Undo ``neutralise`` when a results file is imported again."""
+    if value.startswith(NEUTRALISER) and value[1:2] and value[1:].startswith(_FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def is_results_header(headers: Iterable[str]) -> bool:
+    """True for a results file of ours (so its cells get unneutralised)."""
+    return tuple(headers)[: len(RESULT_COLUMNS)] == RESULT_COLUMNS
+
+
+def results_header(source_columns: list[str]) -> list[str]:
+    # a results file fed back in carries our columns already: don't repeat them
+    source = source_columns[len(RESULT_COLUMNS):] if is_results_header(source_columns) else source_columns
+    return [*RESULT_COLUMNS, *source]
+
+
+class ResultsWriter:
+    """Writes result lines as they come, flushed, so a crash keeps what is done.
+
+    A crash (even kill -9) can at most cut the last line; the journal, not
+    this file, is the source of truth, and a resumed run rewrites it whole.
+    """
+
+    def __init__(self, path: str | Path, source_columns: list[str]):
+        self.path = Path(path)
+        self.source_columns = list(source_columns)
+        self._skip = len(RESULT_COLUMNS) if is_results_header(source_columns) else 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+        self._csv = csv.writer(self._file)
+        self._csv.writerow(results_header(self.source_columns))
+        self._file.flush()
+        self.lines = 0
+
+    def write(self, outcome: Outcome, values: dict[str, str] | None) -> None:
+        self._csv.writerow(self._line(outcome, values))
+        self.lines += 1
+
+    def flush(self) -> None:
+        self._file.flush()
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+
+    def __enter__(self) -> "ResultsWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _line(self, o: Outcome, values: dict[str, str] | None) -> list[str]:
+        values = values or {}
+        source = [neutralise(values.get(c, "")) for c in self.source_columns[self._skip:]]
+        return [
+            str(o.row), o.status.value, "" if o.profile_id is None else str(o.profile_id),
+            neutralise(o.error), str(o.attempts), neutralise(o.key), *source,
+        ]
+
+
+def read_results(path: str | Path) -> Iterator[dict[str, str]]:
+    """The lines of a results file as dicts; a cut last line is ignored."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        text = f.read()
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or tuple(reader.fieldnames[: len(RESULT_COLUMNS)]) != RESULT_COLUMNS:
+        from importer.errors import FileError
+        raise FileError(f"{path} is not a copernica-import results file "
+                        f"(its first columns should be {', '.join(RESULT_COLUMNS)})")
+    for line in reader:
+        if line.get("row", "").isdigit() and line.get("attempts") is not None:
+            yield line

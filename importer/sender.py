@@ -1,0 +1,144 @@
+"""Turns one Profile into one Outcome through the API, per ``on_existing`` mode.
+
+The rule that keeps a run free of duplicates: a POST whose answer was lost
+(``AmbiguousFailure``) is never sent again blindly. With a key, the profile
+is looked up first; only when Copernica does not have it is it sent again.
+Without a key, the row ends ``unknown``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from importer.client import AmbiguousFailure, CopernicaClient, RequestRefused, TemporaryFailure
+from importer.models import Outcome, Profile, Status
+
+MODES = ("create", "skip", "update", "upsert")
+
+# Messages a marketer reads in the results' `error` column.
+MSG_UNKNOWN_NO_KEY = ("the answer from Copernica was lost ({why}); without a `key` in the mapping "
+                      "it cannot be checked whether the profile was created. Look it up before "
+                      "importing this row again, or it may exist twice")
+MSG_UNKNOWN_IN_FLIGHT = ("this row was being sent when the previous run stopped; without a `key` "
+                         "in the mapping it cannot be checked whether Copernica created it. Look it "
+                         "up before importing this row again, or it may exist twice")
+MSG_RECOVERED = "the answer from Copernica was lost ({why}); the profile was found by its key"
+MSG_RECOVERED_IN_FLIGHT = "found by its key after the previous run stopped mid-send"
+MSG_MANY_MATCH = "{n} profiles match key {key} (IDs {ids}); row not touched"
+MSG_EXISTS = "exists"
+MSG_NOT_FOUND = "not found"
+
+
+@dataclass
+class ProfileSender:
+    client: CopernicaClient
+    database_id: int
+    mode: str = "create"
+    key_fields: tuple[str, ...] = ()
+    replace_interests: bool = False
+    blank_fields: frozenset[str] = frozenset()   # fields whose empty cell blanks on update
+    max_resends: int = 3  # POSTs after lost answers whose lookup found nothing
+
+    def send(self, profile: Profile, *, was_in_flight: bool = False) -> Outcome:
+        """One row's outcome. Raises only what stops the whole run
+        (InvalidTokenError and other ApiError)."""
+        attempts = 0
+        try:
+            if was_in_flight:
+                if not self.key_fields:
+                    return self._outcome(profile, Status.UNKNOWN, error=MSG_UNKNOWN_IN_FLIGHT)
+                found = self._find_ours(profile)
+                attempts += 1
+                if found is not None:
+                    return self._outcome(profile, Status.CREATED, found, MSG_RECOVERED_IN_FLIGHT, attempts)
+            if self.mode == "create":
+                return self._create(profile, attempts)
+            return self._by_existing(profile, attempts)
+        except RequestRefused as exc:
+            return self._outcome(profile, Status.FAILED, error=str(exc), attempts=attempts + exc.attempts)
+        except TemporaryFailure as exc:
+            return self._outcome(profile, Status.FAILED, error=str(exc), attempts=attempts + exc.attempts)
+
+    # -- modes ----------------------------------------------------------------
+    def _create(self, profile: Profile, attempts: int) -> Outcome:
+        fields = {k: v for k, v in profile.fields.items() if k not in profile.empty_fields}
+        for _ in range(self.max_resends + 1):
+            try:
+                result = self.client.create_profile(self.database_id, fields, profile.interests)
+                return self._outcome(profile, Status.CREATED, result.profile_id,
+                                     attempts=attempts + result.attempts)
+            except AmbiguousFailure as exc:
+                attempts += exc.attempts
+                if not self.key_fields:
+                    return self._outcome(profile, Status.UNKNOWN, attempts=attempts,
+                                         error=MSG_UNKNOWN_NO_KEY.format(why=exc))
+                found = self._find_ours(profile)
+                if found is not None:
+                    return self._outcome(profile, Status.CREATED, found, attempts=attempts,
+                                         error=MSG_RECOVERED.format(why=exc))
+                last = exc  # not stored: sending again cannot duplicate
+        return self._outcome(profile, Status.FAILED, attempts=attempts,
+                             error=f"gave up: {last}, {self.max_resends + 1} times")
+
+    def _by_existing(self, profile: Profile, attempts: int) -> Outcome:
+        matches = self.client.find_profiles(self.database_id, self._key_match(profile))
+        attempts += 1
+        if len(matches) > 1:
+            ids = ", ".join(str(m["ID"]) for m in matches[:10])
+            return self._outcome(profile, Status.SKIPPED, attempts=attempts, error=MSG_MANY_MATCH.format(
+                n=len(matches), key=profile.key, ids=ids))
+        if matches:
+            pid = int(matches[0]["ID"])
+            if self.mode == "skip":
+                return self._outcome(profile, Status.SKIPPED, pid, MSG_EXISTS, attempts)
+            attempts += self._update(pid, profile)
+            return self._outcome(profile, Status.UPDATED, pid, attempts=attempts)
+        if self.mode == "update":
+            return self._outcome(profile, Status.SKIPPED, error=MSG_NOT_FOUND, attempts=attempts)
+        return self._create(profile, attempts)  # skip / upsert: create the new person
+
+    def _update(self, profile_id: int, profile: Profile) -> int:
+        # an empty cell does not blank a stored value unless the mapping says so
+        fields = {k: v for k, v in profile.fields.items()
+                  if k not in profile.empty_fields or k in self.blank_fields}
+        return self.client.update_profile(profile_id, fields, profile.interests or None,
+                                          replace_interests=self.replace_interests)
+
+    # -- lookups --------------------------------------------------------------
+    def _key_match(self, profile: Profile) -> dict[str, str]:
+        return {f: profile.fields.get(f, "") for f in self.key_fields}
+
+    def _find_ours(self, profile: Profile) -> int | None:
+        """The profile this row created, if Copernica has it.
+
+        Among the profiles with this key, the one whose fields hold exactly
+        what was sent; with several (the person existed before), the newest.
+        """
+        matches = self.client.find_profiles(self.database_id, self._key_match(profile))
+        sent = {k.lower(): v for k, v in profile.fields.items() if k not in profile.empty_fields}
+        ours = [m for m in matches if _holds(m.get("fields", {}), sent)]
+        if not ours:
+            return None
+        return max(int(m["ID"]) for m in ours)
+
+    @staticmethod
+    def _outcome(profile: Profile, status: Status, profile_id: int | None = None, error: str = "",
+                 attempts: int = 0) -> Outcome:
+        notes = "; ".join(profile.warnings)
+        error = f"{error}; {notes}" if error and notes else (error or notes)
+        return Outcome(profile.row, status, profile_id, error, attempts, profile.key)
+
+
+def _holds(stored: dict, sent: dict[str, str]) -> bool:
+    lowered = {str(k).lower(): v for k, v in stored.items()}
+    for name, value in sent.items():
+        have = lowered.get(name)
+        if have is None:
+            return False
+        if str(have).strip().lower() != str(value).strip().lower():
+            try:
+                if float(have) == float(value):
+                    continue
+            except (TypeError, ValueError):
+                pass
+            return False
+    return True
