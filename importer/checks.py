@@ -262,7 +262,7 @@ def check_date(field: FieldDef, value: str, *, date_format: str | None = None) -
         parsed_with_format = _parse_with_format(field, value, date_format)
         if parsed_with_format.time() != datetime.min.time():
             raise _problem(Messages.DATE_HAS_TIME, value, field)
-        return parsed_with_format.isoformat()
+        return parsed_with_format.date().isoformat()
     raise _date_problem(field, value, datetime_field=False)
 
 
