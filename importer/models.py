@@ -15,6 +15,7 @@ class Status(str, Enum):
     INVALID = "invalid"   # failed a local check, never sent
     FAILED = "failed"     # the API refused it or retries ran out
     UNKNOWN = "unknown"   # sent, result cannot be known (only without a key)
+    VALID = "valid"       # `check` and `--dry-run` only: would be sent
 
     def __str__(self) -> str:  # so f-strings and csv show "created"
         return self.value
