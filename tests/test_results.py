@@ -1,0 +1,56 @@
+import csv
+
+import pytest
+
+from importer.errors import FileError
+from importer.models import Outcome, Status
+from importer.results import RESULT_COLUMNS, ResultsWriter, neutralise, read_results, unneutralise
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+31 6 1234", "-5", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_like_values_are_neutralised_and_restored(value):
+    assert neutralise(value) == "'" + value
+    assert unneutralise(neutralise(value)) == value
+
+
+@pytest.mark.parametrize("value", ["", "plain", "jan@example.com", "'quoted already", "31612345678"])
+def test_ordinary_values_are_left_alone(value):
+    assert neutralise(value) == value
+    assert unneutralise(value) == value
+
+
+def test_writer_pairs_each_row_with_its_outcome_and_source(tmp_path):
+    path = tmp_path / "r.csv"
+    with ResultsWriter(path, ["E-mail", "Name"]) as w:
+        w.write(Outcome(2, Status.CREATED, 101, "", 1, "a@x.nl"), {"E-mail": "a@x.nl", "Name": "=cmd|' /C calc'!A0"})
+        w.write(Outcome(3, Status.INVALID, None, "column 'E-mail' is empty but required", 0, ""), {"E-mail": "", "Name": "B"})
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        lines = list(csv.reader(f))
+    assert lines[0] == [*RESULT_COLUMNS, "E-mail", "Name"]
+    assert lines[1] == ["2", "created", "101", "", "1", "a@x.nl", "a@x.nl", "'=cmd|' /C calc'!A0"]
+    assert lines[2][:4] == ["3", "invalid", "", "column 'E-mail' is empty but required"]
+    assert [line["row"] for line in read_results(path)] == ["2", "3"]
+
+
+def test_read_results_ignores_a_cut_last_line(tmp_path):
+    path = tmp_path / "r.csv"
+    with ResultsWriter(path, ["E-mail"]) as w:
+        w.write(Outcome(2, Status.CREATED, 7, "", 1, "a@x.nl"), {"E-mail": "a@x.nl"})
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("3,crea")  # what kill -9 mid-write can leave
+    assert [line["row"] for line in read_results(path)] == ["2"]
+
+
+def test_a_results_file_fed_back_in_does_not_repeat_our_columns(tmp_path):
+    path = tmp_path / "again.csv"
+    with ResultsWriter(path, [*RESULT_COLUMNS, "E-mail"]) as w:
+        w.write(Outcome(2, Status.CREATED, 9, "", 1, "a@x.nl"), {"E-mail": "a@x.nl", "status": "failed"})
+    header = next(csv.reader(open(path, encoding="utf-8-sig")))
+    assert header == [*RESULT_COLUMNS, "E-mail"]
+
+
+def test_read_results_refuses_other_csv(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(FileError, match="not a copernica-import results file"):
+        list(read_results(path))
