@@ -1,0 +1,386 @@
+"""The Copernica REST calls the sandbox serves, as plain request -> response.
+
+Nothing here knows about sockets, tokens or faults (see server.py): an
+``ApiRequest`` holds the path after the version prefix (``database/1/profiles``)
+and the decoded query, and ``handle`` returns an ``ApiResponse``.
+
+Sandbox choices where Copernica's behaviour is not documented:
+- ``PUT profile/{id}`` switches the interests it names and leaves the others;
+- ``PUT database/{id}/profiles`` creates a profile from the body only (the
+  ``fields[]`` conditions are not copied into it); with no match and no
+  ``create`` it answers 200 with an empty body;
+- a ``fields[]`` filter on a field the database lacks is a 400, not "match all";
+- text filters compare case-insensitively (MySQL's default collation).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+from urllib.parse import parse_qsl
+
+from importer.sandbox import messages
+from importer.sandbox.coerce import (apply_switches, coerce_fields, default_fields, default_value,
+                                     interest_switches, php_float, php_int)
+from importer.sandbox.store import Condition, ProfileStore, StoredProfile
+from importer.schema import DatabaseSchema, SchemaFile
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+_CONDITION = re.compile(r"^(?P<name>[^=!<>~]+?)(?P<op>==|!=|<=|>=|=~|!~|<|>)(?P<value>.*)$", re.DOTALL)
+_FORM_KEY = re.compile(r"^(?P<name>[^\[\]]+)\[(?P<sub>[^\[\]]*)\]$")
+FALSE_WORDS = frozenset({"false", "0", "no", ""})
+
+
+class ApiFailure(Exception):
+    """Answer 400 with Copernica's JSON error body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class ApiRequest:
+    method: str
+    path: str                        # after the version prefix, no leading slash
+    query: list[tuple[str, str]]
+    body: bytes = b""
+    content_type: str = ""
+    api_url: str = ""                # e.g. http://127.0.0.1:8765/v3, for Location headers
+
+    def param(self, name: str) -> str | None:
+        return next((v for k, v in self.query if k == name), None)
+
+    def conditions(self) -> list[str]:
+        return [v for k, v in self.query if k == "fields[]" or re.fullmatch(r"fields\[\d+\]", k)]
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+    # a profile was written: the after-store faults (drop, slow) may strike now
+    stored_profile: bool = False
+    created_ids: list[int] = field(default_factory=list)
+
+    @classmethod
+    def json(cls, data: Any, status: int = 200) -> "ApiResponse":
+        return cls(status, json.dumps(data).encode("utf-8"))
+
+    @classmethod
+    def error(cls, message: str) -> "ApiResponse":
+        return cls.json({"error": {"message": message}}, status=400)
+
+
+def is_false(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in FALSE_WORDS
+
+
+def is_true(value: str | None) -> bool:
+    return value is not None and not is_false(value)
+
+
+# --- bodies ---------------------------------------------------------------------
+def decode_body(request: ApiRequest) -> Any:
+    """The JSON or form-encoded body; an empty body is an empty object."""
+    text = request.body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return {}
+    looks_like_json = "json" in request.content_type or text[:1] in "{["
+    if looks_like_json and "x-www-form-urlencoded" not in request.content_type:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise ApiFailure(messages.INVALID_DATA) from None
+    return decode_form(text)
+
+
+def decode_form(text: str) -> dict[str, Any]:
+    """PHP-style form decoding: fields[email]=x, interests[]=a, interests[b]=1."""
+    data: dict[str, Any] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True):
+        match = _FORM_KEY.match(key)
+        if not match:
+            data[key] = value
+            continue
+        name, sub = match.group("name"), match.group("sub")
+        if sub == "":
+            container = data.setdefault(name, [])
+            if isinstance(container, list):
+                container.append(value)
+        else:
+            container = data.setdefault(name, {})
+            if isinstance(container, dict):
+                container[sub] = value
+    return data
+
+
+def profile_parts(body: Any) -> tuple[dict[str, Any], Any]:
+    """The ``fields`` object and the ``interests`` of a profile body."""
+    if not isinstance(body, dict):
+        raise ApiFailure(messages.INVALID_DATA)
+    fields = body.get("fields", {})
+    if fields is None or fields == []:  # PHP encodes an empty array as []
+        fields = {}
+    if not isinstance(fields, dict):
+        raise ApiFailure(messages.INVALID_DATA)
+    interests = body.get("interests", {})
+    if interests is not None and not isinstance(interests, (dict, list)):
+        raise ApiFailure(messages.INVALID_DATA)
+    return fields, interests or {}
+
+
+# --- JSON shapes ------------------------------------------------------------------
+def listing(items: list[Any], start: int = 0, limit: int = DEFAULT_LIMIT,
+            total: int | None = None, with_total: bool = True) -> dict[str, Any]:
+    wrapped: dict[str, Any] = {"start": start, "limit": limit, "count": len(items)}
+    if with_total:
+        wrapped["total"] = len(items) if total is None else total
+    wrapped["data"] = items
+    return wrapped
+
+
+def field_json(database: DatabaseSchema, position: int) -> dict[str, Any]:
+    f = database.fields[position]
+    return {"ID": f.id if f.id is not None else position + 1, "name": f.name, "type": f.type,
+            "value": f.value, "displayed": True, "ordered": False,
+            "length": f.length if f.length is not None else 255, "textlines": 1,
+            "hidden": False, "index": False}
+
+
+def interest_json(database: DatabaseSchema, position: int) -> dict[str, Any]:
+    i = database.interests[position]
+    return {"ID": i.id if i.id is not None else position + 1, "name": i.name, "group": i.group}
+
+
+def database_json(database: DatabaseSchema) -> dict[str, Any]:
+    return {"ID": database.id, "name": database.name, "description": "", "archived": False,
+            "created": "2020-01-01 00:00:00",
+            "fields": listing([field_json(database, n) for n in range(len(database.fields))]),
+            "interests": listing([interest_json(database, n) for n in range(len(database.interests))]),
+            "collections": listing([])}
+
+
+def profile_fields(database: DatabaseSchema, stored: dict[str, str]) -> dict[str, str]:
+    """All the database's fields in schema order (a field added to the schema later shows its default)."""
+    return {f.name: stored.get(f.name, default_value(f)) for f in database.fields}
+
+
+def profile_json(database: DatabaseSchema, profile: StoredProfile, data_only: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {"ID": profile.id, "fields": profile_fields(database, profile.fields),
+                           "interests": list(profile.interests)}
+    if data_only:
+        out["modified"] = profile.modified
+        return out
+    out.update({"database": profile.database_id, "secret": profile.secret, "created": profile.created,
+                "modified": profile.modified, "removed": profile.removed is not None})
+    return out
+
+
+# --- the API ----------------------------------------------------------------------
+class CopernicaApi:
+    def __init__(self, schema: SchemaFile, store: ProfileStore) -> None:
+        self.schema = schema
+        self.store = store
+        self._routes: list[tuple[str, re.Pattern[str], Callable[..., ApiResponse]]] = [
+            ("GET", re.compile(r"identity"), self._identity),
+            ("GET", re.compile(r"databases"), self._databases),
+            ("GET", re.compile(r"database/([^/]+)"), self._database),
+            ("GET", re.compile(r"database/([^/]+)/fields"), self._database_fields),
+            ("GET", re.compile(r"database/([^/]+)/interests"), self._database_interests),
+            ("POST", re.compile(r"database/([^/]+)/profiles"), self._create_profile),
+            ("GET", re.compile(r"database/([^/]+)/profiles"), self._search_profiles),
+            ("PUT", re.compile(r"database/([^/]+)/profiles"), self._update_matching_profiles),
+            ("GET", re.compile(r"profile/(\d+)"), self._get_profile),
+            ("GET", re.compile(r"profile/(\d+)/fields"), self._get_profile_fields),
+            ("GET", re.compile(r"profile/(\d+)/interests"), self._get_profile_interests),
+            ("PUT", re.compile(r"profile/(\d+)"), self._update_profile),
+            ("PUT", re.compile(r"profile/(\d+)/fields"), self._update_profile_fields),
+            ("POST", re.compile(r"profile/(\d+)/interests"), self._add_profile_interests),
+            ("PUT", re.compile(r"profile/(\d+)/interests"), self._replace_profile_interests),
+            ("DELETE", re.compile(r"profile/(\d+)"), self._delete_profile),
+        ]
+
+    def handle(self, request: ApiRequest) -> ApiResponse:
+        path = request.path.strip("/")
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(path)
+            if match and method == request.method:
+                try:
+                    return handler(request, *match.groups())
+                except ApiFailure as failure:
+                    return ApiResponse.error(failure.message)
+        return ApiResponse.error(messages.INVALID_METHOD)
+
+    # --- lookups ---
+    def database(self, id_or_name: str) -> DatabaseSchema:
+        """By numeric ID or, as Copernica allows, by name."""
+        for db in self.schema.databases:
+            if str(db.id) == id_or_name or db.name == id_or_name:
+                return db
+        raise ApiFailure(messages.NO_DATABASE)
+
+    def _database_by_id(self, database_id: int) -> DatabaseSchema:
+        return self.database(str(database_id))
+
+    def _live_profile(self, profile_id: str) -> StoredProfile:
+        profile = self.store.get(int(profile_id))
+        if profile is None or profile.removed is not None:
+            raise ApiFailure(messages.NO_PROFILE)
+        return profile
+
+    # --- account and structure ---
+    def _identity(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse.json({"ID": 1, "name": "sandbox", "description": "Copernica sandbox account",
+                                 "company": {"name": "Sandbox"}})
+
+    def _databases(self, request: ApiRequest) -> ApiResponse:
+        return ApiResponse.json(listing([database_json(db) for db in self.schema.databases]))
+
+    def _database(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        return ApiResponse.json(database_json(self.database(db_ref)))
+
+    def _database_fields(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        db = self.database(db_ref)
+        return ApiResponse.json(listing([field_json(db, n) for n in range(len(db.fields))]))
+
+    def _database_interests(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        db = self.database(db_ref)
+        return ApiResponse.json(listing([interest_json(db, n) for n in range(len(db.interests))]))
+
+    # --- profiles in a database ---
+    def _create_profile(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        db = self.database(db_ref)
+        given_fields, given_interests = profile_parts(decode_body(request))
+        profile_id = self._create(db, given_fields, given_interests)
+        return self._created(request, profile_id)
+
+    def _create(self, db: DatabaseSchema, given_fields: dict[str, Any], given_interests: Any) -> int:
+        fields = default_fields(db) | coerce_fields(db, given_fields)
+        interests = apply_switches([], interest_switches(db, given_interests), db)
+        return self.store.create(db.id, fields, interests)
+
+    @staticmethod
+    def _created(request: ApiRequest, profile_id: int) -> ApiResponse:
+        location = f"{request.api_url}/profile/{profile_id}"
+        return ApiResponse(201, headers={"X-Created": str(profile_id), "X-location": location,
+                                         "Location": location},
+                           stored_profile=True, created_ids=[profile_id])
+
+    def _search_profiles(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        db = self.database(db_ref)
+        conditions = self.parse_conditions(db, request.conditions())
+        start = max(0, php_int(request.param("start") or 0))
+        limit_param = request.param("limit")
+        limit = DEFAULT_LIMIT if limit_param is None else min(MAX_LIMIT, max(0, php_int(limit_param)))
+        with_total = not is_false(request.param("total"))
+        data_only = is_true(request.param("dataonly"))
+        found, total = self.store.find(db.id, conditions, start, limit, with_total)
+        data = [profile_json(db, p, data_only) for p in found]
+        return ApiResponse.json(listing(data, start, limit, total, with_total))
+
+    def parse_conditions(self, db: DatabaseSchema, raw: list[str]) -> list[Condition]:
+        conditions = []
+        for text in raw:
+            match = _CONDITION.match(text)
+            if not match:
+                raise ApiFailure(messages.INVALID_FILTER.format(condition=text))
+            name = match.group("name").strip()
+            f = db.field(name)
+            if f is None:
+                raise ApiFailure(messages.UNKNOWN_FILTER_FIELD.format(name=name))
+            op, value = match.group("op"), match.group("value")
+            numeric = f.type in ("integer", "float", "foreign_key") and op not in ("=~", "!~")
+            conditions.append(Condition(f.name, op, php_float(value) if numeric else value, numeric))
+        return conditions
+
+    def _update_matching_profiles(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        db = self.database(db_ref)
+        conditions = self.parse_conditions(db, request.conditions())
+        given_fields, given_interests = profile_parts(decode_body(request))
+        with self.store.locked():  # search and create as one step: no twin profiles
+            matches, _ = self.store.find(db.id, conditions)
+            if not matches:
+                if not is_true(request.param("create")):
+                    return ApiResponse(200)
+                return self._created(request, self._create(db, given_fields, given_interests))
+            for profile in matches:
+                self._merge(db, profile, given_fields, given_interests)
+        return self._see_other(request, matches[0].id)
+
+    # --- one profile ---
+    def _get_profile(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        profile = self.store.get(int(profile_id))
+        if profile is None:
+            raise ApiFailure(messages.NO_PROFILE)
+        return ApiResponse.json(profile_json(self._database_by_id(profile.database_id), profile))
+
+    def _get_profile_fields(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        profile = self._live_profile(profile_id)
+        return ApiResponse.json(profile_fields(self._database_by_id(profile.database_id), profile.fields))
+
+    def _get_profile_interests(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        return ApiResponse.json(list(self._live_profile(profile_id).interests))
+
+    def _update_profile(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        given_fields, given_interests = profile_parts(decode_body(request))
+        return self._write_profile(request, profile_id, given_fields, given_interests)
+
+    def _update_profile_fields(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        body = decode_body(request)
+        if not isinstance(body, dict):
+            raise ApiFailure(messages.INVALID_DATA)
+        return self._write_profile(request, profile_id, body, {})
+
+    def _add_profile_interests(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        return self._write_profile(request, profile_id, {}, self._interests_body(request))
+
+    def _replace_profile_interests(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        return self._write_profile(request, profile_id, {}, self._interests_body(request), replace=True)
+
+    @staticmethod
+    def _interests_body(request: ApiRequest) -> Any:
+        body = decode_body(request)
+        if isinstance(body, dict) and set(body) == {"interests"}:
+            body = body["interests"]  # tolerate {"interests": ...} as well as the bare set
+        if not isinstance(body, (dict, list)):
+            raise ApiFailure(messages.INVALID_DATA)
+        return body
+
+    def _write_profile(self, request: ApiRequest, profile_id: str, given_fields: dict[str, Any],
+                       given_interests: Any, replace: bool = False) -> ApiResponse:
+        with self.store.locked():  # read-merge-write as one step
+            profile = self._live_profile(profile_id)
+            db = self._database_by_id(profile.database_id)
+            self._merge(db, profile, given_fields, given_interests, replace)
+        return self._see_other(request, profile.id)
+
+    def _merge(self, db: DatabaseSchema, profile: StoredProfile, given_fields: dict[str, Any],
+               given_interests: Any, replace_interests: bool = False) -> None:
+        fields = profile.fields | coerce_fields(db, given_fields)
+        current = [] if replace_interests else profile.interests
+        interests = apply_switches(current, interest_switches(db, given_interests), db)
+        self.store.update(profile.id, fields, interests)
+
+    @staticmethod
+    def _see_other(request: ApiRequest, profile_id: int) -> ApiResponse:
+        return ApiResponse(303, headers={"Location": f"{request.api_url}/profile/{profile_id}"},
+                           stored_profile=True)
+
+    def _delete_profile(self, request: ApiRequest, profile_id: str) -> ApiResponse:
+        with self.store.locked():
+            profile = self.store.get(int(profile_id))
+            if profile is None:
+                raise ApiFailure(messages.NO_PROFILE)
+            if profile.removed is not None:
+                raise ApiFailure(messages.PROFILE_ALREADY_REMOVED)
+            self.store.remove(profile.id)
+        return ApiResponse(200, headers={"X-deleted": f"profile {profile.id}"})
+
+
+def parse_query(query_string: str) -> list[tuple[str, str]]:
+    return parse_qsl(query_string, keep_blank_values=True)

@@ -1,0 +1,444 @@
+"""The HTTP side: authentication, faults, inspection endpoints, the Sandbox.
+
+Paths served:
+- ``/v1/ /v2/ /v3/...?access_token=T``: the API (see api.py); a wrong or
+  missing token is 400 ``{"error":{"message":"Invalid access token"}}``.
+- ``/v4/...`` with ``Authorization: Bearer JWT``; the JWT comes from
+  ``POST /authenticate`` (form body ``access_token=T``, answer: the JWT as
+  text). A missing, forged, expired or revoked JWT is **401** with the same
+  JSON body: the signal for a client to fetch a fresh JWT and retry.
+- ``/_sandbox/...``: inspection and control, loopback clients only, no token.
+"""
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from importer.sandbox import messages
+from importer.sandbox.api import ApiRequest, ApiResponse, CopernicaApi, profile_json
+from importer.sandbox.auth import JwtIssuer, same_token
+from importer.sandbox.faults import AfterStore, EarlyAnswer, FaultInjector, Faults
+from importer.sandbox.store import ProfileStore
+from importer.schema import SchemaFile, load_schema_file
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKEN = "sandbox-token"
+API_VERSIONS = ("v1", "v2", "v3", "v4")
+INSPECTION_PREFIX = "/_sandbox/"
+AUTH_PATH = "/authenticate"
+
+
+def default_schema() -> SchemaFile:
+    """The built-in schema (database 1 "Contacts" of the demo)."""
+    with resources.as_file(resources.files("importer.sandbox") / "default_schema.yaml") as path:
+        return load_schema_file(path)
+
+
+def is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class Stats:
+    """Counters of what the sandbox answered; safe across request threads."""
+
+    COUNTERS = ("requests", "posts", "stored", "updated", "deleted", "dropped", "dropped_before_store",
+                "dropped_after_store", "slow", "rate_limited", "unavailable", "over_capacity",
+                "invalid_token", "jwts_issued")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._counts = dict.fromkeys(self.COUNTERS, 0)
+            self._by_status: dict[str, int] = {}
+
+    def add(self, counter: str, amount: int = 1) -> None:
+        with self._lock:
+            self._counts[counter] += amount
+
+    def answered(self, status: int) -> None:
+        with self._lock:
+            self._by_status[str(status)] = self._by_status.get(str(status), 0) + 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._counts) | {"by_status": dict(self._by_status)}
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256   # 32+ clients connecting at once must not be refused
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sandbox: "Sandbox") -> None:
+        self.sandbox = sandbox
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self.address_family = family
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_all_connections(self) -> None:
+        """End idle keep-alive connections so their threads finish."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive
+    server_version = "CopernicaSandbox/1.0"
+    server: _HttpServer
+    timeout = 120                   # an idle keep-alive connection is closed after this
+
+    # Never log request lines: v1-v3 carry the access token in the query string.
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def _dispatch(self, method: str) -> None:
+        sandbox = self.server.sandbox
+        body = self._read_body()
+        url = urlsplit(self.path)
+        try:
+            if url.path.startswith(INSPECTION_PREFIX):
+                self._inspection(method, url.path[len(INSPECTION_PREFIX):], url.query, body)
+            elif url.path.rstrip("/") == AUTH_PATH:
+                sandbox.stats_counter.add("requests")
+                self._authenticate(method, url.query, body)
+            else:
+                sandbox.stats_counter.add("requests")
+                self._api_call(method, url.path, url.query, body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception:  # a bug or a sandbox shutting down: answer, never hang
+            log.exception("sandbox request failed")
+            self._send(ApiResponse.json({"error": {"message": "Internal sandbox error"}}, status=500))
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    # --- the API ---
+    def _api_call(self, method: str, path: str, query: str, body: bytes) -> None:
+        sandbox = self.server.sandbox
+        injector = sandbox.injector
+        in_flight = injector.enter()
+        try:
+            early = injector.early_answer(in_flight)
+            if early is EarlyAnswer.OVER_CAPACITY:  # the load balancer answers at once
+                sandbox.stats_counter.add("over_capacity")
+                return self._send_loadbalancer_error(503, messages.TOO_MANY_REQUESTS_REASON)
+            sandbox.stop_event.wait(injector.delay_seconds())
+            if early is not None:
+                return self._early_fault(early)
+            self._authorised_api_call(method, path, query, body)
+        finally:
+            injector.leave()
+
+    def _early_fault(self, early: EarlyAnswer) -> None:
+        counters = self.server.sandbox.stats_counter
+        if early is EarlyAnswer.RATE_LIMITED:
+            counters.add("rate_limited")
+            self._send_loadbalancer_error(429, messages.RATE_LIMITED_DETAIL)
+        elif early is EarlyAnswer.UNAVAILABLE:
+            counters.add("unavailable")
+            self._send_loadbalancer_error(503, messages.SERVICE_UNAVAILABLE_DETAIL)
+        else:
+            counters.add("dropped_before_store")
+            self._drop()
+
+    def _authorised_api_call(self, method: str, path: str, query: str, body: bytes) -> None:
+        sandbox = self.server.sandbox
+        parts = path.lstrip("/").split("/", 1)
+        version, rest = parts[0], (parts[1] if len(parts) > 1 else "")
+        if version not in API_VERSIONS:
+            return self._send(ApiResponse.error(messages.INVALID_METHOD))
+        query_pairs = parse_qsl(query, keep_blank_values=True)
+        token_expired = sandbox.injector.token_expired()
+        if version == "v4":
+            if token_expired or not sandbox.jwts.is_valid(self._bearer()):
+                sandbox.stats_counter.add("invalid_token")
+                return self._send(ApiResponse.json({"error": {"message": messages.INVALID_TOKEN}}, 401))
+        else:
+            given = next((v for k, v in query_pairs if k == "access_token"), None)
+            if token_expired or not same_token(given, sandbox.token):
+                sandbox.stats_counter.add("invalid_token")
+                return self._send(ApiResponse.error(messages.INVALID_TOKEN))
+        request = ApiRequest(method, rest, [(k, v) for k, v in query_pairs if k != "access_token"],
+                             body, self.headers.get("Content-Type", ""),
+                             f"{sandbox.base_url}/{version}")
+        if method == "POST":
+            sandbox.stats_counter.add("posts")
+        response = sandbox.api.handle(request)
+        self._count_write(method, response)
+        if response.stored_profile:
+            after = sandbox.injector.after_store()
+            if after is AfterStore.DROP:
+                sandbox.stats_counter.add("dropped_after_store")
+                return self._drop()
+            if after is AfterStore.SLOW:
+                sandbox.stats_counter.add("slow")
+                sandbox.stop_event.wait(sandbox.injector.faults.slow_seconds)
+        self._send(response)
+
+    def _count_write(self, method: str, response: ApiResponse) -> None:
+        counters = self.server.sandbox.stats_counter
+        counters.add("stored", len(response.created_ids))
+        if response.status == 303:
+            counters.add("updated")
+        elif method == "DELETE" and response.status == 200:
+            counters.add("deleted")
+
+    def _bearer(self) -> str:
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else ""
+
+    # --- v4 authentication ---
+    def _authenticate(self, method: str, query: str, body: bytes) -> None:
+        sandbox = self.server.sandbox
+        if method != "POST":
+            return self._send(ApiResponse.error(messages.INVALID_METHOD))
+        form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+        given = form.get("access_token") or dict(parse_qsl(query)).get("access_token")
+        if sandbox.injector.token_already_expired() or not same_token(given, sandbox.token):
+            sandbox.stats_counter.add("invalid_token")
+            return self._send(ApiResponse.error(messages.INVALID_TOKEN))
+        sandbox.stats_counter.add("jwts_issued")
+        jwt = sandbox.jwts.issue(sandbox.injector.faults.jwt_lifetime)
+        self._send(ApiResponse(200, jwt.encode("ascii"), content_type="text/plain; charset=utf-8"))
+
+    # --- inspection ---
+    def _inspection(self, method: str, name: str, query: str, body: bytes) -> None:
+        sandbox = self.server.sandbox
+        if not is_loopback(self.client_address[0]):
+            return self._send(ApiResponse.json({"error": {"message": messages.INSPECTION_LOOPBACK_ONLY}}, 403),
+                              count=False)
+        params = dict(parse_qsl(query))
+        route = (method, name.strip("/"))
+        if route == ("GET", "profiles"):
+            database = params.get("database")
+            result: Any = sandbox.profiles(int(database) if database else None)
+        elif route == ("GET", "stats"):
+            result = sandbox.stats()
+        elif route == ("GET", "faults"):
+            result = dataclasses.asdict(sandbox.faults)
+        elif route == ("POST", "faults"):
+            try:
+                changes = json.loads(body or b"{}")
+                if not isinstance(changes, dict):
+                    raise ValueError
+            except ValueError:
+                return self._send(ApiResponse.error(messages.INSPECTION_BAD_JSON), count=False)
+            problem = sandbox.fault_change_problem(changes)
+            if problem:
+                return self._send(ApiResponse.error(problem), count=False)
+            result = dataclasses.asdict(sandbox.set_faults(**changes))
+        elif route == ("POST", "reset-stats"):
+            sandbox.reset_stats()
+            result = sandbox.stats()
+        elif route == ("POST", "expire-jwts"):
+            sandbox.expire_jwts()
+            result = {"expired": True}
+        else:
+            return self._send(ApiResponse.json({"error": {"message": messages.INSPECTION_NOT_FOUND}}, 404),
+                              count=False)
+        self._send(ApiResponse.json(result), count=False)
+
+    # --- writing answers ---
+    def _send_loadbalancer_error(self, status: int, detail: str) -> None:
+        headers = {"X-Reason": detail}
+        retry_after = self.server.sandbox.injector.faults.retry_after
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        html = messages.LOADBALANCER_HTML.format(detail=detail).encode("utf-8")
+        self._send(ApiResponse(status, html, headers, content_type="text/html; charset=utf-8"))
+
+    def _send(self, response: ApiResponse, count: bool = True) -> None:
+        if count:
+            self.server.sandbox.stats_counter.answered(response.status)
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def _drop(self) -> None:
+        """Close the connection without a word: the client sees it aborted."""
+        self.server.sandbox.stats_counter.add("dropped")
+        self.close_connection = True
+
+
+class Sandbox:
+    """A Copernica-compatible API server on a free port, for tests and rehearsals.
+
+    >>> with Sandbox(token="test-token") as sb:
+    ...     requests.post(f"{sb.api_url}/database/1/profiles", params={"access_token": "test-token"},
+    ...                   json={"fields": {"email": "a@b.c"}})
+    """
+
+    def __init__(self, schema: str | Path | SchemaFile | None = None, token: str = DEFAULT_TOKEN,
+                 db_path: str | Path | None = None, faults: Faults | None = None,
+                 host: str = "127.0.0.1", port: int = 0) -> None:
+        if isinstance(schema, SchemaFile):
+            self.schema = schema
+        else:
+            self.schema = load_schema_file(schema) if schema is not None else default_schema()
+        self.token = token
+        self.host = host
+        self.injector = FaultInjector(faults or Faults())
+        self.jwts = JwtIssuer()
+        self.stats_counter = Stats()
+        self.stop_event = threading.Event()
+        field_names = {f.name for db in self.schema.databases for f in db.fields}
+        self.store = ProfileStore(db_path, indexed_fields=field_names)
+        self.api = CopernicaApi(self.schema, self.store)
+        self._requested_port = port
+        self._http: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---
+    def start(self) -> "Sandbox":
+        """Listen and serve in a background thread (raises OSError if the port is taken)."""
+        self._http = _HttpServer((self.host, self._requested_port), self)
+        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="copernica-sandbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        self.stop_event.set()   # ends latency and slow-answer waits at once
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.close_all_connections()
+            self._http.server_close()
+            self._http = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.store.close()
+
+    def __enter__(self) -> "Sandbox":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- addresses ---
+    @property
+    def port(self) -> int:
+        if self._http is None:
+            raise RuntimeError("the sandbox is not running; use it as a context manager or call start()")
+        return self._http.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/v3"
+
+    @property
+    def auth_url(self) -> str:
+        return f"{self.base_url}{AUTH_PATH}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.store.path
+
+    # --- inspection and control ---
+    def profiles(self, database_id: int | None = None) -> list[dict[str, Any]]:
+        """Live profiles as the API returns them, oldest first; all databases when None."""
+        out = []
+        for db in self.schema.databases:
+            if database_id is None or db.id == database_id:
+                found, _ = self.store.find(db.id, [])
+                out.extend(profile_json(db, p) for p in found)
+        return out
+
+    @property
+    def faults(self) -> Faults:
+        return self.injector.faults
+
+    def set_faults(self, **changes: Any) -> Faults:
+        """Change faults while running, e.g. ``sb.set_faults(rate_503=0.1)``."""
+        return self.injector.set_faults(**changes)
+
+    @staticmethod
+    def fault_change_problem(changes: dict[str, Any]) -> str | None:
+        known = Faults.field_names()
+        for name in changes:
+            if name not in known:
+                return messages.INSPECTION_UNKNOWN_FAULT.format(name=name, known=", ".join(known))
+        try:
+            Faults().replaced(**changes)
+        except (TypeError, ValueError) as exc:
+            return messages.INSPECTION_BAD_FAULT_VALUE.format(name=", ".join(changes), problem=exc)
+        return None
+
+    def stats(self) -> dict[str, Any]:
+        in_flight, max_in_flight = self.injector.in_flight()
+        return self.stats_counter.snapshot() | {"in_flight": in_flight, "max_in_flight": max_in_flight,
+                                                "profiles": self.store.count()}
+
+    def reset_stats(self) -> None:
+        self.stats_counter.reset()
+        self.injector.reset_max_in_flight()
+
+    def expire_jwts(self) -> None:
+        """Revoke every v4 JWT handed out so far: the next v4 call gets 401."""
+        self.jwts.expire_all()
+
+    def wait_until_stopped(self) -> None:
+        while self._thread is not None and self._thread.is_alive() and not self.stop_event.is_set():
+            time.sleep(0.2)
