@@ -1,0 +1,10 @@
+"""The reader's parts; use ``importer.reader`` (open_sheet, read_rows, Sheet).
+
+- ``messages``: every text the reader shows a user, in one place.
+- ``detect``: what a file really is (by name and content), its encoding and
+  its delimiter.
+- ``cells``: spreadsheet cell values to the text a person sees in Excel.
+- ``table``: format-independent header finding, header checks and Row building.
+- ``text``: CSV/TSV/TXT (plain or gzip) as a stream of records.
+- ``workbook``: XLSX (openpyxl, streaming) and XLS/ODS (python-calamine).
+"""

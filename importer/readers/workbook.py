@@ -1,0 +1,127 @@
+"""Workbooks: XLSX through openpyxl (read-only, streamed, cached formula
+values), XLS and ODS through python-calamine (which loads one sheet into
+memory; those formats are small by nature: .xls stops at 65,536 rows)."""
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import python_calamine
+
+from importer.errors import FileError
+from importer.readers import messages
+from importer.readers.cells import cell_to_text
+from importer.readers.table import Record, column_letter
+
+SheetChoice = str | int | None
+
+
+def choose_sheet(path: object, sheets: Sequence[tuple[str, bool]], wanted: SheetChoice) -> int:
+    """Index of the wanted sheet: a name (any case), a 1-based position
+    (counting hidden sheets too, as listed in the error), or the first visible one."""
+    if wanted is None or (isinstance(wanted, str) and not wanted.strip()):
+        for index, (_, visible) in enumerate(sheets):
+            if visible:
+                return index
+        raise FileError(messages.no_visible_sheet(path))
+    if isinstance(wanted, str):
+        for index, (name, _) in enumerate(sheets):
+            if name == wanted:
+                return index
+        for index, (name, _) in enumerate(sheets):
+            if name.strip().casefold() == wanted.strip().casefold():
+                return index
+        if wanted.strip().isdigit():
+            wanted = int(wanted.strip())
+    if isinstance(wanted, int) and 1 <= wanted <= len(sheets):
+        return wanted - 1
+    raise FileError(messages.unknown_sheet(path, wanted, sheets))
+
+
+def texts(values: Sequence[Any]) -> list[str]:
+    return [cell_to_text(v) for v in values]
+
+
+class XlsxSource:
+    encoding = None
+    delimiter = None
+
+    def __init__(self, path: Path, sheet: SheetChoice) -> None:
+        self.path = path
+        try:
+            # keep_links=False: external link caches are not needed and can be huge
+            self._book = openpyxl.load_workbook(path, read_only=True, data_only=True,
+                                                keep_links=False)
+        except Exception as exc:  # openpyxl raises many kinds on a damaged file
+            raise FileError(messages.damaged_workbook(path, "Excel (.xlsx)")) from exc
+        worksheets = self._book.worksheets
+        sheets = [(ws.title, ws.sheet_state == "visible") for ws in worksheets]
+        self._sheet = worksheets[choose_sheet(path, sheets, sheet)]
+        self.sheet_name: str = self._sheet.title
+        # Some programs write a wrong size ("A1") into the file; openpyxl
+        # would then cut the rows short. Reading without it streams every cell.
+        self._sheet.reset_dimensions()
+
+    def records(self) -> Iterator[Record]:
+        rows = self._sheet.iter_rows(values_only=True)
+        number = 0
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, OSError) as exc:
+                raise FileError(messages.damaged_workbook(self.path, "Excel (.xlsx)")) from exc
+            number += 1
+            yield Record(number, texts(values))
+
+    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str:
+        return _value_in_unnamed_column(number, extra, width)
+
+    def close(self) -> None:
+        self._book.close()
+
+
+class CalamineSource:
+    encoding = None
+    delimiter = None
+
+    def __init__(self, path: Path, kind_name: str, sheet: SheetChoice) -> None:
+        self.path = path
+        self.kind_name = kind_name
+        try:
+            self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+            metadata = [m for m in self._book.sheets_metadata
+                        if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
+        except python_calamine.PasswordError as exc:
+            raise FileError(messages.password_protected(path)) from exc
+        except Exception as exc:  # calamine's errors on a damaged file vary
+            raise FileError(messages.damaged_workbook(path, kind_name)) from exc
+        sheets = [(m.name, m.visible == python_calamine.SheetVisibleEnum.Visible)
+                  for m in metadata]
+        self.sheet_name: str = sheets[choose_sheet(path, sheets, sheet)][0]
+
+    def records(self) -> Iterator[Record]:
+        try:
+            sheet = self._book.get_sheet_by_name(self.sheet_name)
+            # skip_empty_area=False: rows and columns count from A1, so row
+            # numbers are the ones the spreadsheet shows
+            grid = sheet.to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise FileError(messages.damaged_workbook(self.path, self.kind_name)) from exc
+        for number, values in enumerate(grid, start=1):
+            yield Record(number, texts(values))
+
+    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str:
+        return _value_in_unnamed_column(number, extra, width)
+
+    def close(self) -> None:
+        self._book.close()
+
+
+def _value_in_unnamed_column(number: int, extra: list[str], width: int) -> str:
+    offset = next(i for i, value in enumerate(extra) if value.strip())
+    return messages.value_in_unnamed_column(number, column_letter(width + offset), extra[offset])
