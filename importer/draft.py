@@ -1,0 +1,486 @@
+"""``copernica-import init``: draft a mapping from a file's headers and first rows.
+
+The draft is a starting point a person reads and adjusts, so it says in
+comments why it chose what it chose and what it left out. It must load
+without edits and, against the database it was drafted for, pass ``check``
+without mapping errors: it only names fields and interests that exist (when a
+schema is given) and columns that the file has.
+
+How a column is matched, in order:
+
+1. to a field, by a forgiving comparison of names: case, accents, spaces and
+   punctuation do not count, "no"/"nr" mean "number", and common synonyms in
+   English, Dutch, German and French are one concept (``SYNONYMS``); failing
+   that, a close spelling (difflib);
+2. a column whose values all look like yes/no (yes, no, x, 1, 0, ja, nee,
+   true, false, empty) becomes an interest when an interest has its name,
+   even if a field does too; a yes/no column that matches a select field
+   (Opt-in -> optin with choices yes/no) stays that field;
+3. a column of ";" or ","-separated items that are interest names (Sports:
+   "Football;Tennis") becomes one ``contains:`` interest per item seen;
+4. anything else is listed in a comment and not imported.
+
+Without a schema every column becomes a field named in snake_case, yes/no
+columns become interests, and ";"-separated lists become one interest per item.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from importer.checks import date_format_candidates
+from importer.models import Row
+from importer.schema import DatabaseSchema, FieldDef, InterestDef
+
+# Column-name concepts: the first spelling is the usual Copernica field name.
+# Written normalised (see ``normalised_name``): lower case, no spaces or punctuation.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "email": ("email", "emailaddress", "mail", "mailaddress", "emailadres", "mailadres", "emailadresse",
+              "courriel", "adressemail", "adresseemail", "correo"),
+    "firstname": ("firstname", "givenname", "forename", "voornaam", "vorname", "prenom", "roepnaam"),
+    "lastname": ("lastname", "surname", "familyname", "achternaam", "nachname", "familienname", "nom",
+                 "nomdefamille"),
+    "middlename": ("middlename", "tussenvoegsel", "infix", "prefix"),
+    "phone": ("phone", "phonenumber", "telephone", "telephonenumber", "tel", "mobile", "mobilephone",
+              "mobilenumber", "cell", "cellphone", "telefoon", "telefoonnummer", "mobiel", "mobielnummer",
+              "gsm", "telefon", "telefonnummer", "handy"),
+    "birthdate": ("birthdate", "dateofbirth", "birthday", "dob", "geboortedatum", "geburtsdatum",
+                  "datedenaissance", "verjaardag"),
+    "zipcode": ("zipcode", "zip", "postcode", "postalcode", "postleitzahl", "plz", "codepostal"),
+    "city": ("city", "town", "plaats", "woonplaats", "stad", "ort", "stadt", "ville"),
+    "country": ("country", "land", "pays", "countrycode"),
+    "address": ("address", "street", "streetaddress", "adres", "straat", "adresse", "strasse"),
+    "company": ("company", "companyname", "organisation", "organization", "bedrijf", "bedrijfsnaam",
+                "firma", "societe"),
+    "gender": ("gender", "sex", "geslacht", "geschlecht", "sexe"),
+    "optin": ("optin", "consent", "permission", "toestemming"),
+}
+# words inside column names that mean the same thing ("Customer no" = "customer number")
+WORD_SYNONYMS = {"no": "number", "nr": "number", "num": "number", "nbr": "number", "nummer": "number",
+                 "e": "e", "id": "id"}
+FUZZY_CUTOFF = 0.85
+
+TRUTHY = ("yes", "y", "ja", "j", "x", "1", "true", "oui", "si", "waar")
+FALSY = ("no", "n", "nee", "0", "false", "non", "onwaar", "")
+LIST_SEPARATORS = (";", "|", ",")
+LIST_SHARE = 0.8             # share of a column's items that must be interest names
+DATE_SHARE = 0.9             # share of a column's values that must be dates (no schema)
+
+
+class Notes:
+    """The comments the draft writes, in one place."""
+    HEADER = ("# Mapping drafted by `copernica-import init` from {columns} columns and the first {rows} rows.\n"
+              "# Read it through before the first real import: every choice below is a guess from\n"
+              "# names and sample values. Check it with: copernica-import check FILE --mapping THIS_FILE")
+    NO_DATABASE = "# database: 1234   # the database ID; or pass --database ID"
+    KEY = "# the field that identifies a person: duplicates in the file are skipped by it"
+    NO_KEY = ("# key: email   # no email column was found; choose the field that identifies a person\n"
+              "#               (duplicates in the file are skipped by it)")
+    MATCHED_FUZZY = "close spelling of the field name; check it is the right field"
+    YES_NO_FIELD = "yes/no values, matched to a field by name"
+    DATE_GUESSED = "every date in the sample reads {human}; YYYY-MM-DD (spreadsheet date cells) is read too"
+    DATE_AMBIGUOUS = ("the sample's dates read both day-first and month-first: choose one, "
+                      "e.g. date_format: [\"{fmt1}\", \"%Y-%m-%d\"] or [\"{fmt2}\", \"%Y-%m-%d\"]")
+    DATE_UNREADABLE = "{count} sample values are not dates in one format; add date_format when needed"
+    FIX_CASE = "the sample has {examples}: fix_case sends the choice's exact spelling"
+    NOT_CHOICES = ("the sample has values that are not choices ({examples}); add e.g. "
+                   "transform: [trim, {{replace: {{{first}: ...}}}}] or fix the file")
+    DECIMAL_COMMA = "the sample writes decimals with a comma"
+    TOO_LONG = "some sample values are longer than the field's {length} characters"
+    INTEREST_LIST = "one interest per item of the {sep!r}-separated column {column!r}"
+    OTHER_ITEMS = "# {column}: items that are no interest of the database: {items}"
+    UNUSED_COLUMN = "# {column}: no matching field"
+    UNUSED_COLUMN_EMPTY = "# {column}: empty in the sample, no matching field"
+    UNUSED_YES_NO = "# {column}: yes/no values, but no interest or field of that name"
+    UNFILLED_FIELDS = ("# Fields of the database that no column fills: {names}\n"
+                       "# (a constant is possible, e.g.  {example}: {{value: spring-fair-2026}})")
+    UNFILLED_INTERESTS = "# Interests of the database that no column fills: {names}"
+    NO_INTERESTS = "# no column looks like an interest (yes/no values or a list of interest names)"
+
+
+# ------------------------------------------------------------- names
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def name_words(name: str) -> list[str]:
+    """'E-mail address' -> ['e', 'mail', 'address']; 'firstName' -> ['first', 'name']; accents removed."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub(" ", plain).casefold()) if w]
+
+
+def normalised_name(name: str) -> str:
+    """What is compared: 'E-mail address' -> 'emailaddress', 'Customer no.' -> 'customernumber'."""
+    return "".join(WORD_SYNONYMS.get(w, w) for w in name_words(name))
+
+
+def snake_case(name: str) -> str:
+    """'Date of birth' -> 'date_of_birth'; a name made of no letters -> 'column'."""
+    return "_".join(name_words(name)) or "column"
+
+
+_CONCEPT_OF = {alias: concept for concept, aliases in SYNONYMS.items() for alias in aliases}
+
+
+def concept(name: str) -> str:
+    """The synonym group a name belongs to ('Voornaam' -> 'firstname'), else its normalised form."""
+    normal = normalised_name(name)
+    return _CONCEPT_OF.get(normal, normal)
+
+
+def _name_score(header: str, candidate: str) -> float:
+    """1 for the same name, 0.95 for synonyms, difflib's ratio above the cutoff, else 0."""
+    a, b = normalised_name(header), normalised_name(candidate)
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    if concept(header) == concept(candidate):
+        return 0.95
+    ratio = difflib.SequenceMatcher(None, a, b).ratio()
+    return ratio if ratio >= FUZZY_CUTOFF else 0.0
+
+
+def best_match(header: str, names: Iterable[str], taken: set[str]) -> tuple[str, float] | None:
+    """The candidate name that fits ``header`` best and is not taken yet."""
+    scored = [(_name_score(header, n), n) for n in names if n.casefold() not in taken]
+    scored = [(s, n) for s, n in scored if s > 0]
+    if not scored:
+        return None
+    score, name = max(scored, key=lambda sn: sn[0])
+    return name, score
+
+
+# ------------------------------------------------------------- values
+
+def sample_values(header: str, rows: list[Row]) -> list[str]:
+    """The column's non-empty cells in the sample, trimmed."""
+    return [v.strip() for r in rows if (v := r.values.get(header, "")).strip()]
+
+
+def looks_yes_no(values: list[str]) -> bool:
+    """All values are yes/no-like words (empty cells do not count; at least one value)."""
+    known = set(TRUTHY) | set(FALSY)
+    return bool(values) and all(v.casefold() in known for v in values)
+
+
+def list_separator(values: list[str]) -> str | None:
+    """The separator of a list column ("Football;Tennis"), or None when no value has one."""
+    for sep in LIST_SEPARATORS:
+        if any(sep in v for v in values):
+            return sep
+    return None
+
+
+def list_items(values: list[str], separator: str) -> Counter[str]:
+    """How often each item occurs, items keeping the spelling seen first ('football' = 'Football')."""
+    spelling: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for value in values:
+        for item in (i.strip() for i in value.split(separator)):
+            if item:
+                counts[spelling.setdefault(item.casefold(), item)] += 1
+    return counts
+
+
+def guess_date_format(values: list[str]) -> tuple[str | None, list[str], int]:
+    """(the one format every readable value fits, or None; the formats tied; count of unreadable values).
+
+    ISO values need no format: (None, [], n). Values that are no date at all
+    (a typo such as 30-02-1985) do not spoil the guess for the others.
+    """
+    readable = [c for c in (date_format_candidates(v) for v in values) if c]
+    unreadable = len(values) - len(readable)
+    if not readable or all(c[0].startswith("%Y-%m-%d") for c in readable):
+        return None, [], unreadable
+    counts = Counter(fmt for candidates in readable for fmt in candidates)
+    fitting_all = [fmt for fmt, n in counts.items() if n == len(readable)]
+    if len(fitting_all) == 1:
+        return fitting_all[0], fitting_all, unreadable
+    if len(fitting_all) > 1:
+        return None, sorted(fitting_all), unreadable
+    return None, [], len(values)
+
+
+def case_only_mismatches(field_def: FieldDef, values: list[str]) -> list[str]:
+    """Sample values that are a choice but for the case ('nl' for 'NL')."""
+    folded = {c.casefold() for c in field_def.choices}
+    return sorted({v for v in values if v not in field_def.choices and v.casefold() in folded})
+
+
+def not_choices(field_def: FieldDef, values: list[str]) -> list[str]:
+    folded = {c.casefold() for c in field_def.choices}
+    return sorted({v for v in values if v.casefold() not in folded})
+
+
+_COMMA_DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]{3})*,[0-9]+")
+
+
+def writes_decimal_comma(values: list[str]) -> bool:
+    return any(_COMMA_DECIMAL.fullmatch(v) for v in values) and not any(
+        re.fullmatch(r"[+-]?[0-9]*\.[0-9]+", v) and not re.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})+", v)
+        for v in values)
+
+
+# ------------------------------------------------------------- the draft
+
+@dataclass
+class Entry:
+    """One field or interest of the draft: its settings in order, and an optional comment."""
+    name: str
+    settings: dict[str, object]
+    comment: str = ""
+
+
+@dataclass
+class Draft:
+    database_id: int | None
+    fields: list[Entry] = field(default_factory=list)
+    interests: list[Entry] = field(default_factory=list)
+    key: str | None = None
+    field_notes: list[str] = field(default_factory=list)
+    interest_notes: list[str] = field(default_factory=list)
+
+
+def draft_mapping(headers: list[str], sample_rows: list[Row], schema: DatabaseSchema | None, *,
+                  database_id: int | None) -> str:
+    """The YAML text (with comments) of a mapping for a file with ``headers``.
+
+    ``sample_rows`` (the file's first rows, a few hundred is plenty) decide
+    yes/no columns, list columns, date formats, fix_case and decimal_comma.
+    ``schema`` is the target database's structure; without it every column is
+    mapped to a field named after it. ``database_id`` is written when known
+    (else the schema's ID).
+    """
+    if database_id is None and schema is not None:
+        database_id = schema.id
+    draft = Draft(database_id)
+    columns = {h: sample_values(h, sample_rows) for h in headers}
+    if schema is None:
+        _draft_without_schema(draft, columns)
+    else:
+        _draft_with_schema(draft, columns, schema)
+    return render(draft, len(headers), len(sample_rows))
+
+
+def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: DatabaseSchema) -> None:
+    taken_fields: set[str] = set()
+    taken_interests: set[str] = set()
+    field_names = [f.name for f in schema.fields]
+    interest_names = [i.name for i in schema.interests]
+    # Best-scoring pairs first, so that 'Email' takes the field email before 'E-mail 2' comes close.
+    ranked: list[tuple[float, str, str]] = []
+    for header, values in columns.items():
+        if looks_yes_no(values) and (hit := best_match(header, interest_names, set())):
+            ranked.append((hit[1] + 1, header, "interest:" + hit[0]))   # interests win for yes/no columns
+        if hit := best_match(header, field_names, set()):
+            ranked.append((hit[1], header, "field:" + hit[0]))
+    decided: dict[str, tuple[str, str, float]] = {}
+    for score, header, target in sorted(ranked, key=lambda r: -r[0]):
+        kind, name = target.split(":", 1)
+        taken = taken_fields if kind == "field" else taken_interests
+        if header in decided or name.casefold() in taken:
+            continue
+        taken.add(name.casefold())
+        decided[header] = (kind, name, score)
+
+    for header, values in columns.items():
+        if header in decided:
+            kind, name, score = decided[header]
+            if kind == "field":
+                field_def = schema.field(name)
+                assert field_def is not None
+                entry = field_entry(field_def.name, header, values, field_def)
+                if score < 0.95:
+                    entry.comment = "\n".join(c for c in (Notes.MATCHED_FUZZY, entry.comment) if c)
+                draft.fields.append(entry)
+            else:
+                draft.interests.append(yes_no_interest(name, header, values))
+            continue
+        if not looks_yes_no(values) and _add_list_interests(draft, header, values, schema.interests,
+                                                            taken_interests):
+            continue
+        note = Notes.UNUSED_YES_NO if looks_yes_no(values) else (
+            Notes.UNUSED_COLUMN if values else Notes.UNUSED_COLUMN_EMPTY)
+        draft.field_notes.append(note.format(column=header))
+
+    draft.key = next((e.name for e in draft.fields if _is_email(e.name, schema.field(e.name))), None)
+    unfilled = [f.name for f in schema.fields if f.name.casefold() not in taken_fields]
+    if unfilled:
+        draft.field_notes.append(Notes.UNFILLED_FIELDS.format(names=", ".join(unfilled), example=unfilled[0]))
+    unfilled_interests = [i.name for i in schema.interests if i.name.casefold() not in taken_interests]
+    if unfilled_interests:
+        draft.interest_notes.append(Notes.UNFILLED_INTERESTS.format(names=", ".join(unfilled_interests)))
+
+
+def _add_list_interests(draft: Draft, header: str, values: list[str], interests: list[InterestDef],
+                        taken: set[str]) -> bool:
+    """Map a list column ("Football;Tennis") to one ``contains`` interest per item; False when it is none."""
+    separator = list_separator(values) or ";"
+    items = list_items(values, separator)
+    by_name = {i.name.casefold(): i.name for i in interests}
+    matched = {item: by_name[item.casefold()] for item in items if item.casefold() in by_name}
+    if not matched or sum(items[i] for i in matched) < LIST_SHARE * sum(items.values()):
+        return False
+    comment = Notes.INTEREST_LIST.format(sep=separator, column=header)
+    order = {i.name: n for n, i in enumerate(interests)}    # the database's order reads best
+    for item, name in sorted(matched.items(), key=lambda m: order[m[1]]):
+        if name.casefold() in taken:
+            continue
+        taken.add(name.casefold())
+        draft.interests.append(Entry(name, {"column": header, "contains": item, "separator": separator}, comment))
+        comment = ""
+    others = [i for i in items if i not in matched]
+    if others:
+        draft.interest_notes.append(Notes.OTHER_ITEMS.format(column=header, items=", ".join(others)))
+    return True
+
+
+def _draft_without_schema(draft: Draft, columns: dict[str, list[str]]) -> None:
+    used: set[str] = set()
+    for header, values in columns.items():
+        separator = list_separator(values)
+        if looks_yes_no(values):
+            name = _unique(snake_case(header), used)
+            draft.interests.append(yes_no_interest(name, header, values))
+        elif separator in (";", "|") and len(list_items(values, separator)) <= 30:
+            for item in list_items(values, separator):
+                name = _unique(snake_case(item), used)
+                draft.interests.append(Entry(name, {"column": header, "contains": item, "separator": separator},
+                                             Notes.INTEREST_LIST.format(sep=separator, column=header)))
+        else:
+            name = _unique(_concept_name(header), used)
+            draft.fields.append(field_entry(name, header, values, None))
+    draft.key = next((e.name for e in draft.fields if concept(e.name) == "email"), None)
+
+
+def _concept_name(header: str) -> str:
+    """A known concept's usual field name ('E-mail address' -> 'email'), else snake_case."""
+    known = concept(header)
+    return known if known in SYNONYMS else snake_case(header)
+
+
+def _unique(name: str, used: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate.casefold() in used:
+        candidate, n = f"{name}_{n}", n + 1
+    used.add(candidate.casefold())
+    return candidate
+
+
+def _is_email(name: str, field_def: FieldDef | None) -> bool:
+    return (field_def is not None and field_def.type == "email") or concept(name) == "email"
+
+
+def field_entry(name: str, header: str, values: list[str], field_def: FieldDef | None) -> Entry:
+    """The settings for a field read from ``header``, chosen by its type and the sample values."""
+    settings: dict[str, object] = {"column": header}
+    comments: list[str] = []
+    kind = field_def.type if field_def is not None else None
+    if _is_email(name, field_def):
+        settings.update({"transform": ["trim", "lower"], "validate": "email", "required": True})
+        return Entry(name, settings)
+    settings["transform"] = ["trim"]
+    is_date_type = kind in ("date", "empty_date", "datetime", "empty_datetime")
+    if is_date_type or (kind is None and _mostly_dates(values)):
+        _date_settings(settings, comments, values, datetime_field=kind in ("datetime", "empty_datetime"))
+    if field_def is not None and kind == "select":
+        if case_only := case_only_mismatches(field_def, values):
+            settings["fix_case"] = True
+            comments.append(Notes.FIX_CASE.format(examples=", ".join(case_only[:3])))
+        if others := not_choices(field_def, values):
+            comments.append(Notes.NOT_CHOICES.format(examples=", ".join(others[:3]), first=_scalar(others[0])))
+    if kind == "float" and writes_decimal_comma(values):
+        settings["decimal_comma"] = True
+        comments.append(Notes.DECIMAL_COMMA)
+    if field_def is not None and field_def.length and any(len(v) > field_def.length for v in values):
+        comments.append(Notes.TOO_LONG.format(length=field_def.length))
+    if kind == "select" and field_def is not None and set(field_def.choices) <= {"yes", "no"} and looks_yes_no(values):
+        comments.append(Notes.YES_NO_FIELD)
+    return Entry(name, settings, "\n".join(comments))
+
+
+def _mostly_dates(values: list[str]) -> bool:
+    """Without a schema: a column is a date column when nearly all its values are dates (typos aside)."""
+    readable = sum(1 for v in values if date_format_candidates(v))
+    return bool(values) and readable >= DATE_SHARE * len(values)
+
+
+def _date_settings(settings: dict[str, object], comments: list[str], values: list[str], *,
+                   datetime_field: bool) -> None:
+    fmt, tied, unreadable = guess_date_format(values)
+    iso = "%Y-%m-%d %H:%M:%S" if datetime_field else "%Y-%m-%d"
+    if fmt is not None:
+        settings["date_format"] = [fmt, iso]
+        comments.append(Notes.DATE_GUESSED.format(human=_human_format(fmt)))
+    elif len(tied) >= 2:
+        comments.append(Notes.DATE_AMBIGUOUS.format(fmt1=tied[0], fmt2=tied[1]))
+    elif unreadable and unreadable == len(values):
+        comments.append(Notes.DATE_UNREADABLE.format(count=unreadable))
+
+
+def _human_format(fmt: str) -> str:
+    words = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%H": "HH", "%M": "MM", "%S": "SS"}
+    return re.sub(r"%[dmYHMS]", lambda m: words[m.group(0)], fmt)
+
+
+def yes_no_interest(name: str, header: str, values: list[str]) -> Entry:
+    """An interest switched on by the yes-like words (case does not matter); others switch it off."""
+    return Entry(name, {"column": header, "truthy": list(TRUTHY), "falsy": list(FALSY)})
+
+
+# ------------------------------------------------------------- YAML text
+
+_PLAIN = re.compile(r"[^\W\d_][\w .()/'-]*", re.UNICODE)
+_YAML_WORDS = {"true", "false", "yes", "no", "y", "n", "on", "off", "null", "none", "~"}
+
+
+def _scalar(value: object) -> str:
+    """A YAML scalar that reads back as exactly this text (or boolean)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    if _PLAIN.fullmatch(text) and text == text.strip() and text.casefold() not in _YAML_WORDS \
+            and ": " not in text and " #" not in text:
+        return text
+    return json.dumps(text, ensure_ascii=False)   # a JSON string is a YAML double-quoted scalar
+
+
+def _setting(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    return _scalar(value)
+
+
+def _entry_lines(entry: Entry) -> list[str]:
+    # comments go above the entry, one line each, so that long ones stay readable
+    lines = [f"  # {line}" for line in entry.comment.splitlines()]
+    lines.append(f"  {_scalar(entry.name)}:")
+    lines += [f"    {key}: {_setting(value)}" for key, value in entry.settings.items()]
+    return lines
+
+
+def render(draft: Draft, column_count: int, row_count: int) -> str:
+    out = [Notes.HEADER.format(columns=column_count, rows=row_count), ""]
+    out.append(f"database: {draft.database_id}" if draft.database_id is not None else Notes.NO_DATABASE)
+    if draft.key:
+        out += [Notes.KEY, f"key: {_scalar(draft.key)}"]
+    else:
+        out.append(Notes.NO_KEY)
+    out += ["", "fields:"]
+    for entry in draft.fields:
+        out += _entry_lines(entry)
+    out += draft.field_notes
+    if draft.interests or draft.interest_notes:
+        out += ["", "interests:" if draft.interests else "# interests:"]
+        for entry in draft.interests:
+            out += _entry_lines(entry)
+        out += draft.interest_notes
+    else:
+        out += ["", Notes.NO_INTERESTS]
+    return "\n".join(out) + "\n"
