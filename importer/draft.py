@@ -146,9 +146,21 @@ def _name_score(header: str, candidate: str) -> float:
     return ratio if ratio >= FUZZY_CUTOFF else 0.0
 
 
-def best_match(header: str, names: Iterable[str], taken: set[str]) -> tuple[str, float] | None:
-    """The candidate name that fits ``header`` best and is not taken yet."""
-    scored = [(_name_score(header, n), n) for n in names if n.casefold() not in taken]
+def _word_score(header: str, candidate: str) -> float:
+    """0.9 when the candidate is one of the header's words ('Baseball fan' has 'baseball'), else 0."""
+    return 0.9 if normalised_name(candidate) in {WORD_SYNONYMS.get(w, w) for w in name_words(header)} else 0.0
+
+
+def best_match(header: str, names: Iterable[str], taken: set[str], *,
+               by_word: bool = False) -> tuple[str, float] | None:
+    """The candidate name that fits ``header`` best and is not taken yet.
+
+    ``by_word`` also accepts a candidate that is one word of the header: right
+    for yes/no columns and interests ('Wants newsletter'), too loose for fields.
+    """
+    def score(name: str) -> float:
+        return max(_name_score(header, name), _word_score(header, name) if by_word else 0.0)
+    scored = [(score(n), n) for n in names if n.casefold() not in taken]
     scored = [(s, n) for s, n in scored if s > 0]
     if not scored:
         return None
@@ -276,7 +288,7 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
     # Best-scoring pairs first, so that 'Email' takes the field email before 'E-mail 2' comes close.
     ranked: list[tuple[float, str, str]] = []
     for header, values in columns.items():
-        if looks_yes_no(values) and (hit := best_match(header, interest_names, set())):
+        if looks_yes_no(values) and (hit := best_match(header, interest_names, set(), by_word=True)):
             ranked.append((hit[1] + 1, header, "interest:" + hit[0]))   # interests win for yes/no columns
         if hit := best_match(header, field_names, set()):
             ranked.append((hit[1], header, "field:" + hit[0]))
