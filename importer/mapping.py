@@ -127,11 +127,28 @@ class Messages:
     SENT_ANYWAY = "{problem}; sent anyway (on_invalid: send)"
 
 
-def _closest(name: str, candidates: list[str]) -> str:
-    """'; did you mean 'x'?' for the nearest candidate (case-insensitive), or ''."""
+def _nearest(name: str, candidates: list[str]) -> str | None:
+    """The candidate ``name`` most likely means (case-insensitive), or None."""
     by_folded = {c.casefold(): c for c in candidates}
-    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
-    return f"; did you mean {by_folded[close[0]]!r}?" if close else ""
+    folded = name.casefold().strip()
+    close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
+    if close:
+        return by_folded[close[0]]
+    # 'phone number' for 'Phone': one name inside the other is a likely match too
+    inside = [c for f, c in by_folded.items() if len(f) >= 3 and len(folded) >= 3 and (f in folded or folded in f)]
+    return inside[0] if len(inside) == 1 else None
+
+
+def _closest(name: str, candidates: list[str]) -> str:
+    """'; did you mean 'x'?' for the nearest candidate, or ''."""
+    nearest = _nearest(name, candidates)
+    return f"; did you mean {nearest!r}?" if nearest is not None else ""
+
+
+def _closest_in_list(name: str, candidates: list[str]) -> str:
+    """" (did you mean 'x'?)" for the nearest candidate, or '', for one item of a list."""
+    nearest = _nearest(name, candidates)
+    return f" (did you mean {nearest!r}?)" if nearest is not None else ""
 
 
 def _plural(count: int, one: str, many: str) -> str:
@@ -762,7 +779,7 @@ def _check_columns(mapping: Mapping, headers: list[str]) -> None:
     missing = [c for c in mapping.source_columns() if c not in present]
     if not missing:
         return
-    described = ", ".join(Messages.MISSING_COLUMN.format(column=c, hint=_closest(c, headers)) for c in missing)
+    described = ", ".join(Messages.MISSING_COLUMN.format(column=c, hint=_closest_in_list(c, headers)) for c in missing)
     raise MappingError(Messages.MISSING_COLUMNS.format(
         source=mapping.source, count=_plural(len(missing), "a mapped column is", "{n} mapped columns are"),
         missing=described, headers=", ".join(repr(h) for h in headers) or "none"))
@@ -777,7 +794,7 @@ def _resolve(mapping: Mapping, schema: DatabaseSchema | None, kind: str, names: 
     unknown = [name for name, definition in found.items() if definition is None]
     if unknown:
         known = [d.name for d in (schema.fields if kind == "field" else schema.interests)]
-        described = ", ".join(Messages.UNKNOWN_NAME.format(name=n, hint=_closest(n, known)) for n in unknown)
+        described = ", ".join(Messages.UNKNOWN_NAME.format(name=n, hint=_closest_in_list(n, known)) for n in unknown)
         count = _plural(len(unknown), f"the mapped {kind} is", f"{{n}} mapped {kind}s are")
         raise SchemaError(Messages.UNKNOWN_FIELDS.format(
             source=mapping.source, count=count, database=schema.id, names=described,
