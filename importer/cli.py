@@ -104,9 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = sub.add_parser("init", help="draft a mapping for a file", description="Draft a mapping YAML for FILE.")
     init.add_argument("file", metavar="FILE")
-    src = init.add_mutually_exclusive_group()
-    src.add_argument("--database", type=int, metavar="ID", help="match columns to this database's fields (API)")
-    src.add_argument("--schema", metavar="S.yaml", help="match columns to a database structure file")
+    init.add_argument("--database", type=int, metavar="ID",
+                      help="match columns to this database's fields (from the API, or picks it in --schema)")
+    init.add_argument("--schema", metavar="S.yaml", help="match columns to a database structure file")
     init.add_argument("--output", "-o", metavar="M.yaml", help="write the draft here (default: print it)")
     init.add_argument("--encoding")
     init.add_argument("--delimiter")
@@ -189,6 +189,11 @@ def cmd_run(args) -> int:
                                                                   rate=args.rate)))
         for file in args.files:
             options = _options_from(args, file)
+            if args.sandbox and not args.resume:
+                # a rehearsal: the sandbox starts empty each time, so its results may be replaced
+                options.overwrite = True
+                if options.results is None:
+                    options.results = Path.cwd() / (Path(file).name.split(".")[0] + ".sandbox-results.csv")
             progress = Progress(quiet=args.quiet)
             try:
                 from importer.runner import run_import
@@ -246,9 +251,7 @@ def cmd_init(args) -> int:
     schema = None
     if args.schema:
         schema_file = load_schema_file(args.schema)
-        schema = schema_file.databases[0] if len(schema_file.databases) == 1 else None
-        if schema is None:
-            raise UsageError(f"{args.schema} holds several databases; pick one with a file holding just it")
+        schema = schema_file.database(args.database) if args.database else schema_file.databases[0]
     elif args.database:
         with _closing(_client_for(args)) as client:
             schema = client.fetch_schema(args.database)

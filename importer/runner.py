@@ -280,7 +280,8 @@ def run_import(options: ImportOptions, client, *, on_outcome: Callable[[Outcome]
         sender = ProfileSender(client, int(mapping.database), mapping.on_existing,
                                tuple(prepared.converter.key_fields),
                                replace_interests=mapping.interests_on_update == "replace",
-                               blank_fields=frozenset(mapping.blank_existing_fields()))
+                               blank_fields=frozenset(
+                                   n.lower() for n, spec in mapping.fields.items() if spec.blank_existing))
         if on_start:
             on_start(prepared)
         work: queue.Queue = queue.Queue(maxsize=max(2, options.workers * 2))

@@ -35,7 +35,7 @@ class ProfileSender:
     mode: str = "create"
     key_fields: tuple[str, ...] = ()
     replace_interests: bool = False
-    blank_fields: frozenset[str] = frozenset()   # fields whose empty cell blanks on update
+    blank_fields: frozenset[str] = frozenset()   # lower-cased fields whose empty cell blanks on update
     max_resends: int = 3  # POSTs after lost answers whose lookup found nothing
 
     def send(self, profile: Profile, *, was_in_flight: bool = False) -> Outcome:
@@ -99,7 +99,7 @@ class ProfileSender:
     def _update(self, profile_id: int, profile: Profile) -> int:
         # an empty cell does not blank a stored value unless the mapping says so
         fields = {k: v for k, v in profile.fields.items()
-                  if k not in profile.empty_fields or k in self.blank_fields}
+                  if k not in profile.empty_fields or k.lower() in self.blank_fields}
         return self.client.update_profile(profile_id, fields, profile.interests or None,
                                           replace_interests=self.replace_interests)
 

@@ -10,7 +10,7 @@ from importer.models import Outcome, Status
 
 EXAMPLE_ROWS = 5
 # quoted values vary per row; the reason without them groups alike rows
-_QUOTED_VALUE = re.compile(r"(?<=: )'[^']*'|\"[^\"]*\"")
+_QUOTED_VALUE = re.compile(r"(?<=: )'[^']*'|\"[^\"]*\"|(?<=row )\d+")
 
 
 def reason_of(message: str) -> str:
