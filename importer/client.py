@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
@@ -745,7 +745,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-__all__: Iterable[str] = [
+__all__ = [
     "CopernicaClient", "RetryPolicy", "CreateResult", "RequestFailed", "RequestRefused",
     "DatabaseNotFound", "TemporaryFailure", "AmbiguousFailure", "InvalidTokenError",
     "DEFAULT_API_URL", "DEFAULT_API_URL_V4", "DEFAULT_AUTH_URL", "Msg", "redact",

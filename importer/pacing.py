@@ -12,12 +12,21 @@ One ``Pacer`` is shared by every worker thread. Each request runs inside
 
 Why AIMD with slow start: Copernica has no documented rate limit; its load
 balancer answers 503 "too many requests" when a client pushes too hard. The
-window starts small, doubles every round trip until the ceiling or the first
-overload (so an unlimited API reaches full speed within a few round trips),
-is cut to 70% on an overload (once per round trip: a burst of 503s caused by
-one too-large window counts once), and then grows by one request per two
-windows' worth of successes. A gentle cut keeps the average close to the
-server's capacity; a slow climb keeps the share of refused requests small.
+window starts small and doubles every round trip until the ceiling or the
+first overload (so an unlimited API reaches full speed within a few round
+trips). An overload cuts it to 70%, once per burst (refusals of requests sent
+before the cut are ignored). It then grows back by one request per two
+windows' worth of successes, and sixteen times slower within one of the size
+that was too large last time, so that most of the time is spent just below
+the server's capacity and few requests are refused (a deterministic
+simulation in tests/test_pacing.py checks the issue-7 targets).
+
+Retry-After: the refused request itself always waits its Retry-After (the
+client's retry wait). The first refusal after the window grew is answered by
+shrinking the window alone; refusals that keep coming within a few round
+trips of a cut mean the server is overloaded whatever we do, and then the
+Retry-After pauses every thread. (Pausing everyone for a full second on
+every single capacity refusal would throw away most of the throughput.)
 """
 from __future__ import annotations
 
