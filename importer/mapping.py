@@ -636,7 +636,13 @@ def _yes_no_text(values: list[str]) -> str:
 
 
 class RowConverter:
-    """Turns a ``Row`` into a ``Profile`` or a ``RowError``; build with ``compile_mapping``."""
+    """Turns a ``Row`` into a ``Profile`` or a ``RowError``; build with ``compile_mapping``.
+
+    An empty cell is not sent: its field is absent from ``Profile.fields``,
+    except for fields marked ``blank_existing``, which appear there as ""
+    and are listed in ``Profile.empty_fields`` (an update blanks them, a
+    create leaves them out).
+    """
 
     def __init__(self, mapping: Mapping, fields: list[_FieldRule], constants: dict[str, str],
                  yes_no_interests: list[_YesNoInterest], interest_constants: dict[str, int],
@@ -670,6 +676,8 @@ class RowConverter:
                 elif rule.required:
                     problems.append(Messages.EMPTY_BUT_REQUIRED.format(column=rule.column))
                 elif rule.blank_existing:
+                    # sent as "" by an update only; a create leaves out what is in empty_fields
+                    values[rule.name] = ""
                     blanks.append(rule.name)
                 continue
             try:
