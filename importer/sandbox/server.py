@@ -17,7 +17,6 @@ import json
 import logging
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -442,7 +441,3 @@ class Sandbox:
     def expire_jwts(self) -> None:
         """Revoke every v4 JWT handed out so far: the next v4 call gets 401."""
         self.jwts.expire_all()
-
-    def wait_until_stopped(self) -> None:
-        while self._thread is not None and self._thread.is_alive() and not self.stop_event.is_set():
-            time.sleep(0.2)
