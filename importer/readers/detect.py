@@ -29,7 +29,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 SAMPLE_BYTES = 64 * 1024
-SCAN_CHUNK = 1024 * 1024
+SCAN_CHUNK = 256 * 1024
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_ALIASES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 BOMS = (  # longest first: the UTF-32 LE BOM starts with the UTF-16 LE one
@@ -404,6 +404,9 @@ def detect_delimiter(sample: str, kind: FileKind) -> str:
     """
     records = _complete_records(sample)
     scores = {d: _delimiter_score(records, d) for d in CANDIDATE_DELIMITERS}
+    consistent, width = scores["\t"]
+    if kind.base in TAB_SEPARATED and consistent and width > 1:
+        return "\t"                                      # what the name promises, when it fits
     best = max(scores.values())
     if best[1] <= 1:                                      # a single column
         return "\t" if kind.base in TAB_SEPARATED else ","
@@ -413,8 +416,6 @@ def detect_delimiter(sample: str, kind: FileKind) -> str:
     sniffed = _sniff(sample)
     if sniffed in tied:
         return sniffed
-    if kind.base in TAB_SEPARATED and "\t" in tied:
-        return "\t"
     return tied[0]
 
 
