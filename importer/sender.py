@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.client import AmbiguousFailure, CopernicaClient, RequestRefused, TemporaryFailure
+from importer.client import AmbiguousFailure, CopernicaClient, DatabaseNotFound, RequestRefused, TemporaryFailure
 from importer.models import Outcome, Profile, Status
 
 MODES = ("create", "skip", "update", "upsert")
@@ -53,6 +53,8 @@ class ProfileSender:
             if self.mode == "create":
                 return self._create(profile, attempts)
             return self._by_existing(profile, attempts)
+        except DatabaseNotFound:
+            raise  # stops the run: every row would fail the same way
         except RequestRefused as exc:
             return self._outcome(profile, Status.FAILED, error=str(exc), attempts=attempts + exc.attempts)
         except TemporaryFailure as exc:

@@ -1,0 +1,219 @@
+"""The import end to end: files -> sandbox over real HTTP -> results CSV."""
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from importer.client import CopernicaClient, RetryPolicy
+from importer.pacing import Pacer
+from importer.runner import ImportOptions, run_import
+from importer.sandbox import Faults, Sandbox
+
+from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
+
+MAPPING = """\
+database: 2
+key: email
+fields:
+  email: {column: Email, transform: [trim, lower], validate: email, required: true}
+  firstname: Name
+  age: Age
+interests:
+  newsletter: {column: Newsletter, truthy: [yes]}
+"""
+
+
+def write_csv(path: Path, rows: list[list[str]], header=("Email", "Name", "Age", "Newsletter")) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def people(n: int, start: int = 0) -> list[list[str]]:
+    return [[f"person{i}@example.com", f"Name {i}", str(20 + i % 50), "yes" if i % 2 else "no"]
+            for i in range(start, start + n)]
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def client_for(sb: Sandbox, workers: int = 8, **kw) -> CopernicaClient:
+    kw.setdefault("retry", RetryPolicy(attempts=6, backoff=0.01, max_wait=0.2))
+    return CopernicaClient(sb.api_url, sb.token, pacer=Pacer(workers), **kw)
+
+
+@pytest.fixture
+def mapping(tmp_path) -> Path:
+    p = tmp_path / "m.yaml"
+    p.write_text(MAPPING)
+    return p
+
+
+def test_sample_import_gives_one_line_per_row_and_every_created_profile_holds_its_values(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, client_for(sb) as client:
+        options = ImportOptions(file=REPO / "sample_data/contacts.csv", mapping=REPO / "mappings/contacts.yaml",
+                                results=tmp_path / "out.csv", workers=8)
+        summary = run_import(options, client)
+        stored = {p["ID"]: p for p in sb.profiles(1)}
+    lines = read_results(tmp_path / "out.csv")
+    assert sorted(int(line["row"]) for line in lines) == list(range(2, 202))
+    assert Counter(line["status"] for line in lines) == {"created": 189, "skipped": 5, "invalid": 6}
+    assert summary.exit_code == 1  # some rows are invalid
+    created = [line for line in lines if line["status"] == "created"]
+    assert len(stored) == len(created) == 189
+    for line in created:
+        profile = stored[int(line["profile_id"])]
+        assert profile["fields"]["email"] == line["E-mail address"].strip().lower()
+        assert profile["fields"]["firstname"] == line["First name"]
+    for line in lines:
+        if line["status"] != "created":
+            assert line["error"], line
+
+
+def test_results_are_the_same_whatever_the_number_of_workers(tmp_path, mapping):
+    src = write_csv(tmp_path / "in.csv", people(60) + [["bad-address", "X", "1", "no"]])
+    seen = []
+    for workers in (1, 8):
+        with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, client_for(sb, workers) as client:
+            run_import(ImportOptions(file=src, mapping=mapping, results=tmp_path / f"r{workers}.csv",
+                                     workers=workers), client)
+        lines = read_results(tmp_path / f"r{workers}.csv")
+        seen.append(sorted((line["row"], line["status"], line["key"], line["error"]) for line in lines))
+    assert seen[0] == seen[1]
+    assert len(seen[0]) == 61
+
+
+def test_temporary_errors_are_retried_without_duplicates(tmp_path, mapping):
+    src = write_csv(tmp_path / "in.csv", people(80))
+    faults = Faults(seed=3, rate_503=0.2, rate_429=0.1, retry_after=0, drop_before_store=0.05)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=faults) as sb, client_for(sb) as client:
+        summary = run_import(ImportOptions(file=src, mapping=mapping, results=tmp_path / "r.csv"), client)
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+        assert sb.stats()["by_status"].get("503", 0) > 0
+    assert summary.counts["created"] == 80
+    assert len(emails) == 80 and set(emails.values()) == {1}
+
+
+def test_an_unknown_database_stops_the_run_after_one_request(tmp_path):
+    # a mapping for a database the sandbox does not have, checked offline against a schema that has it
+    schema = tmp_path / "s.yaml"
+    schema.write_text("databases:\n  - id: 99\n    fields: [email]\n")
+    m = tmp_path / "m.yaml"
+    m.write_text("database: 99\nfields:\n  email: Email\n")
+    src = write_csv(tmp_path / "in.csv", [["a@x.nl"]], header=("Email",))
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, client_for(sb) as client:
+        with pytest.raises(Exception, match="no database with ID 99") as info:
+            run_import(ImportOptions(file=src, mapping=m, schema=schema, results=tmp_path / "r.csv"), client)
+        assert sb.stats()["posts"] == 1
+    assert TOKEN not in str(info.value)
+
+
+def test_cli_sample_import_into_the_embedded_sandbox(tmp_path):
+    result = cli("run", str(REPO / "sample_data/contacts.xlsx"), "--mapping", str(REPO / "mappings/contacts.yaml"),
+                 "--sandbox", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr  # 6 invalid rows in the sample
+    assert "created          189" in result.stdout
+    assert "rows/s" in result.stdout
+    lines = read_results(tmp_path / "contacts.sandbox-results.csv")
+    assert len(lines) == 200
+    assert TOKEN not in result.stdout + result.stderr
+
+
+def test_cli_misspelt_field_stops_before_anything_is_sent(tmp_path, sandbox):
+    m = tmp_path / "m.yaml"
+    m.write_text(MAPPING.replace("firstname:", "frstname:"))
+    src = write_csv(tmp_path / "in.csv", people(3))
+    result = cli("run", str(src), "--mapping", str(m), "--api-url", sandbox.api_url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "frstname" in result.stderr and "firstname" in result.stderr
+    assert sandbox.profiles(2) == []
+    assert sandbox.stats()["posts"] == 0
+
+
+def test_cli_missing_column_lists_the_files_headers(tmp_path, sandbox):
+    m = tmp_path / "m.yaml"
+    m.write_text(MAPPING.replace("column: Email", "column: E-mail"))
+    src = write_csv(tmp_path / "in.csv", people(3))
+    result = cli("run", str(src), "--mapping", str(m), "--api-url", sandbox.api_url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "E-mail" in result.stderr and "Email" in result.stderr
+    assert sandbox.stats()["posts"] == 0
+
+
+def test_cli_invalid_token_stops_at_once_with_exit_2(tmp_path, sandbox, mapping):
+    src = write_csv(tmp_path / "in.csv", people(5))
+    result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sandbox.api_url, cwd=tmp_path,
+                 env={"COPERNICA_ACCESS_TOKEN": "wrong-token"})
+    assert result.returncode == 2
+    assert "access token" in result.stderr.lower()
+    assert "wrong-token" not in result.stdout + result.stderr
+    assert sandbox.profiles(2) == []
+
+
+def test_cli_token_expiring_mid_run_leaves_unsent_rows_unmarked(tmp_path, mapping):
+    src = write_csv(tmp_path / "in.csv", people(40))
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(expire_token_after=23)) as sb:
+        result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sb.api_url, "--workers", "2",
+                     cwd=tmp_path)
+        stored = len(sb.profiles(2))
+    assert result.returncode == 2, result.stderr
+    assert "access token" in result.stderr.lower()
+    lines = read_results(tmp_path / "in.results.csv")
+    assert all(line["status"] == "created" for line in lines)  # nothing marked failed for the token
+    assert len(lines) == stored < 40
+
+
+def test_cli_does_not_overwrite_an_earlier_results_file(tmp_path, sandbox, mapping):
+    src = write_csv(tmp_path / "in.csv", people(2))
+    (tmp_path / "in.results.csv").write_text("precious\n")
+    result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sandbox.api_url, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--overwrite" in result.stderr
+    assert (tmp_path / "in.results.csv").read_text() == "precious\n"
+    assert sandbox.stats()["posts"] == 0
+
+
+def test_cli_dry_run_sends_nothing(tmp_path, sandbox, mapping):
+    src = write_csv(tmp_path / "in.csv", people(4) + [["nope", "X", "1", "no"]])
+    result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sandbox.api_url, "--dry-run",
+                 cwd=tmp_path)
+    assert result.returncode == 1
+    assert "would send" in result.stdout and "4" in result.stdout
+    assert sandbox.stats()["posts"] == 0
+
+
+def test_cli_interrupt_then_resume_imports_every_row_exactly_once(tmp_path, mapping):
+    src = write_csv(tmp_path / "in.csv", people(150))
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=40)) as sb:
+        env = {"COPERNICA_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, "-m", "importer", "run", str(src), "--mapping", str(mapping),
+                                 "--api-url", sb.api_url, "--workers", "4", "--quiet"],
+                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while len(sb.profiles(2)) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3, err
+        assert "--resume" in err
+        first = len(read_results(tmp_path / "in.results.csv"))
+        assert 20 <= first < 150
+        result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sb.api_url, "--resume", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+    lines = read_results(tmp_path / "in.results.csv")
+    assert sorted(int(line["row"]) for line in lines) == list(range(2, 152))
+    assert len(emails) == 150 and set(emails.values()) == {1}
+    ids = {int(p) for p in (line["profile_id"] for line in lines)}
+    assert len(ids) == 150
