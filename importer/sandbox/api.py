@@ -54,7 +54,8 @@ class ApiRequest:
         return next((v for k, v in self.query if k == name), None)
 
     def conditions(self) -> list[str]:
-        return [v for k, v in self.query if k == "fields[]" or re.fullmatch(r"fields\[\d+\]", k)]
+        # fields[]=a==1 (the usual form), fields[0]=..., or a single fields=...
+        return [v for k, v in self.query if k in ("fields[]", "fields") or re.fullmatch(r"fields\[\d+\]", k)]
 
 
 @dataclass

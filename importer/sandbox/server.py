@@ -162,7 +162,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(ApiResponse.json({"error": {"message": "Internal sandbox error"}}, status=500))
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0  # a garbled length: treat as no body, the API then says what is missing
         return self.rfile.read(length) if length > 0 else b""
 
     # --- the API ---
