@@ -139,6 +139,13 @@ def test_commas_in_values_do_not_outvote_the_semicolon_header(tmp_path):
     assert rows[0].values == {"name": "Ann", "amount": "1,5", "interests": "a,b,c"}
 
 
+def test_excel_sep_line_names_the_delimiter_and_is_not_a_row(tmp_path):
+    rows, sheet = read_all(write(tmp_path, "a.csv", "sep=;\r\nname,x;city\r\nAnn,y;Ede\r\n"))
+    assert sheet.delimiter == ";"
+    assert sheet.headers == ["name,x", "city"]
+    assert [(r.number, r.values) for r in rows] == [(2, {"name,x": "Ann,y", "city": "Ede"})]
+
+
 @pytest.mark.parametrize("given", ["\t", "tab", "\\t", "TAB"])
 def test_delimiter_override_accepts_tab_spellings(tmp_path, given):
     path = write(tmp_path, "a.csv", "a,b\tc\n1,2\t3\n")

@@ -419,6 +419,14 @@ def detect_delimiter(sample: str, kind: FileKind) -> str:
     return tied[0]
 
 
+def excel_sep_line(sample: str) -> str | None:
+    """The delimiter named by an Excel "sep=;" first line, if there is one."""
+    first_line = sample.split("\n", 1)[0].rstrip("\r")
+    if len(first_line) == 5 and first_line.lower().startswith("sep="):
+        return first_line[4]
+    return None
+
+
 def _complete_records(sample: str) -> list[str]:
     """The sample without its last, possibly cut-off line."""
     lines = sample.splitlines(keepends=True)

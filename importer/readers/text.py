@@ -36,12 +36,17 @@ class TextSource:
         self.encoding = detect.detect_encoding(path, kind, encoding)
         sample = detect.read_text_sample(path, kind, self.encoding)
         detect.check_not_binary(path, sample)
+        # Excel writes and reads a first line "sep=;" naming the delimiter;
+        # Excel does not show it as a row, so neither do we.
+        self._excel_sep_line = detect.excel_sep_line(sample)
         self.delimiter = (detect.parse_delimiter(delimiter) if delimiter
-                          else detect.detect_delimiter(sample, kind))
+                          else self._excel_sep_line or detect.detect_delimiter(sample, kind))
         self._file: TextIO = io.TextIOWrapper(detect.open_binary(path, kind),
                                               encoding=self.encoding, newline="")
 
     def records(self) -> Iterator[Record]:
+        if self._excel_sep_line:
+            self._file.readline()
         reader = csv.reader(itertools.chain(self._file, [END_MARKER + "\n"]),
                             delimiter=self.delimiter, quotechar='"', doublequote=True,
                             skipinitialspace=False, strict=False)
