@@ -136,6 +136,7 @@ class Pacer:
     """Adaptive concurrency window + global pause + rate cap + circuit breaker."""
 
     DECREASE_FACTOR = 0.7       # window multiplier on an overload
+    SLOW_START_DECREASE_FACTOR = 0.5  # ... on the first overload during slow start
     INCREASE_PER_WINDOW = 0.5   # window growth per window's worth of successes
     NEAR_LAST_OVERLOAD_SLOWDOWN = 16  # grow this much slower within 1 of the last overload's window
     INITIAL_WINDOW = 2          # slow start begins here (doubling per round trip)
@@ -283,8 +284,11 @@ class Pacer:
                 return  # refused because of a window that is already cut
             if retry_after_s is not None and retry_after_s > 0 and self._cut_did_not_help(now):
                 self._pause_until(now + retry_after_s, now)
+            in_slow_start = self._window < self._ssthresh
             self._window_at_last_overload = self._window
-            self._window = max(1.0, self._window * self.DECREASE_FACTOR)
+            # slow start doubles per round trip, so it may overshoot by up to 2x
+            factor = self.SLOW_START_DECREASE_FACTOR if in_slow_start else self.DECREASE_FACTOR
+            self._window = max(1.0, self._window * factor)
             self._ssthresh = self._window
             self._last_decrease_at = now
             self._decreases += 1
