@@ -648,8 +648,9 @@ def _created_id(response: requests.Response, attempts: int) -> int:
     value = response.headers.get("X-Created", "").strip()  # requests' headers are case-insensitive
     if value.isdigit() and int(value) > 0:
         return int(value)
-    raise RequestRefused(Msg.NO_PROFILE_ID.format(status=response.status_code), attempts,
-                         status=response.status_code)
+    # the profile was probably stored, so this is ambiguous, not a refusal:
+    # the runner looks the key up instead of sending it again
+    raise AmbiguousFailure(Msg.NO_PROFILE_ID.format(status=response.status_code), attempts)
 
 
 def _retry_after(response: requests.Response) -> float | None:

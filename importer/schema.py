@@ -88,14 +88,14 @@ class DatabaseSchema(BaseModel):
     @classmethod
     def _interest_shorthand(cls, v: Any) -> Any:
         if isinstance(v, list):
-            return [{"name": _yaml_scalar_text(i)} if not isinstance(i, dict) else i for i in v]
+            return [i if isinstance(i, (dict, BaseModel)) else {"name": _yaml_scalar_text(i)} for i in v]
         return v
 
     @field_validator("fields", mode="before")
     @classmethod
     def _field_shorthand(cls, v: Any) -> Any:
         if isinstance(v, list):
-            return [{"name": _yaml_scalar_text(f)} if not isinstance(f, dict) else f for f in v]
+            return [f if isinstance(f, (dict, BaseModel)) else {"name": _yaml_scalar_text(f)} for f in v]
         return v
 
     @model_validator(mode="after")
