@@ -351,6 +351,7 @@ class InterestSpec(_Settings):
     falsy: Annotated[list[Text], BeforeValidator(_as_list)] = list(DEFAULT_FALSY)
     contains: Text | None = None
     separator: Text = ";"
+    blank_existing: bool = False  # on update, an empty cell switches the interest off
 
     @model_validator(mode="before")
     @classmethod
@@ -362,7 +363,8 @@ class InterestSpec(_Settings):
         _check_one_source(self.column, self.value)
         if self.value is not None:
             _interest_constant(self.value)
-            used = [n for n in ("truthy", "falsy", "contains", "separator") if n in self.model_fields_set]
+            used = [n for n in ("truthy", "falsy", "contains", "separator", "blank_existing")
+                    if n in self.model_fields_set]
             if used:
                 raise _mapping_error(Messages.CONSTANT_OPTIONS.format(options=", ".join(used)))
         if self.contains is not None:
@@ -641,7 +643,9 @@ class RowConverter:
     An empty cell is not sent: its field is absent from ``Profile.fields``,
     except for fields marked ``blank_existing``, which appear there as ""
     and are listed in ``Profile.empty_fields`` (an update blanks them, a
-    create leaves them out).
+    create leaves them out). Interests read from an empty cell are "off" and
+    listed in ``Profile.empty_interests``: an update leaves them alone unless
+    the interest is marked ``blank_existing``.
     """
 
     def __init__(self, mapping: Mapping, fields: list[_FieldRule], constants: dict[str, str],
@@ -696,18 +700,23 @@ class RowConverter:
             if rule.is_key:
                 keys[rule.name] = value
         interests = dict(self._interest_constants)
-        self._read_yes_no(cells, interests, problems)
+        empty_interests: set[str] = set()
+        self._read_yes_no(cells, interests, problems, empty_interests)
         if self._list_columns:
-            self._read_lists(cells, interests, warnings)
+            self._read_lists(cells, interests, warnings, empty_interests)
         key = KEY_SEPARATOR.join(keys[name] for name in self.key_fields) if self.key_fields else ""
         if problems:
             return RowError(row.number, "; ".join(problems), key)
-        return Profile(row.number, key, values, interests, frozenset(blanks), warnings)
+        return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
+                       empty_interests=frozenset(empty_interests))
 
-    def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[str]) -> None:
+    def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[str],
+                     empty_interests: set[str]) -> None:
         for rule in self._yes_no_interests:
             cell = cells.get(rule.column, "")
             folded = cell.strip().casefold()
+            if folded == "" and "" in rule.falsy:
+                empty_interests.add(rule.name)  # "off" for a create; an update leaves it alone
             if folded in rule.truthy:
                 interests[rule.name] = 1
             elif folded in rule.falsy:
@@ -717,9 +726,13 @@ class RowConverter:
                                                      truthy=rule.allowed_text[0], falsy=rule.allowed_text[1])
                 problems.append(Messages.IN_COLUMN.format(column=rule.column, problem=problem))
 
-    def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[str]) -> None:
+    def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[str],
+                    empty_interests: set[str]) -> None:
         for list_column in self._list_columns:
-            items = [item.strip() for item in cells.get(list_column.column, "").split(list_column.separator)]
+            cell = cells.get(list_column.column, "")
+            if cell.strip() == "":
+                empty_interests.update(name for name, _ in list_column.interests)
+            items = [item.strip() for item in cell.split(list_column.separator)]
             folded = {item.casefold() for item in items}
             for name, wanted in list_column.interests:
                 interests[name] = 1 if wanted in folded else 0

@@ -47,6 +47,9 @@ class Profile:
     # values left out or sent despite a failed check (mapping `on_invalid`);
     # they go into the results' `error` column so nothing is lost unseen
     warnings: list[str] = field(default_factory=list)
+    # interests whose cell was empty: an update leaves them alone unless the
+    # mapping marks them `blank_existing` (a create sends them as off)
+    empty_interests: frozenset[str] = field(default_factory=frozenset)
 
 
 @dataclass(slots=True)

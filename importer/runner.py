@@ -281,7 +281,9 @@ def run_import(options: ImportOptions, client, *, on_outcome: Callable[[Outcome]
                                tuple(prepared.converter.key_fields),
                                replace_interests=mapping.interests_on_update == "replace",
                                blank_fields=frozenset(
-                                   n.lower() for n, spec in mapping.fields.items() if spec.blank_existing))
+                                   n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
+                               blank_interests=frozenset(
+                                   n.lower() for n, spec in mapping.interests.items() if spec.blank_existing))
         if on_start:
             on_start(prepared)
         work: queue.Queue = queue.Queue(maxsize=max(2, options.workers * 2))

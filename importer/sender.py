@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from importer.client import AmbiguousFailure, CopernicaClient, DatabaseNotFound, RequestRefused, TemporaryFailure
+from importer.checks import quoted
 from importer.models import Outcome, Profile, Status
 
 MODES = ("create", "skip", "update", "upsert")
@@ -23,7 +24,14 @@ MSG_UNKNOWN_IN_FLIGHT = ("this row was being sent when the previous run stopped;
                          "up before importing this row again, or it may exist twice")
 MSG_RECOVERED = "the answer from Copernica was lost ({why}); the profile was found by its key"
 MSG_RECOVERED_IN_FLIGHT = "found by its key after the previous run stopped mid-send"
-MSG_MANY_MATCH = "{n} profiles match key {key} (IDs {ids}); row not touched"
+# Several profiles with one key: nobody can tell which one the row means, so
+# none is touched. In `skip` mode that is what was asked (the person exists):
+# `skipped`. In `update`/`upsert` the row's change did not happen: `failed`, so
+# the exit code says so and the row can be imported again once the database's
+# doubles are merged.
+MSG_MANY_MATCH = ("{n} profiles match key: {key}; row not touched (profile IDs {ids}); "
+                  "merge or remove the extra profiles in Copernica, then import this row again")
+MSG_MANY_EXIST = "exists: {n} profiles match key: {key} (profile IDs {ids})"
 MSG_EXISTS = "exists"
 MSG_NOT_FOUND = "not found"
 
@@ -36,6 +44,7 @@ class ProfileSender:
     key_fields: tuple[str, ...] = ()
     replace_interests: bool = False
     blank_fields: frozenset[str] = frozenset()   # lower-cased fields whose empty cell blanks on update
+    blank_interests: frozenset[str] = frozenset()  # lower-cased interests whose empty cell switches off
     max_resends: int = 3  # POSTs after lost answers whose lookup found nothing
 
     def send(self, profile: Profile, *, was_in_flight: bool = False) -> Outcome:
@@ -43,7 +52,11 @@ class ProfileSender:
         (InvalidTokenError and other ApiError)."""
         attempts = 0
         try:
-            if was_in_flight:
+            # Only a create can be recovered as "created": in the other modes the
+            # profile found may have existed before the run, and calling it
+            # created would let a rollback delete it. Those modes look up first
+            # anyway, so sending the row again cannot duplicate it.
+            if was_in_flight and self.mode == "create":
                 if not self.key_fields:
                     return self._outcome(profile, Status.UNKNOWN, error=MSG_UNKNOWN_IN_FLIGHT)
                 found = self._find_ours(profile)
@@ -85,9 +98,13 @@ class ProfileSender:
         matches = self.client.find_profiles(self.database_id, self._key_match(profile))
         attempts += 1
         if len(matches) > 1:
-            ids = ", ".join(str(m["ID"]) for m in matches[:10])
-            return self._outcome(profile, Status.SKIPPED, attempts=attempts, error=MSG_MANY_MATCH.format(
-                n=len(matches), key=profile.key, ids=ids))
+            ids = ", ".join(str(m["ID"]) for m in matches[:10]) + (", ..." if len(matches) > 10 else "")
+            key = quoted(profile.key)
+            if self.mode == "skip":
+                return self._outcome(profile, Status.SKIPPED, attempts=attempts,
+                                     error=MSG_MANY_EXIST.format(n=len(matches), key=key, ids=ids))
+            return self._outcome(profile, Status.FAILED, attempts=attempts,
+                                 error=MSG_MANY_MATCH.format(n=len(matches), key=key, ids=ids))
         if matches:
             pid = int(matches[0]["ID"])
             if self.mode == "skip":
@@ -102,7 +119,12 @@ class ProfileSender:
         # an empty cell does not blank a stored value unless the mapping says so
         fields = {k: v for k, v in profile.fields.items()
                   if k not in profile.empty_fields or k.lower() in self.blank_fields}
-        return self.client.update_profile(profile_id, fields, profile.interests or None,
+        # likewise an empty interest cell leaves the interest as it is; `replace`
+        # asks for exactly the row's set, empty cells being "off"
+        interests = profile.interests if self.replace_interests else {
+            k: v for k, v in profile.interests.items()
+            if k not in profile.empty_interests or k.lower() in self.blank_interests}
+        return self.client.update_profile(profile_id, fields, interests or None,
                                           replace_interests=self.replace_interests)
 
     # -- lookups --------------------------------------------------------------
