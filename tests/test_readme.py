@@ -1,0 +1,87 @@
+"""The README's commands are part of the product: they must keep working.
+
+Every `copernica-import ...` command shown in the README is parsed by the
+real argument parser (so a renamed or removed flag fails here), the first two
+commands are the ones CI runs, and the sandbox walk-through is run for real.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+from importer.cli import build_parser
+from importer.sandbox.cli import build_parser as build_sandbox_parser
+
+from conftest import REPO, TOKEN, cli
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+def shell_blocks() -> list[str]:
+    return re.findall(r"```sh\n(.*?)```", README, flags=re.S)
+
+
+def commands() -> list[str]:
+    """Each `copernica-import ...` invocation in the README's shell blocks."""
+    found = []
+    for block in shell_blocks():
+        text = block.replace("\\\n", " ")
+        for line in text.splitlines():
+            line = line.split("  #")[0].strip()
+            for part in re.split(r"&&|\|", line):
+                part = part.strip()
+                words = shlex.split(part, comments=True) if part else []
+                while words and "=" in words[0] and not words[0].startswith("-"):
+                    words = words[1:]  # VAR=value prefixes
+                if words[:1] == ["copernica-import"]:
+                    found.append(words[1:])
+    return found
+
+
+def test_the_readme_opens_with_the_two_commands_and_ci_runs_the_second():
+    first_block = shell_blocks()[0]
+    lines = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert lines[0] == ("pip install . && copernica-import run sample_data/contacts.xlsx "
+                        "--mapping mappings/contacts.yaml --sandbox")
+    ci = (REPO / ".ci/run").read_text()
+    assert lines[1] in ci
+
+
+@pytest.mark.parametrize("argv", commands(), ids=lambda a: " ".join(a)[:60])
+def test_every_readme_command_parses(argv):
+    if argv[0] == "sandbox":
+        build_sandbox_parser().parse_args(argv[1:])
+    else:
+        build_parser().parse_args(argv)
+
+
+def test_the_readme_shows_many_commands():
+    assert len(commands()) >= 8
+
+
+def test_the_sandbox_walkthrough_runs(tmp_path):
+    env_token = "my-token"
+    proc = subprocess.Popen([sys.executable, "-m", "importer", "sandbox", "--schema",
+                             str(REPO / "sample_data/schema.yaml"), "--port", "0", "--token", env_token,
+                             "--db", str(tmp_path / "rehearsal.sqlite")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    try:
+        first = proc.stdout.readline()
+        url = re.search(r"(http://127\.0\.0\.1:\d+/v3)", first).group(1)
+        result = cli("run", str(REPO / "sample_data/contacts.csv"), "--mapping", str(REPO / "mappings/contacts.yaml"),
+                     "--api-url", url, cwd=tmp_path, env={"COPERNICA_ACCESS_TOKEN": env_token})
+        assert result.returncode == 1, result.stderr  # the sample's 6 invalid rows
+        assert "created          189" in result.stdout
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    dump = cli("sandbox", "--db", str(tmp_path / "rehearsal.sqlite"), "--schema",
+               str(REPO / "sample_data/schema.yaml"), "--dump", cwd=tmp_path)
+    assert dump.returncode == 0, dump.stderr
+    assert len(dump.stdout.strip().splitlines()) == 189
+    assert TOKEN not in dump.stdout
