@@ -1,88 +1,199 @@
-"""Undo a run: delete every profile it created (never the ones it updated).
+"""Undo a run: delete every profile it created (never the ones it updated or skipped).
 
-Writes its own results file (``RESULTS.rollback.csv``); running it again
-continues where it stopped (rows already ``deleted`` there are skipped).
+Which profiles: the ``created`` lines of the run's results file, together with
+the run's journal when it is still there (the journal is written first, so it
+may know a few profiles the results file does not yet show).
+
+Writes its own record (``RESULTS.rollback.csv``), one line per profile, flushed
+as it goes. Running the command again continues where it stopped: profiles
+already ``deleted`` in the record are not sent again, and a profile that
+Copernica says is already removed (deleted just before an interruption) counts
+as deleted. It holds the run's lock, so it cannot run beside the import it
+undoes, nor twice at once.
 """
 from __future__ import annotations
 
 import csv
+import sqlite3
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
+from importer.client import COPERNICA_ALREADY_REMOVED, RequestFailed, RequestRefused
 from importer.errors import UsageError
+from importer.journal import _acquire_lock, _release_lock, journal_path_for
 from importer.results import read_results
 
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
-MSG_UPDATED_NOT_RESTORED = ("note: {n:,} profiles were updated by this run; a rollback does not restore "
-                            "their earlier values")
+DELETED, FAILED = "deleted", "failed"
+BATCH = 64  # deletes handed to the workers at a time: an interrupt waits for one batch only
+
+# Everything the command says, in one place.
+MSG_NO_RESULTS = "results file {path} does not exist"
+MSG_UPDATED_NOT_RESTORED = ("note: {n:,} profiles were updated by this run; a rollback does not delete "
+                            "them and cannot restore their earlier values")
+MSG_UNKNOWN_ROWS = ("note: {n:,} rows ended 'unknown' (the answer from Copernica was lost and the mapping "
+                    "has no key); if Copernica created profiles for them, they are not deleted")
+MSG_IN_FLIGHT = ("note: {n:,} rows were being sent when the run stopped; their profiles (if created) are not "
+                 "known yet. Finish the run first with `run ... --resume`, then roll back again")
+MSG_WOULD_DELETE = "would delete profile {pid} (row {row})"
+MSG_DRY_RUN_TOTAL = "{todo:,} profiles would be deleted ({done:,} deleted by an earlier rollback)."
+MSG_NOTHING_TO_DO = "Nothing to delete: the run created {created:,} profiles, {done:,} are deleted already."
+MSG_NOT_A_TERMINAL = ("rollback would delete {todo:,} profiles; add --yes to confirm when not at a terminal "
+                      "(or --dry-run to list them)")
+MSG_CONFIRM = "Delete {todo:,} profiles created by the run in {path}? This cannot be undone. Type yes: "
+MSG_DECLINED = "Nothing deleted."
+MSG_ALREADY_REMOVED = "was already removed"
+MSG_DONE = "Deleted {deleted:,} profiles, {failed:,} failed. Record: {output}"
+MSG_FAILED_HINT = "Run the same rollback command again to retry the failed ones."
+MSG_INTERRUPTED = "Interrupted: {deleted:,} deleted so far. Run the same command again to continue. Record: {output}"
 
 
-def _created_ids(results: Path) -> tuple[list[tuple[int, int]], int]:
-    created, updated = [], 0
+@dataclass
+class RunRecord:
+    """What the run's results (and journal) say about the profiles it touched."""
+    created: dict[int, int] = field(default_factory=dict)  # profile ID -> row
+    updated: int = 0
+    unknown: int = 0
+    in_flight: int = 0
+
+
+def read_run(results: Path) -> RunRecord:
+    record = RunRecord()
     for line in read_results(results):
-        if line["status"] == "created" and line["profile_id"].isdigit():
-            created.append((int(line["row"]), int(line["profile_id"])))
-        elif line["status"] == "updated":
-            updated += 1
-    return created, updated
+        status, pid = line["status"], line["profile_id"]
+        if status == "created" and pid.isdigit():
+            record.created.setdefault(int(pid), int(line["row"]))
+        record.updated += status == "updated"
+        record.unknown += status == "unknown"
+    journal = journal_path_for(results)
+    if journal.exists():
+        _add_journal(journal, record)
+    return record
 
 
-def _already_deleted(output: Path) -> set[int]:
+def _add_journal(journal: Path, record: RunRecord) -> None:
+    """Created rows the journal holds and the results file may not show yet."""
+    try:
+        conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
+        try:
+            for row, pid in conn.execute("SELECT row, profile_id FROM rows WHERE state='final' "
+                                         "AND status='created' AND profile_id IS NOT NULL"):
+                record.created.setdefault(int(pid), int(row))
+            record.in_flight = conn.execute("SELECT count(*) FROM rows WHERE state='sending'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        pass  # not a readable journal: the results file alone is the record
+
+
+def already_deleted(output: Path) -> set[int]:
     if not output.exists():
         return set()
     with open(output, encoding="utf-8", newline="") as f:
         return {int(r["profile_id"]) for r in csv.DictReader(f)
-                if r.get("status") == "deleted" and (r.get("profile_id") or "").isdigit()}
+                if r.get("status") == DELETED and (r.get("profile_id") or "").isdigit()}
+
+
+def default_output(results: Path) -> Path:
+    return results.with_name(results.name.removesuffix(".csv") + ".rollback.csv")
 
 
 def rollback(results: Path, client, *, yes: bool = False, dry_run: bool = False,
-             output: Path | None = None, workers: int = 8, confirm=input) -> int:
+             output: Path | None = None, workers: int = 8,
+             confirm: Callable[[str], str] = input, is_terminal: Callable[[], bool] | None = None) -> int:
+    """Deletes what the run behind ``results`` created; returns the exit code
+    (0 all deleted, 1 some failed, 2 declined, 3 interrupted)."""
+    results = Path(results)
     if not results.exists():
-        raise UsageError(f"results file {results} does not exist")
-    created, updated = _created_ids(results)
-    output = output or results.with_name(results.name.removesuffix(".csv") + ".rollback.csv")
-    done = _already_deleted(output)
-    todo = [(row, pid) for row, pid in created if pid not in done]
-    if updated:
-        print(MSG_UPDATED_NOT_RESTORED.format(n=updated), file=sys.stderr)
+        raise UsageError(MSG_NO_RESULTS.format(path=results))
+    output = Path(output) if output else default_output(results)
+    lock = _acquire_lock(journal_path_for(results))  # not beside the run, not twice
+    try:
+        return _rollback(results, client, output, yes=yes, dry_run=dry_run, workers=workers,
+                         confirm=confirm, is_terminal=is_terminal or _stdin_is_terminal)
+    finally:
+        _release_lock(lock)
+
+
+def _stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _rollback(results: Path, client, output: Path, *, yes: bool, dry_run: bool, workers: int,
+              confirm: Callable[[str], str], is_terminal: Callable[[], bool]) -> int:
+    record = read_run(results)
+    done = already_deleted(output)
+    todo = [(row, pid) for pid, row in sorted(record.created.items(), key=lambda kv: kv[1]) if pid not in done]
+    _print_notes(record)
     if dry_run:
         for row, pid in todo:
-            print(f"would delete profile {pid} (row {row})")
-        print(f"{len(todo):,} profiles would be deleted ({len(done):,} deleted before).")
+            print(MSG_WOULD_DELETE.format(pid=pid, row=row))
+        print(MSG_DRY_RUN_TOTAL.format(todo=len(todo), done=len(done)))
         return 0
     if not todo:
-        print(f"Nothing to delete: {len(created):,} created, {len(done):,} already deleted.")
+        print(MSG_NOTHING_TO_DO.format(created=len(record.created), done=len(done)))
         return 0
     if not yes:
-        if not sys.stdin or not sys.stdin.isatty():
-            raise UsageError(f"rollback would delete {len(todo):,} profiles; add --yes to confirm "
-                             "when not at a terminal")
-        answer = confirm(f"Delete {len(todo):,} profiles created by the run in {results}? Type yes: ")
-        if answer.strip().lower() != "yes":
-            print("Nothing deleted.")
+        if not is_terminal():
+            raise UsageError(MSG_NOT_A_TERMINAL.format(todo=len(todo)))
+        if confirm(MSG_CONFIRM.format(todo=len(todo), path=results)).strip().lower() != "yes":
+            print(MSG_DECLINED)
             return 2
-    new_file = not output.exists()
-    failed = 0
-    with open(output, "a", encoding="utf-8", newline="") as f:
+    return _delete_all(todo, client, output, workers)
+
+
+def _print_notes(record: RunRecord) -> None:
+    if record.updated:
+        print(MSG_UPDATED_NOT_RESTORED.format(n=record.updated), file=sys.stderr)
+    if record.unknown:
+        print(MSG_UNKNOWN_ROWS.format(n=record.unknown), file=sys.stderr)
+    if record.in_flight:
+        print(MSG_IN_FLIGHT.format(n=record.in_flight), file=sys.stderr)
+
+
+def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int) -> int:
+    new_file = not output.exists() or output.stat().st_size == 0
+    deleted = failed = 0
+    with open(output, "a", encoding="utf-8", newline="") as f, \
+            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         writer = csv.writer(f)
         if new_file:
             writer.writerow(ROLLBACK_COLUMNS)
-
-        def delete(item: tuple[int, int]) -> tuple[int, int, str]:
-            row, pid = item
-            try:
-                client.delete_profile(pid)
-                return row, pid, ""
-            except Exception as exc:  # noqa: BLE001 - the reason goes into the file
-                if type(exc).__name__ == "InvalidTokenError":
-                    raise
-                return row, pid, str(exc)
-
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for row, pid, error in pool.map(delete, todo):
-                failed += bool(error)
-                writer.writerow([row, "failed" if error else "deleted", pid, error])
-                f.flush()
-    print(f"Deleted {len(todo) - failed:,} profiles, {failed:,} failed. Record: {output}")
+        try:
+            for batch in _batches(todo, BATCH):
+                for row, pid, status, message in pool.map(lambda item: _delete_one(client, *item), batch):
+                    writer.writerow([row, status, pid, message])
+                    failed += status == FAILED
+                    deleted += status == DELETED
+                f.flush()  # a batch's lines survive whatever comes next
+        except KeyboardInterrupt:
+            f.flush()
+            print(MSG_INTERRUPTED.format(deleted=deleted, output=output), file=sys.stderr)
+            return 3
+    print(MSG_DONE.format(deleted=deleted, failed=failed, output=output))
+    if failed:
+        print(MSG_FAILED_HINT, file=sys.stderr)
     return 1 if failed else 0
+
+
+def _batches(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _delete_one(client, row: int, pid: int) -> tuple[int, int, str, str]:
+    """(row, profile ID, status, message). Errors that stop everything (an
+    invalid token) propagate."""
+    try:
+        client.delete_profile(pid)
+        return row, pid, DELETED, ""
+    except RequestRefused as exc:
+        if exc.api_message == COPERNICA_ALREADY_REMOVED:
+            # deleted by an earlier, interrupted rollback (or by hand): the goal is met
+            return row, pid, DELETED, MSG_ALREADY_REMOVED
+        return row, pid, FAILED, str(exc)
+    except RequestFailed as exc:
+        return row, pid, FAILED, str(exc)
