@@ -83,41 +83,21 @@ class Journal:
             if exists and overwrite and not resume:
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(path) + suffix).unlink(missing_ok=True)
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: every commit survives a process crash (kill -9);
-            # only a power loss may drop the last commits, never corrupt the file.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            journal = cls(path, conn, lock_file)
-            if resume:
-                journal._check_identity(identity)
-            else:
-                journal._create(identity)
+            if not resume:
+                _create_file(path, identity)
+            journal = cls(path, _connect(path), lock_file)
+            journal._check_identity(identity)
             return journal
         except BaseException:
             _release_lock(lock_file)
             raise
 
-    def _create(self, identity: RunIdentity) -> None:
-        c = self._conn
-        c.executescript("""
-            CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE rows (
-                row INTEGER PRIMARY KEY,
-                state TEXT NOT NULL,          -- 'sending' or 'final'
-                status TEXT, profile_id INTEGER, error TEXT NOT NULL DEFAULT '',
-                attempts INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL DEFAULT '');
-        """)
-        meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
-        c.execute("BEGIN")
-        c.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
-        c.execute("COMMIT")
-
     def _check_identity(self, identity: RunIdentity) -> None:
         try:
             row = self._conn.execute("SELECT value FROM meta WHERE name='identity'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise JournalError(f"{self.path} is not a readable journal ({exc})") from None
+            raise JournalError(f"{self.path} is not a readable journal ({exc}); start a new run "
+                               "with another --results path, or with --overwrite to replace it") from None
         if row is None:
             raise JournalError(f"{self.path} is not a journal of copernica-import")
         before = RunIdentity(**json.loads(row[0]))
@@ -220,6 +200,45 @@ class Journal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL in WAL mode: every commit survives a process crash (kill -9);
+    # only a power loss may drop the last commits, never corrupt the file.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def _create_file(path: Path, identity: RunIdentity) -> None:
+    """A new, complete journal at ``path``, or none at all.
+
+    Built under a temporary name and renamed into place, so that a crash
+    while creating it (kill -9 right after the start) leaves no half-made
+    journal that neither a resume nor a new run could use. Nothing is sent
+    before this returns, so a missing journal always means nothing was sent.
+    """
+    building = path.with_name(path.name + ".new")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(building) + suffix).unlink(missing_ok=True)
+    conn = sqlite3.connect(building, isolation_level=None)
+    try:
+        conn.executescript("""
+            CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE rows (
+                row INTEGER PRIMARY KEY,
+                state TEXT NOT NULL,          -- 'sending' or 'final'
+                status TEXT, profile_id INTEGER, error TEXT NOT NULL DEFAULT '',
+                attempts INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL DEFAULT '');
+        """)
+        meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
+        conn.execute("COMMIT")
+    finally:
+        conn.close()  # rollback-journal mode until here: one self-contained file to rename
+    os.replace(building, path)
 
 
 def _acquire_lock(journal_path: Path):
