@@ -13,12 +13,47 @@ import stat
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from importer.errors import ImporterError, UsageError
 
 TOKEN_ENV = "COPERNICA_ACCESS_TOKEN"
 API_URL_ENV = "COPERNICA_API_URL"
 log = logging.getLogger("importer")
+
+# Settings a cron line can leave to the environment: (option, variable, type).
+# A flag on the command line wins over the variable.
+ENVIRONMENT_SETTINGS: tuple[tuple[str, str, type], ...] = (
+    ("token_file", "COPERNICA_TOKEN_FILE", str),
+    ("api_url", API_URL_ENV, str),
+    ("api_version", "COPERNICA_API_VERSION", int),
+    ("auth_url", "COPERNICA_AUTH_URL", str),
+    ("mapping", "COPERNICA_MAPPING", str),
+    ("database", "COPERNICA_DATABASE", int),
+    ("workers", "COPERNICA_WORKERS", int),
+    ("results_dir", "COPERNICA_RESULTS_DIR", str),
+    ("archive_dir", "COPERNICA_ARCHIVE_DIR", str),
+    ("settle_seconds", "COPERNICA_SETTLE_SECONDS", float),
+    ("log_file", "COPERNICA_LOG_FILE", str),
+)
+
+
+class Msg:
+    """The texts this module shows a user, in one place."""
+    NO_MAPPING = "no mapping: use --mapping M.yaml (or set COPERNICA_MAPPING)"
+    BAD_ENV_NUMBER = "the environment variable {name} must be a number, not {value!r}"
+    BAD_API_VERSION = "--api-version (or COPERNICA_API_VERSION) must be 3 or 4, not {value}"
+    CONFIRM = ("About to import {rows:,} row(s) from {files} into database {database_id} "
+               "({database_name!r}) at {host}.")
+    CONFIRM_QUESTION = "Send them? Type yes to continue: "
+    CONFIRM_DECLINED = "nothing was sent: the import was not confirmed"
+    CONFIRM_NEEDS_YES = ("refusing to import into {host} without confirmation: no terminal to ask on. "
+                         "Add --yes to the command (for cron jobs and scripts); nothing was sent")
+    SAME_RESULTS = ("{a} and {b} would write the same results file {results}; "
+                    "import them separately, or rename one")
+    NOTHING_TO_DO = "Nothing to import."
+    UNDO_HINT = "To undo what this run created: copernica-import rollback {results}"
+    FILE_FAILED = "error in {file}: {error}"
 
 
 # -- the token: from the environment or a file, never from argv (ps shows argv) --
@@ -47,7 +82,7 @@ def read_token(token_file: str | None, *, required: bool = True) -> str | None:
 
 # -- parser --------------------------------------------------------------------
 def _add_input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mapping", "-m", required=True, metavar="M.yaml", help="the YAML column mapping")
+    p.add_argument("--mapping", "-m", metavar="M.yaml", help="the YAML column mapping (default: $COPERNICA_MAPPING)")
     p.add_argument("--database", type=int, metavar="ID", help="database ID (overrides the mapping's)")
     p.add_argument("--schema", metavar="S.yaml",
                    help="check against this database structure file instead of asking the API")
@@ -60,11 +95,19 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
 
 def _add_api_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--api-url", default=None, metavar="URL",
-                   help=f"API base URL (default: ${API_URL_ENV} or https://api.copernica.com/v3)")
-    p.add_argument("--api-version", type=int, choices=(3, 4), default=None,
-                   help="3: token in the query string (default); 4: bearer JWT")
+                   help=f"API base URL (default: ${API_URL_ENV} or https://api.copernica.com/v3, /v4 with "
+                        "--api-version 4)")
+    p.add_argument("--api-version", type=int, default=None,
+                   help="3: token in the query string (default); 4: bearer JWT from the authentication service")
+    p.add_argument("--auth-url", default=None, metavar="URL",
+                   help="v4 authentication address (default: https://authenticate.copernica.com, or "
+                        "/authenticate on the API's host when that is this computer, e.g. a sandbox)")
     p.add_argument("--token-file", metavar="FILE", help=f"file holding the access token (default: ${TOKEN_ENV})")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="read timeout per request (default 30)")
+    p.add_argument("--verbose", "-v", action="count", default=0,
+                   help="more detail on stderr (-vv: every request, for troubleshooting)")
+    p.add_argument("--log-file", metavar="FILE",
+                   help="append a timestamped log here (never contains the access token)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="import files", description="Import FILE(s) with a mapping.")
-    run.add_argument("files", nargs="+", metavar="FILE", help="CSV, TSV, TXT, XLSX, XLS, ODS or .csv.gz")
+    run.add_argument("files", nargs="+", metavar="FILE",
+                     help="CSV, TSV, TXT, XLSX, XLS, ODS or .csv.gz; several, or patterns like 'drops/*.csv', "
+                          "are imported one after the other")
     _add_input_options(run)
     _add_api_options(run)
     run.add_argument("--results", metavar="OUT.csv", help="results file (default: <input name>.results.csv here)")
@@ -92,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--sandbox", action="store_true",
                      help="import into a built-in local sandbox instead of Copernica (a rehearsal)")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    run.add_argument("--yes", "-y", action="store_true",
+                     help="do not ask for confirmation before sending (needed without a terminal, e.g. cron)")
+    run.add_argument("--confirm", action="store_true",
+                     help="ask for confirmation even when the API is on this computer")
+    run.add_argument("--summary-json", metavar="PATH", help="write the summary as JSON (for scripts)")
+    run.add_argument("--report-html", metavar="PATH",
+                     help="write a self-contained HTML report: counts, chart, reasons with example rows, speed")
+    run.add_argument("--results-dir", metavar="DIR",
+                     help="write each file's results (and journal) in DIR (default: the current folder)")
+    run.add_argument("--archive-dir", metavar="DIR",
+                     help="move each fully processed file, with its results and journal, to DIR")
+    run.add_argument("--settle-seconds", type=float, default=None, metavar="S",
+                     help="files found by a pattern that changed in the last S seconds (or change while "
+                          "watched) are left for the next run (default 60; 0 turns the check off)")
 
     check = sub.add_parser("check", help="check a file without sending anything",
                            description="Read, map and check every row; send nothing.")
@@ -132,24 +191,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- commands ------------------------------------------------------------------
+def _api_address(args) -> tuple[str, str | None]:
+    """The API base URL and (for v4) the authentication URL to use."""
+    from importer.client import DEFAULT_API_URL, DEFAULT_API_URL_V4, DEFAULT_AUTH_URL, _is_loopback
+
+    version = args.api_version or 3
+    api_url = args.api_url or (DEFAULT_API_URL_V4 if version == 4 else DEFAULT_API_URL)
+    if version != 4:
+        return api_url, None
+    if args.auth_url:
+        return api_url, args.auth_url
+    parts = urlsplit(api_url)
+    if parts.hostname and _is_loopback(parts.hostname):
+        # a sandbox serves /authenticate next to /v4 on the same host and port
+        return api_url, f"{parts.scheme}://{parts.netloc}/authenticate"
+    return api_url, DEFAULT_AUTH_URL
+
+
 def _client_for(args, *, token: str | None = None, workers: int = 16, rate: float | None = None):
     from importer.client import CopernicaClient, RetryPolicy
     from importer.pacing import Pacer
-    from importer.runner import DEFAULT_API_URL
 
-    api_url = args.api_url or os.environ.get(API_URL_ENV) or DEFAULT_API_URL
+    api_url, auth_url = _api_address(args)
     token = token or read_token(args.token_file)
-    version = args.api_version or 3
-    return CopernicaClient(api_url, token, api_version=version, timeout=(10.0, args.timeout),
+    return CopernicaClient(api_url, token, api_version=args.api_version or 3, auth_url=auth_url,
+                           timeout=(10.0, args.timeout),
                            retry=RetryPolicy(attempts=getattr(args, "retries", 6)),
                            pacer=Pacer(workers, rate=rate))
 
 
-def _options_from(args, file: str):
+def _options_from(args, file: str | Path):
     from importer.runner import DEFAULT_WORKERS, ImportOptions
+    results = Path(args.results) if getattr(args, "results", None) else None
+    if results is None and getattr(args, "results_dir", None):
+        results = Path(args.results_dir) / _results_name(Path(file))
     return ImportOptions(
         file=Path(file), mapping=Path(args.mapping), database=args.database,
-        results=Path(args.results) if getattr(args, "results", None) else None,
+        results=results,
         schema=Path(args.schema) if args.schema else None,
         dry_run=getattr(args, "dry_run", False), resume=getattr(args, "resume", False),
         overwrite=getattr(args, "overwrite", False),
@@ -160,61 +238,235 @@ def _options_from(args, file: str):
         retries=getattr(args, "retries", 6))
 
 
-def cmd_run(args) -> int:
-    from importer.progress import Progress
-    from importer.runner import run_import
+def _results_name(file: Path) -> str:
+    """orders.csv.gz -> orders.results.csv (as ImportOptions.results_path names it)."""
+    from importer.runner import ImportOptions
+    return ImportOptions(file=file, mapping=Path()).results_path().name
 
+
+# -- run: several files, confirmation, reports, archiving ---------------------
+def _check_run_args(args) -> None:
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
     if args.skip_failed and not args.resume:
         raise UsageError("--skip-failed only makes sense with --resume")
     if len(args.files) > 1 and args.results:
-        raise UsageError("--results names one file; with several input files each gets <name>.results.csv")
+        raise UsageError("--results names one file; with several input files each gets <name>.results.csv "
+                         "(use --results-dir DIR to choose where)")
+
+
+def _files_to_import(args) -> tuple[list[Path], list[str]]:
+    """The inputs, minus the drops still being written; notes say what was left."""
+    from importer.drops import DEFAULT_SETTLE_SECONDS, expand_inputs, ready_files
+
+    inputs = expand_inputs(args.files)
+    notes = list(inputs.notes)
+    settle = DEFAULT_SETTLE_SECONDS if args.settle_seconds is None else args.settle_seconds
+    # Only files a pattern found are checked: a file named on the command line
+    # is the user's explicit choice (a marketer's list saved a minute ago).
+    drops = [f for f in inputs.files if f in inputs.from_patterns]
+    if drops and settle > 0:
+        ready, left = ready_files(drops, settle_seconds=settle, observe_seconds=min(2.0, settle))
+        left_paths = {s.path for s in left}
+        notes += [s.reason for s in left]
+        files = [f for f in inputs.files if f not in left_paths]
+    else:
+        files = list(inputs.files)
+    if len(files) > 1 and not args.resume:
+        _refuse_shared_results(args, files)
+    return files, notes
+
+
+def _refuse_shared_results(args, files: list[Path]) -> None:
+    taken: dict[Path, Path] = {}
+    for file in files:
+        results = _options_from(args, file).results_path().resolve()
+        if results in taken:
+            raise UsageError(Msg.SAME_RESULTS.format(a=taken[results], b=file, results=results))
+        taken[results] = file
+
+
+def _needs_confirmation(args, api_url: str) -> bool:
+    from importer.client import _is_loopback
+    if args.yes or args.dry_run:
+        return False
+    if args.confirm:
+        return True
+    host = urlsplit(api_url).hostname or ""
+    return not _is_loopback(host)
+
+
+def _confirm_send(args, files: list[Path], client) -> None:
+    """Before the first row is sent to a real Copernica: which database, where,
+    how many rows. Uses --schema when given, so no request is needed to ask."""
+    from importer.reader import open_sheet
+    from importer.runner import load_run_mapping, resolve_schema
+
+    api_url = client.api_url
+    if not _needs_confirmation(args, api_url):
+        return
+    host = urlsplit(api_url).netloc
+    if not sys.stdin.isatty():
+        raise UsageError(Msg.CONFIRM_NEEDS_YES.format(host=host))
+    options = _options_from(args, files[0])
+    mapping = load_run_mapping(options)
+    schema = resolve_schema(options, mapping, client)
+    database_id = schema.id if schema is not None else mapping.database
+    rows = 0
+    for file in files:
+        with open_sheet(file, encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet) as sheet:
+            rows += sum(1 for _ in sheet)
+    names = ", ".join(str(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
+    print(Msg.CONFIRM.format(rows=rows, files=names, database_id=database_id,
+                             database_name=schema.name if schema is not None else "?", host=host),
+          file=sys.stderr)
+    print(Msg.CONFIRM_QUESTION, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise UsageError(Msg.CONFIRM_DECLINED)
+
+
+class _RunRecord:
+    """What the run did, for --summary-json and --report-html, written even
+    when the command ends with an error."""
+
+    def __init__(self) -> None:
+        self.summaries: list = []
+        self.notes: list[str] = []
+        self.error: str | None = None
+
+    def write(self, args, exit_code: int) -> None:
+        if args.summary_json:
+            import json
+            from importer.summary import combined_dict
+            data = combined_dict(self.summaries, exit_code=exit_code, error=self.error,
+                                 left_for_next_run=self.notes)
+            Path(args.summary_json).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n",
+                                               encoding="utf-8")
+        if args.report_html:
+            from importer.report import write_html_report
+            write_html_report(Path(args.report_html), self.summaries, exit_code=exit_code,
+                              error=self.error, notes=self.notes)
+
+
+def cmd_run(args) -> int:
+    _check_run_args(args)
+    record = _RunRecord()
+    exit_code = 2
+    try:
+        exit_code = _run_files(args, record)
+        return exit_code
+    except ImporterError as exc:
+        record.error = str(exc)
+        exit_code = exc.exit_code
+        raise
+    finally:
+        record.write(args, exit_code)
+
+
+def _run_files(args, record: _RunRecord) -> int:
+    files, notes = _files_to_import(args)
+    record.notes = notes
+    for note in notes:
+        print(note, file=sys.stderr)
+        log.warning(note)
+    if not files:
+        print(Msg.NOTHING_TO_DO, file=sys.stderr)
+        return 0
+    archive_dir = None
+    if args.archive_dir:
+        from importer.drops import check_archive_dir
+        archive_dir = check_archive_dir(Path(args.archive_dir))
     exit_code = 0
     with ExitStack() as stack:
         token = None
         if args.sandbox:
             from importer.sandbox import Sandbox
             sb = stack.enter_context(Sandbox(schema=args.schema) if args.schema else Sandbox())
-            args.api_url, token = sb.api_url, sb.token
-            args.api_version = 3
-            print(f"Using the built-in sandbox at {sb.api_url} (nothing is sent to Copernica)", file=sys.stderr)
+            token = sb.token
+            args.api_url = sb.api_url if (args.api_version or 3) == 3 else sb.base_url + "/v4"
+            args.auth_url = sb.auth_url
+            print(f"Using the built-in sandbox at {args.api_url} (nothing is sent to Copernica)", file=sys.stderr)
         client = None
         if not args.dry_run or not args.schema:
             if args.dry_run and not args.sandbox and not os.environ.get(TOKEN_ENV) and not args.token_file:
                 client = None  # an offline dry run: checks without the database's field types
             else:
-                options0 = _options_from(args, args.files[0])
-                client = stack.enter_context(_closing(_client_for(args, token=token, workers=options0.workers,
+                workers = _options_from(args, files[0]).workers
+                client = stack.enter_context(_closing(_client_for(args, token=token, workers=workers,
                                                                   rate=args.rate)))
-        for file in args.files:
-            options = _options_from(args, file)
-            if args.sandbox and not args.resume:
-                # a rehearsal: the sandbox starts empty each time, so its results may be replaced
-                options.overwrite = True
-                if options.results is None:
-                    options.results = Path.cwd() / (Path(file).name.split(".")[0] + ".sandbox-results.csv")
-            progress = Progress(quiet=args.quiet)
-            try:
-                from importer.runner import run_import
-                summary = run_import(options, client, on_outcome=progress.update)
-            except ImporterError as exc:
-                progress.close()
-                partial = getattr(exc, "summary", None)
-                if partial is not None:
-                    print(partial.format_text(), file=sys.stderr)
-                raise
-            progress.close()
-            print(summary.format_text())
-            if summary.stopped in ("interrupted", "max-errors"):
-                print(_resume_hint(args, file), file=sys.stderr)
-            if args.sandbox and not args.dry_run:
-                print("The sandbox stops with this command; its profiles are gone. To keep them, start "
-                      "`copernica-import sandbox --db FILE.sqlite` and import with --api-url.", file=sys.stderr)
+        if client is not None:
+            _confirm_send(args, files, client)
+        for number, file in enumerate(files, start=1):
+            if len(files) > 1:
+                print(f"[{number}/{len(files)}] {file}", file=sys.stderr)
+            summary = _run_one(args, file, client, record, several=len(files) > 1)
             exit_code = max(exit_code, summary.exit_code)
-            if summary.exit_code == 3:
+            if summary.exit_code == 3 or summary.stopped in ("token", "api"):
                 break
+            if archive_dir is not None and not args.dry_run and summary.stopped is None:
+                _archive(file, summary, archive_dir)
     return exit_code
+
+
+def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
+    from importer.progress import Progress
+    from importer.runner import run_import
+
+    options = _options_from(args, file)
+    if args.sandbox and not args.resume:
+        # a rehearsal: the sandbox starts empty each time, so its results may be replaced
+        options.overwrite = True
+        if options.results is None:
+            options.results = Path.cwd() / (Path(file).name.split(".")[0] + ".sandbox-results.csv")
+    log.info("importing %s (results: %s)", file, options.results_path())
+    progress = Progress(quiet=args.quiet)
+    try:
+        summary = run_import(options, client, on_outcome=progress.update)
+    except ImporterError as exc:
+        progress.close()
+        partial = getattr(exc, "summary", None)
+        if partial is not None:
+            _finish_summary(partial, file, progress)
+            record.summaries.append(partial)
+            print(partial.format_text(), file=sys.stderr)
+        if several:  # which of the night's files it was
+            exc.args = (Msg.FILE_FAILED.format(file=file, error=exc),)
+        raise
+    progress.close()
+    _finish_summary(summary, file, progress)
+    record.summaries.append(summary)
+    text = summary.format_text()
+    print(text)
+    log.info("finished %s: %s", file, ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()))
+    if summary.stopped in ("interrupted", "max-errors"):
+        print(_resume_hint(args, str(file)), file=sys.stderr)
+    elif summary.counts.get(_created()) and summary.results_path and not args.sandbox:
+        print(Msg.UNDO_HINT.format(results=summary.results_path), file=sys.stderr)
+    if args.sandbox and not args.dry_run:
+        print("The sandbox stops with this command; its profiles are gone. To keep them, start "
+              "`copernica-import sandbox --db FILE.sqlite` and import with --api-url.", file=sys.stderr)
+    return summary
+
+
+def _created():
+    from importer.models import Status
+    return Status.CREATED
+
+
+def _finish_summary(summary, file: Path, progress) -> None:
+    summary.file = Path(file)
+    summary.throughput = list(progress.samples)
+
+
+def _archive(file: Path, summary, archive_dir: Path) -> None:
+    from importer.drops import Msg as DropMsg, archive
+
+    companions = [p for p in (summary.results_path, summary.journal_path) if p is not None]
+    moved = archive([Path(file), *companions], archive_dir)
+    message = DropMsg.ARCHIVED.format(path=file, target=moved[0] if moved else archive_dir)
+    print(message, file=sys.stderr)
+    log.info(message)
 
 
 def _resume_hint(args, file: str) -> str:
@@ -299,6 +551,53 @@ def cmd_rollback(args) -> int:
                         output=Path(args.output) if args.output else None)
 
 
+def _apply_environment(args) -> None:
+    """Fills options the command line left out from COPERNICA_* variables."""
+    for option, variable, kind in ENVIRONMENT_SETTINGS:
+        if not hasattr(args, option) or getattr(args, option) is not None or variable not in os.environ:
+            continue
+        value = os.environ[variable].strip()
+        if not value:
+            continue
+        try:
+            setattr(args, option, kind(value))
+        except ValueError:
+            raise UsageError(Msg.BAD_ENV_NUMBER.format(name=variable, value=value)) from None
+    if getattr(args, "api_version", None) not in (None, 3, 4):
+        raise UsageError(Msg.BAD_API_VERSION.format(value=args.api_version))
+    if hasattr(args, "mapping") and not args.mapping:
+        raise UsageError(Msg.NO_MAPPING)
+
+
+class _RedactingFormatter(logging.Formatter):
+    """Timestamps, and the access token (or JWT) scrubbed from the whole line,
+    tracebacks included."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from importer.client import redact
+        return redact(super().format(record))
+
+
+def _setup_logging(args) -> None:
+    verbose = getattr(args, "verbose", 0)
+    formatter = _RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
+    console.setFormatter(formatter)
+    root.addHandler(console)
+    if getattr(args, "log_file", None):
+        try:
+            handler = logging.FileHandler(args.log_file, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write the log file {args.log_file}: {exc.strerror}") from None
+        handler.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+        handler.setFormatter(formatter)
+        root.addHandler(handler)
+    log.info("copernica-import %s started", args.command)
+
+
 class _closing:
     """Closes a client (or nothing) at the end of a with-block."""
 
@@ -326,8 +625,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     try:
+        _apply_environment(args)
+        _setup_logging(args)
         return COMMANDS[args.command](args)
     except ImporterError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,47 +1,70 @@
 """Progress on stderr: a tqdm bar at a terminal, a plain line every few
-seconds otherwise (cron logs), nothing with --quiet."""
+seconds otherwise (cron logs), nothing with --quiet. Also keeps a few
+(elapsed, rows done) samples per second for the HTML report's chart."""
 from __future__ import annotations
 
 import sys
 import threading
 import time
 from collections import Counter
+from typing import Callable
 
 from importer.models import Outcome, Status
 
 LOG_EVERY_SECONDS = 5.0
+SAMPLE_EVERY_SECONDS = 0.5
+MAX_SAMPLES = 2000  # a week-long run still makes a small report: thinned when full
 
 
 class Progress:
     def __init__(self, *, quiet: bool = False, total: int | None = None, stream=None,
-                 interval: float = LOG_EVERY_SECONDS) -> None:
+                 interval: float = LOG_EVERY_SECONDS, sample_every: float = SAMPLE_EVERY_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.stream = stream or sys.stderr
         self.quiet = quiet
         self.counts: Counter = Counter()
+        self.samples: list[tuple[float, int]] = [(0.0, 0)]
+        self._clock = clock
         self._lock = threading.Lock()
-        self._started = time.monotonic()
+        self._started = clock()
         self._last_line = self._started
+        self._last_sample = self._started
         self._interval = interval
+        self._sample_every = sample_every
         self._bar = None
         if not quiet and self.stream.isatty():
             from tqdm import tqdm
             self._bar = tqdm(total=total, unit=" rows", file=self.stream, dynamic_ncols=True, mininterval=0.5)
 
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
     def update(self, outcome: Outcome) -> None:
-        if self.quiet:
-            return
         with self._lock:
             self.counts[outcome.status] += 1
+            now = self._clock()
+            if now - self._last_sample >= self._sample_every:
+                self._sample(now)
+            if self.quiet:
+                return
             if self._bar is not None:
                 self._bar.update(1)
                 if self._bar.n % 50 == 1:
                     self._bar.set_postfix_str(self._counts_text(), refresh=False)
                 return
-            now = time.monotonic()
             if now - self._last_line >= self._interval:
                 self._last_line = now
                 self.stream.write(self._line(now) + "\n")
                 self.stream.flush()
+
+    def _sample(self, now: float) -> None:
+        self._last_sample = now
+        self.samples.append((now - self._started, self.done))
+        if len(self.samples) > MAX_SAMPLES:
+            # keep every other sample (and the first): the chart's shape stays
+            self.samples = self.samples[::2]
+            self._sample_every *= 2
 
     def _counts_text(self) -> str:
         c = self.counts
@@ -49,11 +72,16 @@ class Progress:
                 f"invalid {c[Status.INVALID]:,} failed {c[Status.FAILED]:,}")
 
     def _line(self, now: float) -> str:
-        done = sum(self.counts.values())
+        done = self.done
         rate = done / max(now - self._started, 1e-9)
-        return f"progress: {done:,} rows done, {rate:,.0f} rows/s; {self._counts_text()}"
+        stamp = time.strftime("%H:%M:%S")
+        return f"{stamp} progress: {done:,} rows done, {rate:,.0f} rows/s; {self._counts_text()}"
 
     def close(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if self.samples[-1][1] != self.done or len(self.samples) == 1:
+                self._sample(now)
         if self._bar is not None:
             self._bar.set_postfix_str(self._counts_text())
             self._bar.close()

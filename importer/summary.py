@@ -36,6 +36,9 @@ class RunSummary:
     results_path: Path | None = None
     journal_path: Path | None = None
     stopped: str | None = None  # "interrupted", "max-errors", "token", "api"
+    file: Path | None = None    # the input file (set by the CLI)
+    # (seconds since the start, rows done) a few times a second: the report's chart
+    throughput: list[tuple[float, int]] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
@@ -82,6 +85,8 @@ class RunSummary:
             "journal": str(self.journal_path) if self.journal_path else None,
             "stopped": self.stopped,
             "exit_code": self.exit_code,
+            "file": str(self.file) if self.file else None,
+            "throughput": [[round(t, 2), n] for t, n in self.throughput],
         }
 
     def format_text(self) -> str:
@@ -114,3 +119,24 @@ class RunSummary:
 
 _MAIN = (Status.CREATED, Status.INVALID, Status.FAILED)
 _CHECK = (Status.VALID, Status.INVALID, Status.SKIPPED)
+
+
+def combined_dict(summaries: list[RunSummary], *, exit_code: int, error: str | None = None,
+                  left_for_next_run: list[str] | None = None) -> dict:
+    """The whole command as JSON: totals over every file, then each file's own.
+
+    One shape whatever the number of files, so a script reads ``counts`` and
+    ``exit_code`` the same way for one file or a folder of drops.
+    """
+    totals: Counter = Counter()
+    for s in summaries:
+        totals.update(s.counts)
+    return {
+        "exit_code": exit_code,
+        "error": error,
+        "rows": sum(totals.values()),
+        "counts": {s.value: totals[s] for s in Status if totals[s] or s in _MAIN},
+        "elapsed_seconds": round(sum(s.elapsed for s in summaries), 3),
+        "files": [s.to_dict() for s in summaries],
+        "left_for_next_run": left_for_next_run or [],
+    }

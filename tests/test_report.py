@@ -1,0 +1,120 @@
+"""The HTML report, read back with html.parser the way a browser would see it."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+from importer.models import Outcome, Status
+from importer.report import render_html, write_html_report
+from importer.summary import RunSummary
+
+
+class ReportParser(HTMLParser):
+    """Collects what a reader of the report sees: status rows, reasons, chart."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status_counts: dict[str, int] = {}
+        self.reasons: list[list[str]] = []
+        self.scripts = 0
+        self.external_refs: list[str] = []
+        self.has_chart = False
+        self.exit_code = ""
+        self.text: list[str] = []
+        self._status: str | None = None
+        self._in_count = False
+        self._reason: list[str] | None = None
+        self._cell: list[str] | None = None
+        self._in_exit = False
+
+    @classmethod
+    def of(cls, page: str) -> "ReportParser":
+        parser = cls()
+        parser.feed(page)
+        parser.close()
+        return parser
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "script":
+            self.scripts += 1
+        for name in ("src", "href"):
+            if a.get(name):
+                self.external_refs.append(a[name])
+        if tag == "link":
+            self.external_refs.append(a.get("href", "link"))
+        if tag == "polyline" and len((a.get("points") or "").split()) >= 2:
+            self.has_chart = True
+        if tag == "tr" and "status" in classes:
+            self._status = a["data-status"]
+        if tag == "td" and "count" in classes and self._status:
+            self._in_count = True
+        if tag == "tr" and "reason" in classes:
+            self._reason = []
+        if tag == "td" and self._reason is not None:
+            self._cell = []
+        if a.get("id") == "exit-code":
+            self._in_exit = True
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None and self._reason is not None:
+            self._reason.append("".join(self._cell))
+            self._cell = None
+        if tag == "tr":
+            if self._reason is not None:
+                self.reasons.append(self._reason)
+            self._reason, self._status = None, None
+        if tag == "td":
+            self._in_count = False
+        if tag == "span":
+            self._in_exit = False
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._in_count and self._status:
+            self.status_counts[self._status] = int(data.replace(",", ""))
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in_exit:
+            self.exit_code += data
+
+
+def summary_with(outcomes: list[Outcome], throughput=None) -> RunSummary:
+    s = RunSummary(results_path=Path("out.results.csv"), file=Path("drops/orders.csv"))
+    for o in outcomes:
+        s.add(o)
+    s.elapsed = 2.0
+    s.throughput = throughput if throughput is not None else [(0.0, 0), (1.0, 2), (2.0, len(outcomes))]
+    return s
+
+
+def test_counts_reasons_and_chart_are_in_the_page():
+    outcomes = [Outcome(n, Status.CREATED, profile_id=n) for n in range(2, 12)]
+    outcomes += [Outcome(12, Status.INVALID, error="column 'Email': 'x' is not a valid email address"),
+                 Outcome(13, Status.INVALID, error="column 'Email': 'y' is not a valid email address"),
+                 Outcome(14, Status.FAILED, error="Copernica refused the profile: bad")]
+    page = ReportParser.of(render_html([summary_with(outcomes)], exit_code=1))
+    assert page.status_counts == {"created": 10, "invalid": 2, "failed": 1}
+    assert page.exit_code == "1"
+    invalid = [r for r in page.reasons if r[0] == "invalid"]
+    assert invalid == [["invalid", "2", "column 'Email': … is not a valid email address", "12, 13"]]
+    assert ["failed", "1", "Copernica refused the profile: bad", "14"] in page.reasons
+    assert page.has_chart and page.scripts == 0 and page.external_refs == []
+    assert "orders.csv" in "".join(page.text) and "out.results.csv" in "".join(page.text)
+
+
+def test_values_from_the_file_are_escaped_not_run():
+    evil = "column 'Name': \"<script>alert(1)</script>\" is too long"
+    page_text = render_html([summary_with([Outcome(2, Status.INVALID, error=evil)])], exit_code=1)
+    page = ReportParser.of(page_text)
+    assert page.scripts == 0 and "<script>" not in page_text
+
+
+def test_a_short_run_has_no_chart_and_an_error_is_shown(tmp_path):
+    path = write_html_report(tmp_path / "r.html", [summary_with([], throughput=[(0.0, 0)])], exit_code=2,
+                             error="the mapping names no database")
+    page = ReportParser.of(path.read_text(encoding="utf-8"))
+    assert not page.has_chart and page.exit_code == "2"
+    assert "the mapping names no database" in "".join(page.text)
+    assert "too short for a throughput chart" in "".join(page.text)
