@@ -323,3 +323,20 @@ def test_on_existing_flag_overrides_the_mapping(sandbox, tmp_path, half_existing
     assert Counter(line["status"] for line in read_results(results)) == {"updated": 5, "skipped": 5}
     assert "updated" in done.stdout and "not found" in done.stdout
     assert TOKEN not in done.stdout + done.stderr + results.read_text()
+
+
+# ---------------------------------------------------------------- resumed rows
+
+@pytest.mark.parametrize("mode, status", [("update", "updated"), ("upsert", "updated"), ("skip", "skipped")])
+def test_a_row_in_flight_at_a_crash_is_never_called_created_outside_create_mode(sandbox, mode, status):
+    """A profile found after a crash may have existed before the run: calling it
+    `created` would let a rollback delete it."""
+    from importer.models import Profile
+    from importer.sender import ProfileSender
+
+    pid = seed(sandbox, {"email": "old@example.com", "firstname": "Same"})
+    profile = Profile(2, "old@example.com", {"email": "old@example.com", "firstname": "Same"}, {})
+    with client_for(sandbox) as client:
+        outcome = ProfileSender(client, 2, mode, ("email",)).send(profile, was_in_flight=True)
+    assert (outcome.status.value, outcome.profile_id) == (status, pid)
+    assert len(sandbox.profiles(2)) == 1
