@@ -1,0 +1,135 @@
+"""Lost answers, slow answers and outages: never a duplicate, never a lost row.
+
+The sandbox stores a profile and then drops the connection (10%) or answers
+after the client's read timeout (5%): the importer cannot know from the
+answer whether the profile exists. With a key it looks the profile up and
+decides; without one the row ends ``unknown`` and the summary says so.
+"""
+from __future__ import annotations
+
+import csv
+import threading
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from importer.client import CopernicaClient, RetryPolicy
+from importer.models import Status
+from importer.pacing import CircuitBreaker, Pacer
+from importer.runner import ImportOptions, run_import
+from importer.sandbox import Faults, Sandbox
+
+from conftest import SAMPLE_SCHEMA, TOKEN, cli
+
+MAPPING = """\
+database: 2
+key: email
+fields:
+  email: {column: Email, transform: [trim, lower], validate: email, required: true}
+  firstname: Name
+  age: Age
+interests:
+  newsletter: {column: Newsletter, truthy: [yes]}
+"""
+LOST_ANSWERS = Faults(drop_after_store=0.10, slow_after_store=0.05, slow_seconds=2.0, seed=11)
+TIMEOUT = "0.5"  # the client's read timeout, shorter than slow_seconds
+
+
+def write_people(path: Path, n: int) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(("Email", "Name", "Age", "Newsletter"))
+        w.writerows((f"person{i}@example.com", f"Name {i}", str(20 + i % 50), "yes" if i % 2 else "no")
+                    for i in range(n))
+    return path
+
+
+def read_lines(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def people_2000(tmp_path_factory) -> Path:
+    return write_people(tmp_path_factory.mktemp("faults") / "people.csv", 2000)
+
+
+def test_lost_and_slow_answers_with_a_key_give_no_duplicate_and_no_lost_row(tmp_path, people_2000):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=LOST_ANSWERS) as sb:
+        result = cli("run", str(people_2000), "--mapping", str(mapping), "--api-url", sb.api_url,
+                     "--schema", str(SAMPLE_SCHEMA), "--timeout", TIMEOUT, "--workers", "16",
+                     "--results", str(tmp_path / "out.csv"), cwd=tmp_path)
+        stats = sb.stats()
+        profiles = sb.profiles(2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # the faults really happened, in the proportions asked for
+    assert 150 <= stats["dropped_after_store"] <= 260 and 60 <= stats["slow"] <= 140
+    emails = Counter(p["fields"]["email"] for p in profiles)
+    assert len(emails) == 2000 and set(emails.values()) == {1}, "a row was lost or stored twice"
+    assert stats["posts"] == 2000, "a POST was sent again after its profile was stored"
+    lines = read_lines(tmp_path / "out.csv")
+    assert sorted(int(line["row"]) for line in lines) == list(range(2, 2002))
+    assert {line["status"] for line in lines} == {"created"}
+    by_id = {int(p["ID"]): p["fields"]["email"] for p in profiles}
+    assert {int(line["profile_id"]): line["key"] for line in lines} == by_id
+    recovered = [line for line in lines if "found by its key" in line["error"]]
+    assert len(recovered) == stats["dropped_after_store"] + stats["slow"]
+
+
+def test_lost_and_slow_answers_without_a_key_end_unknown_never_created_twice(tmp_path, people_2000):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("key: email\n", ""))
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=LOST_ANSWERS) as sb:
+        result = cli("run", str(people_2000), "--mapping", str(mapping), "--api-url", sb.api_url,
+                     "--schema", str(SAMPLE_SCHEMA), "--timeout", TIMEOUT, "--workers", "16",
+                     "--results", str(tmp_path / "out.csv"), cwd=tmp_path)
+        stats = sb.stats()
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+    assert result.returncode == 1, result.stdout + result.stderr  # 1: not "all done"
+    lost = stats["dropped_after_store"] + stats["slow"]
+    assert lost > 100
+    lines = read_lines(tmp_path / "out.csv")
+    statuses = Counter(line["status"] for line in lines)
+    assert statuses == {"created": 2000 - lost, "unknown": lost}
+    assert len(emails) == 2000 and set(emails.values()) == {1}, "an ambiguous row was sent twice"
+    assert stats["posts"] == 2000
+    unknown = [line for line in lines if line["status"] == "unknown"]
+    assert all("without a `key`" in line["error"] and "may exist twice" in line["error"] for line in unknown)
+    assert all(line["profile_id"] == "" for line in unknown)
+    # the summary says how many, and why: nobody is told "all done"
+    assert ["unknown", f"{lost:,}"] in [line.split() for line in result.stdout.splitlines()]
+    assert "unknown: the answer from Copernica was lost" in result.stdout
+
+
+def test_consecutive_temporary_failures_open_the_circuit_instead_of_burning_retries(tmp_path):
+    """An outage: the breaker pauses every sender after a few failures and lets
+    one probe through now and then, so rows keep their retries for when
+    Copernica is back, instead of failing one after another."""
+    n = 40
+    src = write_people(tmp_path / "in.csv", n)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING)
+    outage = Faults(rate_503=1.0, retry_after=0)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=outage) as sb:
+        breaker = CircuitBreaker(threshold=5, cooldown=0.2, max_cooldown=0.4, min_span=0.0)
+        pacer = Pacer(8, breaker=breaker)
+        # 4 tries per request, close together: without the breaker, 40 rows x 4 tries
+        # would all be spent (and every row failed) well within the outage
+        retry = RetryPolicy(attempts=4, backoff=0.01, max_wait=0.02)
+        timer = threading.Timer(1.5, sb.set_faults, kwargs={"rate_503": 0.0})
+        with CopernicaClient(sb.api_url, TOKEN, retry=retry, pacer=pacer) as client:
+            options = ImportOptions(file=src, mapping=mapping, results=tmp_path / "out.csv", workers=8,
+                                    schema=SAMPLE_SCHEMA)
+            timer.start()
+            summary = run_import(options, client)
+        timer.join()
+        refused = sb.stats()["unavailable"]
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+    assert breaker.times_opened >= 2
+    assert summary.counts[Status.CREATED] == n and summary.counts[Status.FAILED] == 0
+    assert len(emails) == n and set(emails.values()) == {1}
+    # a handful of requests per opening, not 4 per row
+    assert refused < n
