@@ -360,6 +360,9 @@ def cmd_run(args) -> int:
         record.error = str(exc)
         exit_code = exc.exit_code
         raise
+    except Exception as exc:
+        record.error = str(exc)  # shown in the JSON and report; main() decides how to end
+        raise
     finally:
         record.write(args, exit_code)
 
@@ -400,7 +403,8 @@ def _run_files(args, record: _RunRecord) -> int:
         for number, file in enumerate(files, start=1):
             if len(files) > 1:
                 print(f"[{number}/{len(files)}] {file}", file=sys.stderr)
-            summary = _run_one(args, file, client, record, several=len(files) > 1)
+            summary = _run_one(args, file, client, record,
+                               several=len(files) > 1 or any(set("*?[") & set(a) for a in args.files))
             exit_code = max(exit_code, summary.exit_code)
             if summary.exit_code == 3 or summary.stopped in ("token", "api"):
                 break
@@ -410,10 +414,15 @@ def _run_files(args, record: _RunRecord) -> int:
 
 
 def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
+    from importer.journal import journal_path_for
     from importer.progress import Progress
     from importer.runner import run_import
 
     options = _options_from(args, file)
+    if options.resume and several and not journal_path_for(options.results_path()).exists():
+        # a drop folder with --resume: continue the interrupted file, start the new ones
+        options.resume = False
+        log.info("nothing to resume for %s: starting it", file)
     if args.sandbox and not args.resume:
         # a rehearsal: the sandbox starts empty each time, so its results may be replaced
         options.overwrite = True
@@ -635,6 +644,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 3
+    except Exception as exc:
+        # the API unreachable while reading the database structure: before any send
+        from importer.client import RequestFailed
+        if not isinstance(exc, RequestFailed):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -149,9 +149,10 @@ def test_a_drop_folder_from_the_environment_is_imported_file_by_file_and_archive
     assert [Path(f["file"]).name for f in data["files"]] == ["monday.csv", "tuesday.csv"]
     assert data["counts"]["created"] == 7 and "wednesday.csv" in data["left_for_next_run"][0]
 
-    # the next night: wednesday's file is complete; yesterday's names in the archive stay untouched
+    # the next night: wednesday's file is complete; yesterday's names in the archive stay untouched.
+    # The cron line always says --resume: a new file without a journal simply starts.
     an_hour_ago(arriving)
-    again = cli("run", str(drops / "*.csv"), "--quiet", env=env, cwd=tmp_path)
+    again = cli("run", str(drops / "*.csv"), "--quiet", "--resume", env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert list(drops.iterdir()) == [] and len(sandbox.profiles(2)) == 9
     assert (archive / "wednesday.csv").exists() and len(list(archive.iterdir())) == 9
