@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from importer.errors import ImporterError, UsageError
+from importer.errors import ApiError, ImporterError, UsageError
 
 TOKEN_ENV = "COPERNICA_ACCESS_TOKEN"
 API_URL_ENV = "COPERNICA_API_URL"
@@ -403,8 +403,18 @@ def _run_files(args, record: _RunRecord) -> int:
         for number, file in enumerate(files, start=1):
             if len(files) > 1:
                 print(f"[{number}/{len(files)}] {file}", file=sys.stderr)
-            summary = _run_one(args, file, client, record,
-                               several=len(files) > 1 or any(set("*?[") & set(a) for a in args.files))
+            several = len(files) > 1 or any(set("*?[") & set(a) for a in args.files)
+            try:
+                summary = _run_one(args, file, client, record, several=several)
+            except ApiError:
+                raise  # a refused token or unreachable API fails every file alike
+            except ImporterError as exc:
+                if not several:
+                    raise
+                # one broken drop file must not hold back the night's other files
+                print(f"error: {exc}", file=sys.stderr)
+                exit_code = max(exit_code, exc.exit_code)
+                continue
             exit_code = max(exit_code, summary.exit_code)
             if summary.exit_code == 3 or summary.stopped in ("token", "api"):
                 break

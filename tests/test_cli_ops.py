@@ -158,6 +158,21 @@ def test_a_drop_folder_from_the_environment_is_imported_file_by_file_and_archive
     assert (archive / "wednesday.csv").exists() and len(list(archive.iterdir())) == 9
 
 
+def test_one_broken_drop_file_does_not_hold_back_the_others(tmp_path, sandbox):
+    drops = tmp_path / "drops"
+    drops.mkdir()
+    good = write_csv(drops / "b_good.csv", people(3))
+    broken = drops / "a_broken.csv"
+    broken.write_bytes(b"")  # an empty upload
+    an_hour_ago(good, broken)
+    (tmp_path / "m.yaml").write_text(MAPPING)
+    done = cli("run", "drops/*.csv", "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--quiet", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr  # the highest code of the night's files
+    assert "a_broken.csv" in done.stderr and "empty" in done.stderr
+    assert len(sandbox.profiles(2)) == 3
+    assert [line["status"] for line in read_results(tmp_path / "b_good.results.csv")] == ["created"] * 3
+
+
 def test_an_empty_drop_folder_is_a_quiet_night(tmp_path, sandbox):
     (tmp_path / "drops").mkdir()
     (tmp_path / "m.yaml").write_text(MAPPING)
