@@ -18,6 +18,7 @@ from importer.errors import ApiError, ImporterError, InvalidTokenError, SchemaEr
 from importer.journal import Journal, RunIdentity, journal_path_for
 from importer.mapping import Mapping, RowConverter, compile_mapping, load_mapping
 from importer.models import Outcome, Profile, Row, RowError, Status
+from importer.pacing import PacerStopped
 from importer.reader import Sheet, file_fingerprint, open_sheet
 from importer.results import ResultsWriter, is_results_header, unneutralise
 from importer.schema import DatabaseSchema, load_schema_file
@@ -174,17 +175,25 @@ def check_file(options: ImportOptions, *, client=None, report: Path | None = Non
 
 # -- run -------------------------------------------------------------------------
 class _Stop:
-    """Why the run stops taking new rows (first reason wins)."""
+    """Why the run stops taking new rows (first reason wins).
 
-    def __init__(self) -> None:
+    ``on_stop`` stops the client's pacer, so that senders waiting for a slot
+    (an open circuit, a Retry-After pause) give up at once instead of after
+    the cool-down: their rows are not in flight. Requests on the wire finish.
+    """
+
+    def __init__(self, on_stop: Callable[[], None] | None = None) -> None:
         self.event = threading.Event()
         self.reason: str | None = None
         self.error: ImporterError | None = None
+        self._on_stop = on_stop
 
     def set(self, reason: str, error: ImporterError | None = None) -> None:
         if not self.event.is_set():
             self.reason, self.error = reason, error
             self.event.set()
+            if self._on_stop is not None:
+                self._on_stop()
 
     def __bool__(self) -> bool:
         return self.event.is_set()
@@ -265,7 +274,8 @@ def run_import(options: ImportOptions, client, *, on_outcome: Callable[[Outcome]
     results_path = options.results_path()
     journal_path = journal_path_for(results_path)
     summary = RunSummary(results_path=results_path, journal_path=journal_path, schema_checked=schema is not None)
-    stop = _Stop()
+    pacer = getattr(client, "pacer", None)
+    stop = _Stop(on_stop=pacer.stop if pacer is not None else None)  # the pacer stays stopped afterwards
     with ExitStack() as stack:
         prepared = prepare(options, mapping, schema, stack)
         identity = RunIdentity(Path(options.file).name, file_fingerprint(options.file), mapping.fingerprint(),
@@ -357,6 +367,7 @@ def _put(work: queue.Queue, item, stop: _Stop | None) -> bool:
 
 def _work(work: queue.Queue, sender, journal: Journal, recorder: _Recorder, stop: _Stop,
           options: ImportOptions) -> None:
+    from importer.sender import NotSent  # the HTTP side only when sending
     while True:
         item = work.get()
         if item is None:
@@ -368,6 +379,11 @@ def _work(work: queue.Queue, sender, journal: Journal, recorder: _Recorder, stop
             journal.mark_sending([(profile.row, profile.key)])
         try:
             outcome = sender.send(profile, was_in_flight=was_in_flight)
+        except NotSent:
+            journal.unmark(profile.row)  # stopped before it left: a resume sends it, no look-up
+            continue
+        except PacerStopped:
+            continue  # stopped while resolving a lost answer: stays 'sending', a resume looks it up
         except InvalidTokenError as exc:
             journal.unmark(profile.row)  # refused at the door: certainly not stored
             stop.set("token", exc)

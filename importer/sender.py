@@ -12,8 +12,18 @@ from dataclasses import dataclass
 from importer.client import AmbiguousFailure, CopernicaClient, DatabaseNotFound, RequestRefused, TemporaryFailure
 from importer.checks import quoted
 from importer.models import Outcome, Profile, Status
+from importer.pacing import PacerStopped
 
 MODES = ("create", "skip", "update", "upsert")
+
+
+class NotSent(Exception):
+    """The run stopped (Ctrl-C, --max-errors) before this row's POST left, and
+    nothing earlier for it can have been stored: its 'sending' mark may go.
+
+    A stop in the middle of resolving a lost answer raises ``PacerStopped``
+    instead: the row keeps its mark and a resume looks it up.
+    """
 
 # Messages a marketer reads in the results' `error` column.
 MSG_UNKNOWN_NO_KEY = ("the answer from Copernica was lost ({why}); without a `key` in the mapping "
@@ -81,6 +91,11 @@ class ProfileSender:
                 result = self.client.create_profile(self.database_id, fields, profile.interests)
                 return self._outcome(profile, Status.CREATED, result.profile_id,
                                      attempts=attempts + result.attempts)
+            except PacerStopped:
+                # A POST is retried only after answers proving it was not processed, and
+                # sent again after a lost answer only when the look-up found nothing:
+                # so nothing of this row is stored.
+                raise NotSent() from None
             except AmbiguousFailure as exc:
                 attempts += exc.attempts
                 if not self.key_fields:

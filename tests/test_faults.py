@@ -8,7 +8,10 @@ decides; without one the row ends ``unknown`` and the summary says so.
 from __future__ import annotations
 
 import csv
+import os
+import signal
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -133,3 +136,39 @@ def test_consecutive_temporary_failures_open_the_circuit_instead_of_burning_retr
     assert len(emails) == n and set(emails.values()) == {1}
     # a handful of requests per opening, not 4 per row
     assert refused < n
+
+
+def test_an_interrupt_while_the_circuit_is_open_stops_at_once_and_resumes(tmp_path):
+    """Ctrl-C during an outage: rows waiting for the open circuit are not in
+    flight, so the run stops now (not after the cool-down) and those rows are
+    sent by the resume, without a look-up."""
+    n = 30
+    src = write_people(tmp_path / "in.csv", n)
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING.replace("key: email\n", ""))  # without a key a stray 'sending' mark shows
+    options = ImportOptions(file=src, mapping=mapping, results=tmp_path / "out.csv", workers=4,
+                            schema=SAMPLE_SCHEMA)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(rate_503=1.0, retry_after=0)) as sb:
+        breaker = CircuitBreaker(threshold=3, cooldown=5, max_cooldown=5, min_span=0.0)
+        client = CopernicaClient(sb.api_url, TOKEN, retry=RetryPolicy(attempts=4, backoff=0.01, max_wait=0.02),
+                                 pacer=Pacer(4, breaker=breaker))
+
+        def interrupt_when_open() -> None:
+            while breaker.state != CircuitBreaker.OPEN:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGINT)
+
+        interrupter = threading.Thread(target=interrupt_when_open, daemon=True)
+        interrupter.start()
+        summary = run_import(options, client)  # in the main thread: it owns the signal handler
+        client.close()
+        # stopped during the first cool-down: no probe was sent (it would have failed and reopened)
+        assert breaker.times_opened == 1 and breaker.state == CircuitBreaker.OPEN
+        assert summary.stopped == "interrupted" and summary.exit_code == 3
+        assert summary.counts[Status.FAILED] == 0
+        sb.set_faults(rate_503=0.0)
+        with CopernicaClient(sb.api_url, TOKEN) as fresh:
+            resumed = run_import(ImportOptions(**{**options.__dict__, "resume": True}), fresh)
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+    assert resumed.counts[Status.CREATED] == n and resumed.counts[Status.UNKNOWN] == 0
+    assert len(emails) == n and set(emails.values()) == {1}
