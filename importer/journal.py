@@ -127,8 +127,9 @@ class Journal:
                 c.execute("BEGIN")
             c.executemany("INSERT OR REPLACE INTO rows (row, state, key) VALUES (?, 'sending', ?)", rows)
             c.execute("COMMIT")
-            self._pending = 0
-            self._last_commit = time.monotonic()
+            # _pending and _last_commit stay: they tell commit_due() that the
+            # runner holds results lines to write out. Resetting them here (on
+            # every send) kept every line in memory until the end of the run.
 
     def unmark(self, row: int) -> None:
         """Forget a 'sending' mark for a row that certainly was not stored."""
