@@ -151,6 +151,15 @@ class ProfileSender:
 
         Among the profiles with this key, the one whose fields hold exactly
         what was sent; with several (the person existed before), the newest.
+
+        Known limit (create mode only): if an identical profile (same key, same
+        values) existed before the run and this row's POST was in fact not
+        stored, that older profile is taken as this row's. No duplicate is
+        created and the person exists with exactly these values, but the
+        results call it `created`, so a rollback would delete it. Copernica
+        offers nothing that tells the two apart for certain (no idempotency
+        key; `created` timestamps are server-local), and `skip`/`upsert`
+        avoid the question by looking up before sending.
         """
         matches = self.client.find_profiles(self.database_id, self._key_match(profile))
         sent = {k.lower(): v for k, v in profile.fields.items() if k not in profile.empty_fields}
