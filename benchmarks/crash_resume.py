@@ -68,6 +68,8 @@ def check(file: Path, results: Path, stored: list[dict]) -> list[str]:
         lines = list(csv.DictReader(f))
     problems = []
     by_email = Counter(str(p["fields"].get("email", "")).lower() for p in stored)
+    if by_email[""]:
+        problems.append(f"{by_email.pop('')} profiles without an e-mail address (a cut request stored?)")
     by_id = {int(p["ID"]): str(p["fields"].get("email", "")).lower() for p in stored}
     missing = [r for r, e in emails.items() if by_email[e] == 0]
     doubled = [e for e, c in by_email.items() if c > 1]

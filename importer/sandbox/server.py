@@ -144,7 +144,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         sandbox = self.server.sandbox
-        body = self._read_body()
+        try:
+            body = self._read_body()
+        except ConnectionResetError:
+            self.close_connection = True
+            return
         url = urlsplit(self.path)
         try:
             if url.path.startswith(INSPECTION_PREFIX):
@@ -166,7 +170,12 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = 0  # a garbled length: treat as no body, the API then says what is missing
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        if len(body) < length:
+            # the client went away mid-request (say, killed between headers and body):
+            # a real server never hands a cut request to the API, so nothing is stored
+            raise ConnectionResetError("request body cut short")
+        return body
 
     # --- the API ---
     def _api_call(self, method: str, path: str, query: str, body: bytes) -> None:
