@@ -106,6 +106,14 @@ class SandboxProcess:
         with urllib.request.urlopen(f"{self.base_url}/_sandbox/stats", timeout=10) as r:
             return json.load(r)
 
+    def cpu_seconds(self) -> float:
+        """The sandbox process's CPU time so far (Linux /proc), to show what the server costs."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def profile_count(self, database: int = DATABASE_ID) -> int:
         with urllib.request.urlopen(f"{self.base_url}/_sandbox/profiles?database={database}", timeout=60) as r:
             data = json.load(r)
