@@ -17,10 +17,10 @@ import tempfile
 import time
 import unicodedata
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = REPO / "sample_data" / "schema.yaml"

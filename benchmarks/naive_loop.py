@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from _common import DATABASE_ID, TOKEN, cached_file, header, sandbox, work_dir
 
 # CSV column -> Copernica field, no checks at all (the naive script trusts the file)

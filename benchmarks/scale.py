@@ -18,8 +18,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import (REPO, cached_file, header, importer_check, importer_run, results_statuses,
-                     run_child, sandbox, work_dir)
+from _common import (
+    cached_file,
+    header,
+    importer_check,
+    importer_run,
+    results_statuses,
+    run_child,
+    sandbox,
+    work_dir,
+)
 
 CHECK_RSS_TARGET_MB, CHECK_RATE_TARGET, RUN_GROWTH_TARGET_MB = 300, 20_000, 50
 PANDAS_READ = "import sys, pandas; print(len(pandas.read_csv(sys.argv[1], dtype=str, keep_default_na=False)))"
@@ -61,7 +69,7 @@ def scale_table(sizes: list[int], kinds: list[str], xlsx_max: int) -> None:
 
 
 def run_memory(sizes: list[int]) -> None:
-    print(f"memory of a real `run` (no added latency, 16 workers):")
+    print("memory of a real `run` (no added latency, 16 workers):")
     peaks = []
     for rows in sizes:
         file = cached_file("csv", rows, work_dir("files"))

@@ -338,6 +338,7 @@ class _RunRecord:
     def write(self, args, exit_code: int) -> None:
         if args.summary_json:
             import json
+
             from importer.summary import combined_dict
             data = combined_dict(self.summaries, exit_code=exit_code, error=self.error,
                                  left_for_next_run=self.notes)
@@ -479,7 +480,8 @@ def _finish_summary(summary, file: Path, progress) -> None:
 
 
 def _archive(file: Path, summary, archive_dir: Path) -> None:
-    from importer.drops import Msg as DropMsg, archive
+    from importer.drops import Msg as DropMsg
+    from importer.drops import archive
 
     companions = [p for p in (summary.results_path, summary.journal_path) if p is not None]
     moved = archive([Path(file), *companions], archive_dir)

@@ -6,7 +6,7 @@ not the keys' text. Two different keys sharing a hash has a chance of about
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class DuplicateIndex:

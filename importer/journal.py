@@ -17,9 +17,9 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from importer.errors import ImporterError
 from importer.models import Outcome, Status

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 from importer.models import Outcome, Status
 

@@ -21,9 +21,15 @@ from typing import Protocol
 from importer.errors import FileError
 from importer.models import Row
 from importer.readers import detect, messages
-from importer.readers.table import (LOOKAHEAD_ROWS, Record, RowBuilder,
-                                    check_unnamed_columns_unused, checked_headers,
-                                    first_non_blank, is_blank)
+from importer.readers.table import (
+    LOOKAHEAD_ROWS,
+    Record,
+    RowBuilder,
+    check_unnamed_columns_unused,
+    checked_headers,
+    first_non_blank,
+    is_blank,
+)
 from importer.readers.text import TextSource
 from importer.readers.workbook import CalamineSource, SheetChoice, XlsxSource
 

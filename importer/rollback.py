@@ -16,10 +16,10 @@ from __future__ import annotations
 import csv
 import sqlite3
 import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from importer.client import COPERNICA_ALREADY_REMOVED, RequestFailed, RequestRefused
 from importer.errors import UsageError

@@ -8,13 +8,13 @@ import queue
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from importer.dedupe import DuplicateIndex
-from importer.errors import ApiError, ImporterError, InvalidTokenError, SchemaError, UsageError
+from importer.errors import ApiError, ImporterError, InvalidTokenError, UsageError
 from importer.journal import Journal, RunIdentity, journal_path_for
 from importer.mapping import Mapping, RowConverter, compile_mapping, load_mapping
 from importer.models import Outcome, Profile, Row, RowError, Status

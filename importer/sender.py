@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.client import AmbiguousFailure, CopernicaClient, DatabaseNotFound, RequestRefused, TemporaryFailure
 from importer.checks import quoted
+from importer.client import AmbiguousFailure, CopernicaClient, DatabaseNotFound, RequestRefused, TemporaryFailure
 from importer.models import Outcome, Profile, Status
 from importer.pacing import PacerStopped
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 import pytest
 
 from importer.checks import (
-    ValueProblem, check_email, check_value, choices_text, date_format_candidates, quoted,
+    ValueProblem,
+    check_email,
+    check_value,
+    choices_text,
+    date_format_candidates,
+    quoted,
 )
 from importer.schema import FieldDef
 

@@ -10,18 +10,16 @@ import pty
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
-
-from importer.sandbox import Faults, Sandbox
-
 from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 from test_reader import compound_file, make_ods, xls_workbook_stream
 from test_report import ReportParser
 from test_run import MAPPING, people, read_results, write_csv
+
+from importer.sandbox import Faults, Sandbox
 
 SAMPLE = str(REPO / "sample_data" / "contacts.csv")
 SAMPLE_MAPPING = str(REPO / "mappings" / "contacts.yaml")

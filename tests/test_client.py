@@ -17,8 +17,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from importer.client import (AmbiguousFailure, CopernicaClient, CreateResult, DatabaseNotFound,
-                             RequestRefused, RetryPolicy, TemporaryFailure)
+from importer.client import (
+    AmbiguousFailure,
+    CopernicaClient,
+    CreateResult,
+    DatabaseNotFound,
+    RequestRefused,
+    RetryPolicy,
+    TemporaryFailure,
+)
 from importer.errors import ApiError, InvalidTokenError, UsageError
 from importer.pacing import Pacer
 from importer.sandbox import Faults, Sandbox

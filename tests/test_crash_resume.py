@@ -22,10 +22,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.sandbox import Faults, Sandbox
-
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 MAPPING = """\
 database: 2
@@ -213,7 +212,7 @@ def test_kill_9_without_a_key_leaves_in_flight_rows_unknown_never_sent_twice(tmp
     assert set(emails.values()) == {1}, "a row was sent twice"
     created = {line["key"] or line["Email"] for line in lines if line["status"] == "created"}
     assert created <= set(emails) and len(created) + len(unknown) == len(valid_emails(n))
-    assert f"unknown" in result.stdout and str(len(unknown)) in result.stdout
+    assert "unknown" in result.stdout and str(len(unknown)) in result.stdout
 
 
 # -- SIGINT / SIGTERM -------------------------------------------------------------------------------

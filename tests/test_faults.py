@@ -16,14 +16,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.models import Status
 from importer.pacing import CircuitBreaker, Pacer
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
-
-from conftest import SAMPLE_SCHEMA, TOKEN, cli
 
 MAPPING = """\
 database: 2

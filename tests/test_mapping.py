@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from importer.errors import MappingError, SchemaError
-from importer.mapping import Mapping, RowConverter, compile_mapping, load_mapping
+from importer.mapping import RowConverter, compile_mapping, load_mapping
 from importer.models import Profile, Row, RowError
 from importer.schema import DatabaseSchema, load_schema_file
 

@@ -9,13 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from conftest import TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.pacing import Pacer
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
-
-from conftest import SAMPLE_SCHEMA, TOKEN, cli
 
 HEADER = ("Email", "First name", "Last name", "Zip", "Age", "Newsletter", "Football")
 MAPPING = """\

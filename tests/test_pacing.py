@@ -57,7 +57,7 @@ def test_an_overload_cuts_the_window_once_per_burst():
 def test_the_window_stays_between_one_and_the_ceiling():
     clock = FakeClock()
     pacer = Pacer(4, slow_start=False, clock=clock)
-    for i in range(50):
+    for _ in range(50):
         clock.now += 1
         pacer.record_overload(None, sent_at=clock.now)
     assert pacer.window == 1.0 and pacer.current_limit() == 1

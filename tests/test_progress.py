@@ -6,7 +6,6 @@ import io
 import os
 import threading
 import time
-from pathlib import Path
 
 from importer.drops import archive, expand_inputs, ready_files, still_being_written
 from importer.models import Outcome, Status

@@ -12,11 +12,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO, TOKEN, cli
 
 from importer.cli import build_parser
 from importer.sandbox.cli import build_parser as build_sandbox_parser
-
-from conftest import REPO, TOKEN, cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -10,16 +10,15 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import REPO, TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.errors import UsageError
-from importer.pacing import Pacer
 from importer.journal import JournalError, _acquire_lock, _release_lock, journal_path_for
+from importer.pacing import Pacer
 from importer.rollback import rollback
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
-
-from conftest import REPO, TOKEN, cli
 
 MAPPING = """\
 database: 2

@@ -10,13 +10,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.pacing import Pacer
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
-
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 MAPPING = """\
 database: 2

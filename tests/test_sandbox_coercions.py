@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from importer.sandbox import Sandbox
-from importer.sandbox.coerce import php_int, php_float, parse_loose_datetime
+from importer.sandbox.coerce import parse_loose_datetime, php_float, php_int
 from tests.sandbox_fixtures import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
 
 

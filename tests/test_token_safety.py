@@ -22,12 +22,11 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.errors import ApiError
 from importer.sandbox import Faults, Sandbox
-
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 MAPPING = """\
 database: 2

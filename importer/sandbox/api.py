@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl
 
 from importer.sandbox import messages
-from importer.sandbox.coerce import (apply_switches, coerce_fields, default_fields, default_value,
-                                     interest_switches, php_float, php_int)
+from importer.sandbox.coerce import (
+    apply_switches,
+    coerce_fields,
+    default_fields,
+    default_value,
+    interest_switches,
+    php_float,
+    php_int,
+)
 from importer.sandbox.store import Condition, ProfileStore, StoredProfile
 from importer.schema import DatabaseSchema, SchemaFile
 

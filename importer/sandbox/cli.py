@@ -23,6 +23,7 @@ from importer.sandbox.server import DEFAULT_TOKEN, Sandbox, default_schema
 from importer.sandbox.store import read_all_profiles
 from importer.schema import SchemaFile, load_schema_file
 
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="copernica-import sandbox",

@@ -13,10 +13,10 @@ import secrets
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable
 
 FIRST_PROFILE_ID = 100001  # far from spreadsheet row numbers, so a mix-up shows
 
