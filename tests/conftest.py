@@ -13,6 +13,19 @@ REPO = Path(__file__).resolve().parent.parent
 SAMPLE_SCHEMA = REPO / "sample_data" / "schema.yaml"
 TOKEN = "t0ken-SECRET-7f3a9c"  # searched for in every output by the leak tests
 
+# database 2 of the sample schema, for files made by the tests (Email, Name, Age, Newsletter)
+PEOPLE_MAPPING = """\
+database: 2
+key: email
+fields:
+  email: {column: Email, transform: [trim, lower], validate: email, required: true}
+  firstname: Name
+  age: Age
+interests:
+  newsletter: {column: Newsletter, truthy: [yes]}
+"""
+
+
 
 @pytest.fixture
 def token() -> str:

@@ -22,20 +22,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
+from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.sandbox import Faults, Sandbox
 
-MAPPING = """\
-database: 2
-key: email
-fields:
-  email: {column: Email, transform: [trim, lower], validate: email, required: true}
-  firstname: Name
-  age: Age
-interests:
-  newsletter: {column: Newsletter, truthy: [yes]}
-"""
+MAPPING = PEOPLE_MAPPING
 MAPPING_NO_KEY = MAPPING.replace("key: email\n", "")
 INVALID_EVERY = 17  # every 17th row has a broken e-mail address: invalid, never sent
 

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_SCHEMA, TOKEN, cli
+from conftest import PEOPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.models import Status
@@ -24,16 +24,7 @@ from importer.pacing import CircuitBreaker, Pacer
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
 
-MAPPING = """\
-database: 2
-key: email
-fields:
-  email: {column: Email, transform: [trim, lower], validate: email, required: true}
-  firstname: Name
-  age: Age
-interests:
-  newsletter: {column: Newsletter, truthy: [yes]}
-"""
+MAPPING = PEOPLE_MAPPING
 LOST_ANSWERS = Faults(drop_after_store=0.10, slow_after_store=0.05, slow_seconds=2.0, seed=11)
 TIMEOUT = "0.5"  # the client's read timeout, shorter than slow_seconds
 

@@ -10,23 +10,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
+from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.pacing import Pacer
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
 
-MAPPING = """\
-database: 2
-key: email
-fields:
-  email: {column: Email, transform: [trim, lower], validate: email, required: true}
-  firstname: Name
-  age: Age
-interests:
-  newsletter: {column: Newsletter, truthy: [yes]}
-"""
+MAPPING = PEOPLE_MAPPING
 
 
 def write_csv(path: Path, rows: list[list[str]], header=("Email", "Name", "Age", "Newsletter")) -> Path:
