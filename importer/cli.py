@@ -426,7 +426,7 @@ def _run_files(args, record: _RunRecord) -> int:
 
 def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
     from importer.journal import journal_path_for
-    from importer.progress import Progress
+    from importer.progress import Progress, estimate_rows
     from importer.runner import run_import
 
     options = _options_from(args, file)
@@ -440,7 +440,8 @@ def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
         if options.results is None:
             options.results = Path.cwd() / (Path(file).name.split(".")[0] + ".sandbox-results.csv")
     log.info("importing %s (results: %s)", file, options.results_path())
-    progress = Progress(quiet=args.quiet)
+    total = estimate_rows(file) if not args.quiet and sys.stderr.isatty() else None
+    progress = Progress(quiet=args.quiet, total=total)
     try:
         summary = run_import(options, client, on_outcome=progress.update)
     except ImporterError as exc:

@@ -100,3 +100,54 @@ def test_archiving_never_overwrites_an_earlier_night(tmp_path):
     stamp = moved[0].name.split(".")[1]
     assert moved[1].name == f"orders.{stamp}.results.csv"
     assert not today.exists() and not results.exists()
+
+
+def test_estimate_rows_for_the_bars_eta(tmp_path):
+    import gzip
+
+    from conftest import REPO
+
+    from importer.progress import estimate_rows
+
+    assert estimate_rows(REPO / "sample_data/contacts.xlsx") == 200
+    assert estimate_rows(REPO / "sample_data/contacts.csv") == 201  # one line break inside a quoted cell
+    with gzip.open(tmp_path / "a.csv.gz", "wt") as f:
+        f.write("Email\na@x.nl\nb@x.nl\n")
+    assert estimate_rows(tmp_path / "a.csv.gz") == 2
+    assert estimate_rows(tmp_path / "missing.csv") is None
+    assert estimate_rows(tmp_path / "a.pdf") is None
+
+
+def test_at_a_terminal_the_bar_shows_rows_done_of_the_estimate(tmp_path):
+    """stderr on a pseudo-terminal: tqdm draws 'done/total' (hence an ETA) and the counts."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    from conftest import REPO
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a terminal has a size
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPERNICA_")} | {"PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "importer", "run", str(REPO / "sample_data/contacts.xlsx"),
+                             "--mapping", str(REPO / "mappings/contacts.yaml"), "--sandbox"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=follower, cwd=tmp_path, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 1
+    screen = b"".join(chunks).decode(errors="replace")
+    assert "/200" in screen and "rows/s" in screen
+    assert "created 189" in screen
