@@ -22,6 +22,7 @@ proposes the format from the file's values (see ``date_format_candidates``).
 """
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -48,6 +49,8 @@ class Messages:
     THOUSANDS_HINT = " or set decimal_comma: true for this field"
     INT_RANGE = ("{v} is too large for field {f} (Copernica whole-number fields hold "
                  f"{INT_MIN:,} to {INT_MAX:,})")
+    FLOAT_RANGE = ("{v} is too large or too small for field {f} (a decimal number field holds about "
+                   "15 significant digits between 1e-307 and 1e308); Copernica would store 0")
     NOT_NUMBER = "{v} is not a number (field {f} holds numbers such as 12.5)"
     COMMA_WITHOUT_SETTING = ("{v} is not a number with a decimal point (field {f}); if the "
                              "file writes decimals with a comma, set decimal_comma: true for this field")
@@ -146,6 +149,10 @@ def check_float(field: FieldDef, value: str, *, decimal_comma: bool = False) -> 
         raise _problem(Messages.NOT_NUMBER, value, field) from None
     if not number.is_finite():
         raise _problem(Messages.NOT_NUMBER, value, field)
+    # Copernica keeps a double: beyond its range the value would become 0 or infinity
+    as_double = float(number)
+    if math.isinf(as_double) or (as_double == 0.0 and number != 0):
+        raise _problem(Messages.FLOAT_RANGE, value, field)
     # plain notation, no exponent, no float rounding: "1e3" -> "1000", ".5" -> "0.5"
     return format(number, "f")
 

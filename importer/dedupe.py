@@ -1,5 +1,9 @@
 """Duplicates inside one file, by the mapping's key (after transforms).
 
+Keys are compared ignoring case, as Copernica's look-ups do: two rows whose
+keys differ only in case are one person to Copernica, and sending both at
+once in skip/upsert mode would create that person twice.
+
 Only a 64-bit hash of each key is kept, so a million keys cost tens of MB,
 not the keys' text. Two different keys sharing a hash has a chance of about
 1 in 10^7 for a million rows (birthday bound), accepted for this purpose.
@@ -26,13 +30,13 @@ class DuplicateIndex:
         """First pass for ``last``: remember the last row of each key."""
         rows = self._rows
         for row, key in pairs:
-            rows[hash(key)] = row
+            rows[hash(key.casefold())] = row
 
     def winner(self, row: int, key: str) -> int | None:
         """The row this one duplicates (it is skipped), or None (import it)."""
         if not key:
             return None
-        h = hash(key)
+        h = hash(key.casefold())
         if self.keep == "last":
             last = self._rows.get(h, row)
             return None if last == row else last

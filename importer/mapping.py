@@ -70,6 +70,15 @@ from importer.schema import DatabaseSchema, FieldDef
 DEFAULT_TRUTHY: tuple[str, ...] = ("yes", "y", "1", "x", "true", "ja")
 DEFAULT_FALSY: tuple[str, ...] = ("no", "n", "0", "false", "nee", "")
 KEY_SEPARATOR = " | "
+
+
+def _key_text(parts: list[str]) -> str:
+    """A composite key as one readable, unambiguous text: ('a | b', 'c') and
+    ('a', 'b | c') must not both read 'a | b | c' (that would make two people
+    one duplicate), so a part holding '|' or '"' is written in JSON quotes."""
+    if len(parts) == 1:
+        return parts[0]
+    return KEY_SEPARATOR.join(json.dumps(p, ensure_ascii=False) if ("|" in p or '"' in p) else p for p in parts)
 DATE_TYPES = frozenset({"date", "empty_date"})
 DATETIME_TYPES = frozenset({"datetime", "empty_datetime"})
 
@@ -713,7 +722,7 @@ class RowConverter:
         self._read_yes_no(cells, interests, problems, empty_interests)
         if self._list_columns:
             self._read_lists(cells, interests, warnings, empty_interests)
-        key = KEY_SEPARATOR.join(keys[name] for name in self.key_fields) if self.key_fields else ""
+        key = _key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
         if problems:
             return RowError(row.number, "; ".join(problems), key)
         return Profile(row.number, key, values, interests, frozenset(blanks), warnings,

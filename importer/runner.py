@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import threading
@@ -29,6 +30,15 @@ DEFAULT_WORKERS = 16
 
 MSG_DUPLICATE = "duplicate of row {row}"
 MSG_DUPLICATE_LAST = "duplicate of row {row} (the later row is imported)"
+MSG_UNEXPECTED = ("an unexpected error while sending row {row} stopped the run: {error}. Everything done so far "
+                  "is recorded; run the same command with --resume to continue")
+
+log = logging.getLogger("importer")
+
+
+class RunStopped(ImporterError):
+    """The run stopped early for a reason other than the user's; resumable."""
+    exit_code = 3
 
 
 @dataclass
@@ -365,9 +375,15 @@ def _put(work: queue.Queue, item, stop: _Stop | None) -> bool:
             continue
 
 
+def _stop_unexpectedly(stop: _Stop, row: int, exc: Exception, redact) -> None:
+    log.error("row %s: unexpected error", row, exc_info=exc)
+    stop.set("error", RunStopped(MSG_UNEXPECTED.format(row=row, error=redact(repr(exc)))))
+
+
 def _work(work: queue.Queue, sender, journal: Journal, recorder: _Recorder, stop: _Stop,
           options: ImportOptions) -> None:
-    from importer.sender import NotSent  # the HTTP side only when sending
+    from importer.client import redact
+    from importer.sender import NotSent, Unresolved  # the HTTP side only when sending
     while True:
         item = work.get()
         if item is None:
@@ -385,13 +401,24 @@ def _work(work: queue.Queue, sender, journal: Journal, recorder: _Recorder, stop
         except PacerStopped:
             continue  # stopped while resolving a lost answer: stays 'sending', a resume looks it up
         except InvalidTokenError as exc:
-            journal.unmark(profile.row)  # refused at the door: certainly not stored
+            if not getattr(exc, "maybe_stored", False):
+                journal.unmark(profile.row)  # refused at the door: certainly not stored
             stop.set("token", exc)
             continue
         except ApiError as exc:
             stop.set("api", exc)
             continue
-        recorder.record(outcome, values)
+        except Unresolved as exc:
+            stop.set("unresolved", RunStopped(str(exc)))  # keeps its mark: a resume looks it up
+            continue
+        except Exception as exc:  # noqa: BLE001 - a dead sender would lose its row and hang the run
+            _stop_unexpectedly(stop, profile.row, exc, redact)
+            continue
+        try:
+            recorder.record(outcome, values)
+        except Exception as exc:  # noqa: BLE001 - e.g. a full disk: keep the 'sending' mark, stop
+            _stop_unexpectedly(stop, profile.row, exc, redact)
+            continue
         if (options.max_errors is not None and outcome.status is Status.FAILED
                 and recorder.failed >= options.max_errors):
             stop.set("max-errors")

@@ -66,7 +66,7 @@ class RunSummary:
     @property
     def exit_code(self) -> int:
         """0 all rows ended as configured; 1 some invalid/failed/unknown; 3 stopped early."""
-        if self.stopped in ("interrupted", "max-errors"):
+        if self.stopped in ("interrupted", "max-errors", "unresolved", "error"):
             return 3
         bad = self.counts[Status.INVALID] + self.counts[Status.FAILED] + self.counts[Status.UNKNOWN]
         return 1 if bad else 0
@@ -93,7 +93,9 @@ class RunSummary:
         lines = []
         title = "Check" if self.dry_run else "Import"
         state = {"interrupted": " (stopped early: interrupted)", "max-errors": " (stopped early: --max-errors reached)",
-                 "token": " (stopped: access token refused)", "api": " (stopped: API error)"}.get(self.stopped or "", "")
+                 "token": " (stopped: access token refused)", "api": " (stopped: API error)",
+                 "unresolved": " (stopped early: a lost answer could not be checked)",
+                 "error": " (stopped early: unexpected error)"}.get(self.stopped or "", "")
         lines.append(f"{title} summary{state}")
         statuses = [s for s in Status if self.counts[s] or s in (_CHECK if self.dry_run else _MAIN)]
         width = max(len(s.value) for s in statuses)

@@ -195,6 +195,8 @@ class DateMessages:
     NOT_REAL = "{value} is not a real date ({why}); expected the form {forms}"
     AMBIGUOUS = ("{value} fits more than one date format of this field ({readings}); "
                  "keep only one of them in the mapping")
+    HAS_TIME = ("{value} has a time of day ({time}), but this field holds dates only and Copernica would "
+                "drop the time; map it to a datetime field or leave the time out of date_format")
     NO_MONTH = "there is no month {month}"
     NO_DAY = "{month_name} {year} has no day {day}"
 
@@ -308,7 +310,11 @@ class DateParser:
             if moment is not None:
                 readings.setdefault(moment, date_format.fmt)
         if len(readings) == 1:
-            return _iso(next(iter(readings)), self.with_time)
+            moment = next(iter(readings))
+            if not self.with_time and moment.time() != datetime.min.time():
+                raise ValueProblem(DateMessages.HAS_TIME.format(value=quoted(value),
+                                                                time=moment.strftime("%H:%M:%S")))
+            return _iso(moment, self.with_time)
         raise ValueProblem(self._problem(value, readings, not_real))
 
     def _problem(self, value: str, readings: dict[datetime, str], not_real: str) -> str:

