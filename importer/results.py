@@ -41,10 +41,41 @@ def is_results_header(headers: Iterable[str]) -> bool:
     return tuple(headers)[: len(RESULT_COLUMNS)] == RESULT_COLUMNS
 
 
-def results_header(source_columns: list[str]) -> list[str]:
-    # a results file fed back in carries our columns already: don't repeat them
-    source = source_columns[len(RESULT_COLUMNS):] if is_results_header(source_columns) else source_columns
-    return [*RESULT_COLUMNS, *source]
+# A source column named like one of ours ("Status" in a CRM export) is labelled
+# "Status (source)" in the results, so the file can be read back without two
+# columns of one name; reading it back restores the name.
+SOURCE_SUFFIX = " (source)"
+_OURS = {c.casefold() for c in RESULT_COLUMNS}
+
+
+def source_label(column: str) -> str:
+    return column + SOURCE_SUFFIX if column.casefold() in _OURS else column
+
+
+def source_columns(headers: list[str]) -> list[str]:
+    """The input's own columns: for a results file fed back in, without our
+    columns in front and with their original names."""
+    if not is_results_header(headers):
+        return list(headers)
+    return [_original_name(h) for h in headers[len(RESULT_COLUMNS):]]
+
+
+def _original_name(label: str) -> str:
+    if label.endswith(SOURCE_SUFFIX) and label[: -len(SOURCE_SUFFIX)].casefold() in _OURS:
+        return label[: -len(SOURCE_SUFFIX)]
+    return label
+
+
+def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """A results-file row as (its source cells by original name, unneutralised;
+    our columns: row, status, profile_id, ...)."""
+    ours = {c: values.get(c, "") for c in RESULT_COLUMNS}
+    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in ours}
+    return cells, ours
+
+
+def results_header(source: list[str]) -> list[str]:
+    return [*RESULT_COLUMNS, *(source_label(c) for c in source)]
 
 
 class ResultsWriter:
@@ -54,10 +85,10 @@ class ResultsWriter:
     this file, is the source of truth, and a resumed run rewrites it whole.
     """
 
-    def __init__(self, path: str | Path, source_columns: list[str]):
+    def __init__(self, path: str | Path, columns: list[str]):
+        """``columns``: the input's own columns (see ``source_columns``)."""
         self.path = Path(path)
-        self.source_columns = list(source_columns)
-        self._skip = len(RESULT_COLUMNS) if is_results_header(source_columns) else 0
+        self.source_columns = list(columns)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
         self._csv = csv.writer(self._file)
@@ -86,7 +117,7 @@ class ResultsWriter:
 
     def _line(self, o: Outcome, values: dict[str, str] | None) -> list[str]:
         values = values or {}
-        source = [neutralise(values.get(c, "")) for c in self.source_columns[self._skip:]]
+        source = [neutralise(values.get(c, "")) for c in self.source_columns]
         return [
             str(o.row), o.status.value, "" if o.profile_id is None else str(o.profile_id),
             neutralise(o.error), str(o.attempts), neutralise(o.key), *source,

@@ -21,7 +21,7 @@ from importer.mapping import Mapping, RowConverter, compile_mapping, load_mappin
 from importer.models import Outcome, Profile, Row, RowError, Status
 from importer.pacing import PacerStopped
 from importer.reader import Sheet, file_fingerprint, open_sheet
-from importer.results import ResultsWriter, is_results_header, unneutralise
+from importer.results import ResultsWriter, is_results_header, source_columns, source_values
 from importer.schema import DatabaseSchema, load_schema_file
 from importer.summary import RunSummary
 
@@ -30,6 +30,9 @@ DEFAULT_WORKERS = 16
 
 MSG_DUPLICATE = "duplicate of row {row}"
 MSG_DUPLICATE_LAST = "duplicate of row {row} (the later row is imported)"
+# a results file imported again: only its invalid and failed rows are sent
+MSG_DONE_BEFORE = "already {status} in the run this results file came from{profile}; not sent again"
+DONE_BEFORE = ("created", "updated", "skipped", "unknown")
 MSG_UNEXPECTED = ("an unexpected error while sending row {row} stopped the run: {error}. Everything done so far "
                   "is recorded; run the same command with --resume to continue")
 
@@ -84,6 +87,7 @@ class Prepared:
     converter: RowConverter
     schema: DatabaseSchema | None
     database_id: int | None
+    columns: list[str]  # the input's own columns (a results file's without ours)
 
 
 # -- preparation (everything before a single row is sent) ----------------------
@@ -111,28 +115,41 @@ def resolve_schema(options: ImportOptions, mapping: Mapping, client) -> Database
 def prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None, stack: ExitStack) -> Prepared:
     sheet = stack.enter_context(open_sheet(options.file, encoding=options.encoding,
                                            delimiter=options.delimiter, sheet=options.sheet))
-    converter = compile_mapping(mapping, sheet.headers, schema)
+    columns = source_columns(sheet.headers)
+    converter = compile_mapping(mapping, columns, schema)
     database_id = schema.id if schema is not None else mapping.database
-    return Prepared(sheet, mapping, converter, schema, database_id)
+    return Prepared(sheet, mapping, converter, schema, database_id, columns)
 
 
-def _rows(sheet: Sheet) -> Iterator[Row]:
-    """The sheet's rows; a results file fed back in gets its cells un-neutralised."""
+def _rows(sheet: Sheet) -> Iterator[tuple[Row, dict[str, str] | None]]:
+    """The sheet's rows, each with its earlier outcome when the file is one of
+    our results files fed back in (its cells are then un-neutralised)."""
     if not is_results_header(sheet.headers):
-        yield from sheet
+        for row in sheet:
+            yield row, None
         return
     for row in sheet:
-        row.values = {k: unneutralise(v) for k, v in row.values.items()}
-        yield row
+        row.values, earlier = source_values(row.values)
+        yield row, earlier
 
 
-def classify(prepared: Prepared, rows: Iterator[Row], index: DuplicateIndex) -> Iterator[tuple[Row, Profile | Outcome]]:
+def classify(prepared: Prepared, rows: Iterator[tuple[Row, dict[str, str] | None]],
+             index: DuplicateIndex) -> Iterator[tuple[Row, Profile | Outcome]]:
     """Each row with what to do: a Profile to send, or an Outcome already
-    decided locally (invalid, or skipped as a duplicate)."""
+    decided locally (invalid, skipped as a duplicate, or done in an earlier run)."""
     convert = prepared.converter
     dup_message = MSG_DUPLICATE_LAST if index.keep == "last" else MSG_DUPLICATE
-    for row in rows:
+    for row, earlier in rows:
         verdict = convert(row)
+        if earlier is not None and earlier["status"] in DONE_BEFORE:
+            if isinstance(verdict, Profile):
+                index.winner(row.number, verdict.key)  # the person exists: later rows are duplicates
+            pid = earlier["profile_id"]
+            yield row, Outcome(row.number, Status.SKIPPED, int(pid) if pid.isdigit() else None,
+                               MSG_DONE_BEFORE.format(status=earlier["status"],
+                                                      profile=f" (profile {pid})" if pid else ""),
+                               key=earlier["key"])
+            continue
         if isinstance(verdict, RowError):
             yield row, Outcome(row.number, Status.INVALID, error=verdict.message, key=verdict.key)
             continue
@@ -150,7 +167,8 @@ def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema
         with ExitStack() as stack:
             prepared = prepare(options, mapping, schema, stack)
             convert = prepared.converter
-            index.learn((p.row, p.key) for p in map(convert, _rows(prepared.sheet)) if isinstance(p, Profile))
+            index.learn((p.row, p.key) for p in (convert(row) for row, _ in _rows(prepared.sheet))
+                        if isinstance(p, Profile))
     return index
 
 
@@ -168,7 +186,7 @@ def check_file(options: ImportOptions, *, client=None, report: Path | None = Non
     summary = RunSummary(dry_run=True, schema_checked=schema is not None)
     with ExitStack() as stack:
         prepared = prepare(options, mapping, schema, stack)
-        writer = stack.enter_context(ResultsWriter(report, prepared.sheet.headers)) if report else None
+        writer = stack.enter_context(ResultsWriter(report, prepared.columns)) if report else None
         summary.results_path = report
         for row, verdict in classify(prepared, _rows(prepared.sheet), index):
             outcome = verdict if isinstance(verdict, Outcome) else Outcome(row.number, Status.VALID, key=verdict.key,
@@ -295,7 +313,7 @@ def run_import(options: ImportOptions, client, *, on_outcome: Callable[[Outcome]
                              "path, or add --overwrite to replace it")
         journal = stack.enter_context(Journal.open(journal_path, identity, resume=options.resume,
                                                    overwrite=options.overwrite))
-        writer = stack.enter_context(ResultsWriter(results_path, prepared.sheet.headers))
+        writer = stack.enter_context(ResultsWriter(results_path, prepared.columns))
         recorder = _Recorder(journal, writer, summary, on_outcome)
         sender = ProfileSender(client, int(mapping.database), mapping.on_existing,
                                tuple(prepared.converter.key_fields),

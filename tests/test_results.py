@@ -4,7 +4,15 @@ import pytest
 
 from importer.errors import FileError
 from importer.models import Outcome, Status
-from importer.results import RESULT_COLUMNS, ResultsWriter, neutralise, read_results, unneutralise
+from importer.results import (
+    RESULT_COLUMNS,
+    ResultsWriter,
+    neutralise,
+    read_results,
+    source_columns,
+    source_values,
+    unneutralise,
+)
 
 
 @pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+31 6 1234", "-5", "@SUM(A1)", "\tx", "\rx"])
@@ -43,10 +51,28 @@ def test_read_results_ignores_a_cut_last_line(tmp_path):
 
 def test_a_results_file_fed_back_in_does_not_repeat_our_columns(tmp_path):
     path = tmp_path / "again.csv"
-    with ResultsWriter(path, [*RESULT_COLUMNS, "E-mail"]) as w:
-        w.write(Outcome(2, Status.CREATED, 9, "", 1, "a@x.nl"), {"E-mail": "a@x.nl", "status": "failed"})
+    columns = source_columns([*RESULT_COLUMNS, "E-mail"])
+    assert columns == ["E-mail"]
+    with ResultsWriter(path, columns) as w:
+        w.write(Outcome(2, Status.CREATED, 9, "", 1, "a@x.nl"), {"E-mail": "a@x.nl"})
     header = next(csv.reader(open(path, encoding="utf-8-sig")))
     assert header == [*RESULT_COLUMNS, "E-mail"]
+
+
+def test_source_columns_named_like_ours_survive_the_round_trip(tmp_path):
+    """A CRM export with 'Status' and 'Key' columns: labelled in the results,
+    restored when the results file is read back in."""
+    path = tmp_path / "r.csv"
+    with ResultsWriter(path, ["E-mail", "Status", "Key"]) as w:
+        w.write(Outcome(2, Status.FAILED, None, "refused", 1, "a@x.nl"),
+                {"E-mail": "a@x.nl", "Status": "=lead", "Key": "k1"})
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        header, line = list(csv.reader(f))
+    assert header == [*RESULT_COLUMNS, "E-mail", "Status (source)", "Key (source)"]
+    assert source_columns(header) == ["E-mail", "Status", "Key"]
+    cells, ours = source_values(dict(zip(header, line)))
+    assert cells == {"E-mail": "a@x.nl", "Status": "=lead", "Key": "k1"}
+    assert ours["status"] == "failed" and ours["key"] == "a@x.nl"
 
 
 def test_read_results_refuses_other_csv(tmp_path):

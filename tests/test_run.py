@@ -207,3 +207,29 @@ def test_cli_interrupt_then_resume_imports_every_row_exactly_once(tmp_path, mapp
     assert len(emails) == 150 and set(emails.values()) == {1}
     ids = {int(p) for p in (line["profile_id"] for line in lines)}
     assert len(ids) == 150
+
+
+def test_a_fixed_results_file_imported_again_sends_only_what_was_not_done(tmp_path, sandbox):
+    """README, troubleshooting 10: fix a cell in the results file and import that
+    file again with the same mapping. Rows created before are not sent twice;
+    a source column called 'Status' survives the round trip."""
+    m = tmp_path / "m.yaml"
+    m.write_text("database: 2\nkey: email\nfields:\n  email: {column: Email, validate: email}\n"
+                 "  firstname: Name\n  lastname: Status\n")
+    src = write_csv(tmp_path / "in.csv", [["a@example.com", "Ann", "lead"], ["b@@example.com", "Bob", "=vip"],
+                                          ["c@example.com", "Cem", "lead"]], header=("Email", "Name", "Status"))
+    first = cli("run", str(src), "--mapping", str(m), "--api-url", sandbox.api_url, cwd=tmp_path)
+    assert first.returncode == 1, first.stderr
+    results = tmp_path / "in.results.csv"
+    text = results.read_text(encoding="utf-8-sig")
+    assert "Status (source)" in text.splitlines()[0]
+    (tmp_path / "fixed.csv").write_text(text.replace("b@@example.com", "b@example.com"), encoding="utf-8-sig")
+    again = cli("run", "fixed.csv", "--mapping", str(m), "--api-url", sandbox.api_url, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    stored = {p["fields"]["email"]: p["fields"] for p in sandbox.profiles(2)}
+    assert sorted(stored) == ["a@example.com", "b@example.com", "c@example.com"]
+    assert stored["b@example.com"]["lastname"] == "=vip"  # un-neutralised on the way back in
+    lines = {line["Email"]: line for line in read_results(tmp_path / "fixed.results.csv")}
+    assert lines["b@example.com"]["status"] == "created"
+    assert lines["a@example.com"]["status"] == "skipped"
+    assert "already created in the run this results file came from" in lines["a@example.com"]["error"]
