@@ -565,16 +565,27 @@ def cmd_schema(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from importer.journal import journal_path_for, recorded_api
     from importer.rollback import rollback
 
+    results = Path(args.results)
+    if not results.exists():
+        raise UsageError(f"results file {results} does not exist")
+    recorded = recorded_api(journal_path_for(results))
+    if recorded and (args.api_url is None or "api_url" in getattr(args, "from_environment", ())):
+        # delete where the run created, whatever the environment's default address
+        args.api_url, args.api_version = recorded["url"], recorded.get("version", 3)
     client = None if args.dry_run else _client_for(args)
+    target = f"database {recorded['database']} at {urlsplit(recorded['url']).netloc}" if recorded else \
+        urlsplit(_api_address(args)[0]).netloc
     with _closing(client):
-        return rollback(Path(args.results), client, yes=args.yes, dry_run=args.dry_run,
+        return rollback(results, client, yes=args.yes, dry_run=args.dry_run, target=target,
                         output=Path(args.output) if args.output else None)
 
 
 def _apply_environment(args) -> None:
     """Fills options the command line left out from COPERNICA_* variables."""
+    args.from_environment = set()
     for option, variable, kind in ENVIRONMENT_SETTINGS:
         if not hasattr(args, option) or getattr(args, option) is not None or variable not in os.environ:
             continue
@@ -585,6 +596,7 @@ def _apply_environment(args) -> None:
             setattr(args, option, kind(value))
         except ValueError:
             raise UsageError(Msg.BAD_ENV_NUMBER.format(name=variable, value=value)) from None
+        args.from_environment.add(option)
     if getattr(args, "api_version", None) not in (None, 3, 4):
         raise UsageError(Msg.BAD_API_VERSION.format(value=args.api_version))
     if hasattr(args, "mapping") and not args.mapping:

@@ -242,6 +242,22 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
     os.replace(building, path)
 
 
+def recorded_api(journal_path: Path) -> dict | None:
+    """The API a run sent to ({"url", "version", "database"}), read without
+    taking the run's lock; None when there is no journal or no record."""
+    if not Path(journal_path).exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name='api'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return json.loads(row[0]) if row else None
+
+
 def _acquire_lock(journal_path: Path):
     """An OS-level lock: refused while another run holds it, freed when it dies."""
     lock_path = journal_path.with_name(journal_path.name + ".lock")

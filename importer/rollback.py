@@ -43,7 +43,8 @@ MSG_DRY_RUN_TOTAL = "{todo:,} profiles would be deleted ({done:,} deleted by an 
 MSG_NOTHING_TO_DO = "Nothing to delete: the run created {created:,} profiles, {done:,} are deleted already."
 MSG_NOT_A_TERMINAL = ("rollback would delete {todo:,} profiles; add --yes to confirm when not at a terminal "
                       "(or --dry-run to list them)")
-MSG_CONFIRM = "Delete {todo:,} profiles created by the run in {path}? This cannot be undone. Type yes: "
+MSG_CONFIRM = ("Delete {todo:,} profiles created by the run in {path} from {target}? "
+               "This cannot be undone. Type yes: ")
 MSG_DECLINED = "Nothing deleted."
 MSG_ALREADY_REMOVED = "was already removed"
 MSG_DONE = "Deleted {deleted:,} profiles, {failed:,} failed. Record: {output}"
@@ -102,7 +103,7 @@ def default_output(results: Path) -> Path:
 
 
 def rollback(results: Path, client, *, yes: bool = False, dry_run: bool = False,
-             output: Path | None = None, workers: int = 8,
+             output: Path | None = None, workers: int = 8, target: str = "Copernica",
              confirm: Callable[[str], str] = input, is_terminal: Callable[[], bool] | None = None) -> int:
     """Deletes what the run behind ``results`` created; returns the exit code
     (0 all deleted, 1 some failed, 2 declined, 3 interrupted)."""
@@ -112,7 +113,7 @@ def rollback(results: Path, client, *, yes: bool = False, dry_run: bool = False,
     output = Path(output) if output else default_output(results)
     lock = _acquire_lock(journal_path_for(results))  # not beside the run, not twice
     try:
-        return _rollback(results, client, output, yes=yes, dry_run=dry_run, workers=workers,
+        return _rollback(results, client, output, yes=yes, dry_run=dry_run, workers=workers, target=target,
                          confirm=confirm, is_terminal=is_terminal or _stdin_is_terminal)
     finally:
         _release_lock(lock)
@@ -122,7 +123,7 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def _rollback(results: Path, client, output: Path, *, yes: bool, dry_run: bool, workers: int,
+def _rollback(results: Path, client, output: Path, *, yes: bool, dry_run: bool, workers: int, target: str,
               confirm: Callable[[str], str], is_terminal: Callable[[], bool]) -> int:
     record = read_run(results)
     done = already_deleted(output)
@@ -139,7 +140,7 @@ def _rollback(results: Path, client, output: Path, *, yes: bool, dry_run: bool, 
     if not yes:
         if not is_terminal():
             raise UsageError(MSG_NOT_A_TERMINAL.format(todo=len(todo)))
-        if confirm(MSG_CONFIRM.format(todo=len(todo), path=results)).strip().lower() != "yes":
+        if confirm(MSG_CONFIRM.format(todo=len(todo), path=results, target=target)).strip().lower() != "yes":
             print(MSG_DECLINED)
             return 2
     return _delete_all(todo, client, output, workers)

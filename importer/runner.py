@@ -313,6 +313,9 @@ def run_import(options: ImportOptions, client, *, on_outcome: Callable[[Outcome]
                              "path, or add --overwrite to replace it")
         journal = stack.enter_context(Journal.open(journal_path, identity, resume=options.resume,
                                                    overwrite=options.overwrite))
+        # so that `rollback` deletes where the run created, not at a default address
+        journal.set_meta("api", {"url": client.api_url, "version": client.api_version,
+                                 "database": int(mapping.database)})
         writer = stack.enter_context(ResultsWriter(results_path, prepared.columns))
         recorder = _Recorder(journal, writer, summary, on_outcome)
         sender = ProfileSender(client, int(mapping.database), mapping.on_existing,

@@ -88,6 +88,26 @@ def test_a_create_run_and_its_rollback_leave_the_sandbox_exactly_as_before(sandb
     assert TOKEN not in done.stdout + done.stderr + (tmp_path / "people.results.rollback.csv").read_text()
 
 
+def test_rollback_deletes_where_the_run_created_not_at_the_default_address(sandbox, tmp_path):
+    """A rollback without --api-url must not go to another Copernica (the
+    default, or COPERNICA_API_URL): the run's journal says where it sent."""
+    results = import_run(sandbox, tmp_path, 4)
+    elsewhere = {"COPERNICA_API_URL": "http://127.0.0.1:9/v3"}  # nothing listens there
+    done = cli("rollback", str(results), "--yes", env=elsewhere)
+    assert done.returncode == 0, done.stderr
+    assert sandbox.profiles(2) == []
+
+
+def test_the_rollback_prompt_names_the_database_and_host(sandbox, tmp_path):
+    results = import_run(sandbox, tmp_path, 2)
+    asked = []
+    with client_for(sandbox) as client:
+        code = rollback(results, client, target="database 2 at " + sandbox.api_url.split("/")[2],
+                        confirm=lambda text: asked.append(text) or "no", is_terminal=lambda: True)
+    assert code == 2 and len(sandbox.profiles(2)) == 2
+    assert f"from database 2 at {sandbox.api_url.split('/')[2]}?" in asked[0]
+
+
 def test_rollback_deletes_only_created_profiles_and_says_updated_ones_are_not_restored(sandbox, tmp_path):
     existing = seed(sandbox, 5)            # p0..p4 exist: updated by the upsert run
     results = import_run(sandbox, tmp_path, 10, mode="upsert")
