@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
+import shlex
 import stat
 import sys
 from contextlib import ExitStack
@@ -53,7 +55,14 @@ class Msg:
                     "import them separately, or rename one")
     NOTHING_TO_DO = "Nothing to import."
     UNDO_HINT = "To undo what this run created: copernica-import rollback {results}"
-    FILE_FAILED = "error in {file}: {error}"
+    API_URL_NO_VERSION = ("the API address {url} does not end in a version: use for example "
+                          "https://api.copernica.com/v{version} (a sandbox: http://127.0.0.1:PORT/v{version})")
+    API_URL_WRONG_VERSION = ("the API address {url} does not fit --api-version {version}: v4 is served under "
+                             "/v4 (with --api-version 4), v1-v3 under /v1, /v2 or /v3")
+    SANDBOX_NO_DATABASE = ("{error}. The built-in sandbox has {databases}; to rehearse with your own database's "
+                           "structure: copernica-import schema --database ID --output S.yaml, then run "
+                           "--sandbox --schema S.yaml (or use --database with one of the sandbox's)")
+    FILE_FAILED = "{file}: {error}"
 
 
 # -- the token: from the environment or a file, never from argv (ps shows argv) --
@@ -191,12 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- commands ------------------------------------------------------------------
+def _check_api_url(api_url: str, version: int) -> None:
+    """Copernica's paths start with the version: .../v3 (or /v1, /v2; /v4 for
+    --api-version 4). Without it every call answers a puzzling 'Invalid method'."""
+    match = re.search(r"/v([1-4])/?$", urlsplit(api_url).path)
+    if match is None:
+        raise UsageError(Msg.API_URL_NO_VERSION.format(url=api_url, version=version))
+    if (int(match.group(1)) == 4) != (version == 4):
+        raise UsageError(Msg.API_URL_WRONG_VERSION.format(url=api_url, version=version))
+
+
 def _api_address(args) -> tuple[str, str | None]:
     """The API base URL and (for v4) the authentication URL to use."""
     from importer.client import DEFAULT_API_URL, DEFAULT_API_URL_V4, DEFAULT_AUTH_URL, _is_loopback
 
     version = args.api_version or 3
     api_url = args.api_url or (DEFAULT_API_URL_V4 if version == 4 else DEFAULT_API_URL)
+    _check_api_url(api_url, version)
     if version != 4:
         return api_url, None
     if args.auth_url:
@@ -373,7 +393,7 @@ def _run_files(args, record: _RunRecord) -> int:
     record.notes = notes
     for note in notes:
         print(note, file=sys.stderr)
-        log.warning(note)
+        log.info(note)  # already on the screen; the log file gets it too
     if not files:
         print(Msg.NOTHING_TO_DO, file=sys.stderr)
         return 0
@@ -388,6 +408,7 @@ def _run_files(args, record: _RunRecord) -> int:
             from importer.sandbox import Sandbox
             sb = stack.enter_context(Sandbox(schema=args.schema) if args.schema else Sandbox())
             token = sb.token
+            args.sandbox_databases = ", ".join(f"database {db.id} ({db.name})" for db in sb.schema.databases)
             args.api_url = sb.api_url if (args.api_version or 3) == 3 else sb.base_url + "/v4"
             args.auth_url = sb.auth_url
             print(f"Using the built-in sandbox at {args.api_url} (nothing is sent to Copernica)", file=sys.stderr)
@@ -424,6 +445,16 @@ def _run_files(args, record: _RunRecord) -> int:
     return exit_code
 
 
+def _reworded(exc: ImporterError, message: str) -> ImporterError:
+    """The same stop (same exit code, same class when it can be), told better."""
+    try:
+        new = type(exc)(message)
+    except TypeError:  # error classes with other signatures
+        new = ImporterError(message)
+    new.exit_code = exc.exit_code
+    return new
+
+
 def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
     from importer.journal import journal_path_for
     from importer.progress import Progress, estimate_rows
@@ -451,8 +482,13 @@ def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
             _finish_summary(partial, file, progress)
             record.summaries.append(partial)
             print(partial.format_text(), file=sys.stderr)
+        message = str(exc)
+        if args.sandbox and type(exc).__name__ == "DatabaseNotFound":
+            message = Msg.SANDBOX_NO_DATABASE.format(error=message, databases=args.sandbox_databases)
         if several:  # which of the night's files it was
-            exc.args = (Msg.FILE_FAILED.format(file=file, error=exc),)
+            message = Msg.FILE_FAILED.format(file=file, error=message)
+        if message != str(exc):
+            raise _reworded(exc, message) from None
         raise
     progress.close()
     _finish_summary(summary, file, progress)
@@ -462,8 +498,8 @@ def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
     log.info("finished %s: %s", file, ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()))
     if summary.stopped in ("interrupted", "max-errors"):
         print(_resume_hint(args, str(file)), file=sys.stderr)
-    elif summary.counts.get(_created()) and summary.results_path and not args.sandbox:
-        print(Msg.UNDO_HINT.format(results=summary.results_path), file=sys.stderr)
+    elif summary.counts.get(_created()) and summary.results_path and not args.sandbox and not args.archive_dir:
+        print(Msg.UNDO_HINT.format(results=summary.results_path), file=sys.stderr)  # archived: _archive says
     if args.sandbox and not args.dry_run:
         print("The sandbox stops with this command; its profiles are gone. To keep them, start "
               "`copernica-import sandbox --db FILE.sqlite` and import with --api-url.", file=sys.stderr)
@@ -489,15 +525,19 @@ def _archive(file: Path, summary, archive_dir: Path) -> None:
     message = DropMsg.ARCHIVED.format(path=file, target=moved[0] if moved else archive_dir)
     print(message, file=sys.stderr)
     log.info(message)
+    if summary.counts.get(_created()) and len(moved) > 1:
+        print(Msg.UNDO_HINT.format(results=moved[1]), file=sys.stderr)
 
 
 def _resume_hint(args, file: str) -> str:
-    parts = ["copernica-import", "run", file, "--mapping", args.mapping]
-    if args.results:
-        parts += ["--results", args.results]
-    if args.database:
-        parts += ["--database", str(args.database)]
-    return "The run stopped early. To continue where it stopped:\n  " + " ".join(parts) + " --resume"
+    if args.sandbox:
+        return ("The rehearsal stopped early. Its built-in sandbox stopped with it, so there is nothing to "
+                "resume: run the same command again.")
+    # the user's own command line (it never holds the token) plus --resume
+    words = [w for w in sys.argv[1:] if w != "--overwrite"]
+    if "--resume" not in words:
+        words.append("--resume")
+    return "The run stopped early. To continue where it stopped:\n  " + shlex.join(["copernica-import", *words])
 
 
 def cmd_check(args) -> int:

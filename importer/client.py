@@ -64,6 +64,7 @@ class Msg:
                         "(HTTP {status}). Check COPERNICA_ACCESS_TOKEN or --token-file, and --api-version.")
     NO_DATABASE = "Copernica has no database with ID {database_id} for this access token"
     TEMPORARY = "Copernica could not be reached after {attempts} attempt(s): {reason}"
+    SCHEMA_FAILED = "could not read the structure of database {database_id} at {host}: {error}"
     AMBIGUOUS = ("the request was sent but its answer was lost ({reason}); "
                  "the profile may or may not have been created")
     AMBIGUOUS_IDEMPOTENT = "Copernica did not answer properly after {attempts} attempt(s): {reason}"
@@ -345,7 +346,13 @@ class CopernicaClient:
         return self._list_all(f"database/{int(database_id)}/interests", (), database_id=database_id)
 
     def fetch_schema(self, database_id: int) -> DatabaseSchema:
-        info = self.database(database_id)
+        try:
+            info = self.database(database_id)
+        except DatabaseNotFound:
+            raise
+        except RequestFailed as exc:  # before any row is sent: a clear stop, not a traceback
+            raise ApiError(Msg.SCHEMA_FAILED.format(database_id=database_id, host=urlsplit(self.api_url).netloc,
+                                                    error=exc)) from None
         return DatabaseSchema(
             id=int(database_id), name=str(info.get("name", "")),
             # as dicts: DatabaseSchema's validators expect dicts (or bare names)

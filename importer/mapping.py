@@ -473,8 +473,11 @@ class Mapping(_Settings):
         return list(dict.fromkeys(columns))
 
     def fingerprint(self) -> str:
-        """sha256 of the mapping's content (not its formatting or comments): resume refuses a change."""
-        content = self.model_dump(mode="json", by_alias=True)
+        """sha256 of the mapping's content (not its formatting or comments): resume refuses a change.
+
+        The database and on_existing are left out: a run's identity names them
+        on their own, so a refused resume says which of them changed."""
+        content = self.model_dump(mode="json", by_alias=True, exclude={"database", "on_existing"})
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

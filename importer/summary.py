@@ -102,7 +102,7 @@ class RunSummary:
         for s in statuses:
             label = "would send" if s is Status.VALID else s.value
             lines.append(f"  {label:<{max(width, 10)}} {self.counts[s]:>9,}")
-        lines.append(f"  {'rows':<{max(width, 10)}} {self.rows:>9,}   (+ {self.empty_rows:,} empty rows skipped)")
+        lines.append(f"  {'rows':<{max(width, 10)}} {self.rows:>9,}   (+ {self.empty_rows:,} empty {'row' if self.empty_rows == 1 else 'rows'} skipped)")
         if not self.schema_checked:
             lines.append("  note: values were NOT checked against the database's field types "
                          "(no --schema and no API access)")
@@ -110,7 +110,8 @@ class RunSummary:
             lines.append("Reasons:")
             for status, text, r in self.top_reasons():
                 rows = ", ".join(str(n) for n in r.rows) + (", ..." if r.count > len(r.rows) else "")
-                lines.append(f"  {r.count:>7,} {status}: {text}  (rows {rows})")
+                label = "row" if r.count == 1 else "rows"
+                lines.append(f"  {r.count:>7,} {status}: {text}  ({label} {rows})")
         lines.append(f"Time: {self.elapsed:.1f} s, {self.rows_per_second:,.0f} rows/s")
         if self.results_path:
             lines.append(f"Results: {self.results_path}")

@@ -292,10 +292,16 @@ class DateParser:
     problem, never a guess. Problems raise ``checks.ValueProblem``.
     """
 
+    # Always read as well: Copernica's own form, which is also how date cells of a
+    # workbook come out of the reader. A four-digit year first cannot be confused
+    # with any day-first or month-first format.
+    ISO_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
+
     def __init__(self, formats: Iterable[str], with_time: bool) -> None:
-        self.formats = tuple(_DateFormat(f) for f in formats)
+        given = list(dict.fromkeys(formats))
+        self.forms = " or ".join(human_date_format(f) for f in given)
+        self.formats = tuple(_DateFormat(f) for f in given + [f for f in self.ISO_FORMATS if f not in given])
         self.with_time = with_time
-        self.forms = " or ".join(human_date_format(f.fmt) for f in self.formats)
 
     def __call__(self, value: str) -> str:
         text = value.strip()

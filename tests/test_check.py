@@ -168,7 +168,7 @@ def test_check_report_summarises_reasons_with_counts_and_first_rows(tmp_path, ma
     assert result.returncode == 1
     reason = next(line for line in result.stdout.splitlines() if "is not a whole number" in line)
     assert reason.split()[0] == "7" and "rows 2, 3, 4, 5, 6, ..." in reason
-    assert "1 empty rows skipped" in result.stdout
+    assert "1 empty row skipped" in result.stdout
 
 
 def test_check_without_structure_says_values_were_not_type_checked(tmp_path, mapping):

@@ -190,3 +190,57 @@ def test_an_unexpected_error_stops_the_run_resumably_instead_of_losing_rows(tmp_
     assert summary.exit_code == 0
     assert len(emails) == 20 and set(emails.values()) == {1}
     assert sorted(int(line["row"]) for line in results(tmp_path / "r.csv")) == list(range(2, 22))
+
+
+def test_a_date_format_also_reads_the_iso_dates_of_workbook_date_cells():
+    from importer.transforms import DateParser
+    day_first = DateParser(["%d-%m-%Y"], with_time=False)
+    assert day_first("31-12-1980") == day_first("1980-12-31") == "1980-12-31"
+    with pytest.raises(ValueProblem, match="DD-MM-YYYY"):
+        day_first("12/31/1980")
+
+
+def test_a_resume_with_another_on_existing_says_so_not_that_the_mapping_changed(tmp_path):
+    from importer.journal import JournalError
+
+    src = write(tmp_path / "in.csv", ["Email"], [["a@example.com"]])
+    m = mapping(tmp_path, "database: 2\nkey: email\nfields:\n  email: Email\n")
+    options = ImportOptions(file=src, mapping=m, results=tmp_path / "r.csv", workers=1, schema=SAMPLE_SCHEMA)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, \
+            CopernicaClient(sb.api_url, TOKEN, retry=FAST, pacer=Pacer(1)) as client:
+        run_import(options, client)
+        options.resume, options.on_existing = True, "upsert"
+        with pytest.raises(JournalError) as refused:
+            run_import(options, client)
+    assert "--on-existing (create then, upsert now)" in str(refused.value)
+    assert "the mapping" not in str(refused.value).split("changed:")[1]
+
+
+def test_cli_api_url_without_a_version_is_explained_before_any_request(tmp_path):
+    from conftest import cli
+    src = write(tmp_path / "in.csv", ["Email"], [["a@example.com"]])
+    m = mapping(tmp_path, "database: 2\nfields:\n  email: Email\n")
+    done = cli("check", str(src), "--mapping", str(m), "--api-url", "http://127.0.0.1:9", cwd=tmp_path)
+    assert done.returncode == 2 and "does not end in a version" in done.stderr
+    done = cli("check", str(src), "--mapping", str(m), "--api-url", "http://127.0.0.1:9/v3", "--api-version", "4",
+               cwd=tmp_path)
+    assert done.returncode == 2 and "does not fit --api-version 4" in done.stderr
+
+
+def test_cli_an_unreachable_api_names_the_host_and_database(tmp_path):
+    from conftest import cli
+    src = write(tmp_path / "in.csv", ["Email"], [["a@example.com"]])
+    m = mapping(tmp_path, "database: 2\nfields:\n  email: Email\n")
+    done = cli("check", str(src), "--mapping", str(m), "--api-url", "http://127.0.0.1:9/v3", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert "could not read the structure of database 2 at 127.0.0.1:9" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_sandbox_rehearsal_with_an_unknown_database_says_how_to_bring_your_own(tmp_path):
+    from conftest import cli
+    src = write(tmp_path / "in.csv", ["Email"], [["a@example.com"]])
+    m = mapping(tmp_path, "database: 1234\nfields:\n  email: Email\n")
+    done = cli("run", str(src), "--mapping", str(m), "--sandbox", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "The built-in sandbox has database 1 (Contacts)" in done.stderr and "--sandbox --schema" in done.stderr

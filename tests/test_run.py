@@ -196,7 +196,7 @@ def test_cli_interrupt_then_resume_imports_every_row_exactly_once(tmp_path, mapp
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 3, err
-        assert "--resume" in err
+        assert "--resume" in err and f"--api-url {sb.api_url}" in err  # the user's own command, resumed
         first = len(read_results(tmp_path / "in.results.csv"))
         assert 20 <= first < 150
         result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sb.api_url, "--resume", cwd=tmp_path)

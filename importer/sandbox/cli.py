@@ -93,7 +93,11 @@ def dump(db_path: Path | None, schema: SchemaFile) -> None:
             "ID": profile.id, "fields": profile.fields, "interests": profile.interests,
             "database": profile.database_id, "created": profile.created, "modified": profile.modified,
             "removed": profile.removed is not None}
-        print(json.dumps(line, ensure_ascii=False))
+        try:
+            print(json.dumps(line, ensure_ascii=False))
+        except BrokenPipeError:  # `--dump | head`: the reader has seen enough
+            sys.stdout = None  # type: ignore[assignment]  # no second error at exit
+            return
 
 
 def serve(args: argparse.Namespace, schema: SchemaFile) -> None:
