@@ -9,6 +9,7 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -229,15 +230,31 @@ class _Stop:
 
 class _Recorder:
     """Journal first, then the results line: the results file never holds an
-    outcome the journal could forget."""
+    outcome the journal could forget.
+
+    Lines are written in the file's row order as far as possible: a line
+    waits for the rows read before it, up to ``MAX_HELD`` lines (a row stuck in
+    retries must not hold the whole file in memory); past that, or at the
+    end, the waiting lines are written in row order anyway.
+    """
+
+    MAX_HELD = 5_000
 
     def __init__(self, journal: Journal, writer: ResultsWriter, summary: RunSummary,
                  on_outcome: Callable[[Outcome], None] | None) -> None:
         self._journal, self._writer, self._summary = journal, writer, summary
         self._on_outcome = on_outcome
         self._lock = threading.Lock()
-        self._lines: list[tuple[Outcome, dict[str, str]]] = []
+        self._lines: list[tuple[Outcome, dict[str, str]]] = []   # not yet committed
+        self._expected: deque[int] = deque()                     # rows read, in reading order
+        self._ready: dict[int, tuple[Outcome, dict[str, str]]] = {}  # committed, waiting for earlier rows
+        self._written_early: set[int] = set()
         self.failed = 0  # rows failed at the API in this run (for --max-errors)
+
+    def expect(self, row: int) -> None:
+        """The feeder read this row: its line comes after those of earlier rows."""
+        with self._lock:
+            self._expected.append(row)
 
     def record(self, outcome: Outcome, values: dict[str, str], *, journaled: bool = False) -> None:
         with self._lock:
@@ -258,13 +275,25 @@ class _Recorder:
 
     def close(self) -> None:
         with self._lock:
-            self._flush()
+            self._flush(everything=True)
 
-    def _flush(self) -> None:
+    def _flush(self, everything: bool = False) -> None:
         self._journal.commit()
         for outcome, values in self._lines:
-            self._writer.write(outcome, values)
+            self._ready[outcome.row] = (outcome, values)
         self._lines.clear()
+        expected, ready = self._expected, self._ready
+        while expected and (expected[0] in ready or expected[0] in self._written_early):
+            row = expected.popleft()
+            if row in self._written_early:
+                self._written_early.discard(row)
+            else:
+                self._writer.write(*ready.pop(row))
+        if everything or len(ready) > self.MAX_HELD:
+            for row in sorted(ready):
+                self._writer.write(*ready[row])
+            self._written_early.update(ready)
+            ready.clear()
         self._writer.flush()
 
 
@@ -372,6 +401,7 @@ def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder:
     for row, verdict in classify(prepared, _rows(prepared.sheet), index):
         if stop:
             break
+        recorder.expect(row.number)
         state, final = state_of(row.number)
         if final is not None and not (final.status is Status.FAILED and options.retry_failed):
             recorder.record(final, row.values, journaled=True)

@@ -244,3 +244,19 @@ def test_cli_sandbox_rehearsal_with_an_unknown_database_says_how_to_bring_your_o
     done = cli("run", str(src), "--mapping", str(m), "--sandbox", cwd=tmp_path)
     assert done.returncode == 2
     assert "The built-in sandbox has database 1 (Contacts)" in done.stderr and "--sandbox --schema" in done.stderr
+
+
+def test_lines_wait_for_earlier_rows_only_up_to_a_limit_and_none_is_lost(tmp_path, monkeypatch):
+    """A slow row must not hold the whole results file in memory: past the
+    limit, waiting lines are written anyway, each exactly once."""
+    from importer import runner
+
+    monkeypatch.setattr(runner._Recorder, "MAX_HELD", 3)
+    src = write(tmp_path / "in.csv", ["Email"], [[f"p{i}@example.com"] for i in range(80)] + [["bad"]])
+    m = mapping(tmp_path, "database: 2\nkey: email\nfields:\n  email: {column: Email, validate: email}\n")
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=5, jitter_ms=60, seed=4)) as sb, \
+            CopernicaClient(sb.api_url, TOKEN, retry=FAST, pacer=Pacer(8)) as client:
+        run_import(ImportOptions(file=src, mapping=m, results=tmp_path / "r.csv", workers=8,
+                                 schema=SAMPLE_SCHEMA), client)
+    rows = [int(line["row"]) for line in results(tmp_path / "r.csv")]
+    assert sorted(rows) == list(range(2, 83))
