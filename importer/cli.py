@@ -496,7 +496,7 @@ def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
     text = summary.format_text()
     print(text)
     log.info("finished %s: %s", file, ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()))
-    if summary.stopped in ("interrupted", "max-errors"):
+    if summary.stopped in ("interrupted", "max-errors", "unresolved"):
         print(_resume_hint(args, str(file)), file=sys.stderr)
     elif summary.counts.get(_created()) and summary.results_path and not args.sandbox and not args.archive_dir:
         print(Msg.UNDO_HINT.format(results=summary.results_path), file=sys.stderr)  # archived: _archive says

@@ -215,6 +215,7 @@ class _Stop:
         self.event = threading.Event()
         self.reason: str | None = None
         self.error: ImporterError | None = None
+        self.unresolved: list[int] = []  # rows whose lost answer could not be checked: left 'sending'
         self._on_stop = on_stop
 
     def set(self, reason: str, error: ImporterError | None = None) -> None:
@@ -374,6 +375,9 @@ def run_import(options: ImportOptions, client, *, on_outcome: Callable[[Outcome]
         summary.empty_rows = prepared.sheet.empty_rows
     summary.elapsed = time.monotonic() - started
     summary.stopped = stop.reason
+    summary.unresolved = sorted(stop.unresolved)
+    if summary.unresolved and summary.stopped is None:
+        summary.stopped = "unresolved"
     if stop.error is not None:
         stop.error.summary = summary  # type: ignore[attr-defined]
         raise stop.error
@@ -460,7 +464,10 @@ def _work(work: queue.Queue, sender, journal: Journal, recorder: _Recorder, stop
             stop.set("api", exc)
             continue
         except Unresolved as exc:
-            stop.set("unresolved", RunStopped(str(exc)))  # keeps its mark: a resume looks it up
+            # not sent again and not called failed (a resume would re-send a failed row):
+            # it keeps its 'sending' mark, the run goes on, and --resume looks it up
+            log.warning("%s", exc)
+            stop.unresolved.append(profile.row)
             continue
         except Exception as exc:  # noqa: BLE001 - a dead sender would lose its row and hang the run
             _stop_unexpectedly(stop, profile.row, exc, redact)

@@ -35,12 +35,11 @@ class Unresolved(Exception):
     """This row's POST may have been stored, and checking it failed (the
     look-up itself could not be done). Sending it again could duplicate the
     person and calling it failed would let a resume do just that, so the row
-    keeps its 'sending' mark and the run stops; ``--resume`` looks it up."""
+    keeps its 'sending' mark (no results line) and ``--resume`` looks it up."""
 
 
-MSG_UNRESOLVED = ("could not check whether row {row} was stored after its answer was lost ({why}); "
-                  "the run stopped so that nobody is created twice; run the same command with --resume "
-                  "when Copernica answers again")
+MSG_UNRESOLVED = ("row {row}: could not check whether it was stored after its answer was lost ({why}); "
+                  "not sent again, so that nobody is created twice; --resume checks it")
 # Messages a marketer reads in the results' `error` column.
 MSG_UNKNOWN_NO_KEY = ("the answer from Copernica was lost ({why}); without a `key` in the mapping "
                       "it cannot be checked whether the profile was created. Look it up before "

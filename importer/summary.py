@@ -35,7 +35,8 @@ class RunSummary:
     elapsed: float = 0.0
     results_path: Path | None = None
     journal_path: Path | None = None
-    stopped: str | None = None  # "interrupted", "max-errors", "token", "api"
+    stopped: str | None = None  # "interrupted", "max-errors", "token", "api", "unresolved", "error"
+    unresolved: list[int] = field(default_factory=list)  # rows left for --resume to check
     file: Path | None = None    # the input file (set by the CLI)
     # (seconds since the start, rows done) a few times a second: the report's chart
     throughput: list[tuple[float, int]] = field(default_factory=list)
@@ -84,6 +85,7 @@ class RunSummary:
             "results": str(self.results_path) if self.results_path else None,
             "journal": str(self.journal_path) if self.journal_path else None,
             "stopped": self.stopped,
+            "unresolved_rows": self.unresolved,
             "exit_code": self.exit_code,
             "file": str(self.file) if self.file else None,
             "throughput": [[round(t, 2), n] for t, n in self.throughput],
@@ -94,7 +96,7 @@ class RunSummary:
         title = "Check" if self.dry_run else "Import"
         state = {"interrupted": " (stopped early: interrupted)", "max-errors": " (stopped early: --max-errors reached)",
                  "token": " (stopped: access token refused)", "api": " (stopped: API error)",
-                 "unresolved": " (stopped early: a lost answer could not be checked)",
+                 "unresolved": " (incomplete: some lost answers could not be checked)",
                  "error": " (stopped early: unexpected error)"}.get(self.stopped or "", "")
         lines.append(f"{title} summary{state}")
         statuses = [s for s in Status if self.counts[s] or s in (_CHECK if self.dry_run else _MAIN)]
@@ -112,6 +114,12 @@ class RunSummary:
                 rows = ", ".join(str(n) for n in r.rows) + (", ..." if r.count > len(r.rows) else "")
                 label = "row" if r.count == 1 else "rows"
                 lines.append(f"  {r.count:>7,} {status}: {text}  ({label} {rows})")
+        if self.unresolved:
+            shown = ", ".join(str(r) for r in self.unresolved[:EXAMPLE_ROWS])
+            more = ", ..." if len(self.unresolved) > EXAMPLE_ROWS else ""
+            lines.append(f"  {len(self.unresolved):,} rows not finished: their answers were lost and Copernica "
+                         f"could not be asked whether it stored them (rows {shown}{more}); they were not sent "
+                         "again. Run the same command with --resume to check them.")
         lines.append(f"Time: {self.elapsed:.1f} s, {self.rows_per_second:,.0f} rows/s")
         if self.results_path:
             lines.append(f"Results: {self.results_path}")

@@ -260,3 +260,30 @@ def test_lines_wait_for_earlier_rows_only_up_to_a_limit_and_none_is_lost(tmp_pat
                                  schema=SAMPLE_SCHEMA), client)
     rows = [int(line["row"]) for line in results(tmp_path / "r.csv")]
     assert sorted(rows) == list(range(2, 83))
+
+
+def test_a_lost_answer_that_cannot_be_checked_is_left_for_resume_and_the_run_goes_on(tmp_path):
+    """Answers lost and the look-ups timing out too: those rows are neither sent
+    again nor called failed (a resume would re-send a failed row); the run
+    finishes the others, exits 3, and --resume finds what was stored."""
+    import time
+
+    src = write(tmp_path / "in.csv", ["Email"], [[f"p{i}@example.com"] for i in range(4)] + [["bad"]])
+    m = mapping(tmp_path, "database: 2\nkey: email\nfields:\n  email: {column: Email, validate: email}\n")
+    out = tmp_path / "r.csv"
+    options = ImportOptions(file=src, mapping=m, results=out, workers=2, schema=SAMPLE_SCHEMA)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=400)) as sb:
+        with CopernicaClient(sb.api_url, TOKEN, timeout=(2, 0.15), retry=FAST, pacer=Pacer(2)) as client:
+            summary = run_import(options, client)
+        assert summary.exit_code == 3 and summary.unresolved == [2, 3, 4, 5]
+        assert "4 rows not finished" in summary.format_text() and "--resume" in summary.format_text()
+        assert [line["row"] for line in results(out)] == ["6"]  # the invalid row; the others have no line yet
+        time.sleep(0.6)  # the server finishes storing what it was sent
+        sb.set_faults(latency_ms=0)
+        options.resume = True
+        with CopernicaClient(sb.api_url, TOKEN, retry=FAST, pacer=Pacer(2)) as client:
+            summary = run_import(options, client)
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+    assert summary.exit_code == 1  # the invalid row
+    assert len(emails) == 4 and set(emails.values()) == {1}
+    assert [line["status"] for line in results(out)] == ["created"] * 4 + ["invalid"]

@@ -109,9 +109,10 @@ def test_consecutive_temporary_failures_open_the_circuit_instead_of_burning_retr
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=outage) as sb:
         breaker = CircuitBreaker(threshold=5, cooldown=0.2, max_cooldown=0.4, min_span=0.0)
         pacer = Pacer(8, breaker=breaker)
-        # 4 tries per request, close together: without the breaker, 40 rows x 4 tries
-        # would all be spent (and every row failed) well within the outage
-        retry = RetryPolicy(attempts=4, backoff=0.01, max_wait=0.02)
+        # 6 tries per request, close together: without the breaker, 40 rows x 6 tries
+        # would all be spent (and every row failed) well within the outage. (With 4,
+        # a row sent just as the circuit opened could spend them all on a loaded machine.)
+        retry = RetryPolicy(attempts=6, backoff=0.01, max_wait=0.02)
         timer = threading.Timer(1.5, sb.set_faults, kwargs={"rate_503": 0.0})
         with CopernicaClient(sb.api_url, TOKEN, retry=retry, pacer=pacer) as client:
             options = ImportOptions(file=src, mapping=mapping, results=tmp_path / "out.csv", workers=8,

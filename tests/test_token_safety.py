@@ -68,7 +68,8 @@ def test_no_token_in_any_output_under_every_fault(tmp_path):
         result = cli("run", "in.csv", "--mapping", "m.yaml", "--api-url", sb.api_url, "--timeout", "0.3",
                      "--retries", "3", "-vv", "--log-file", "run.log", cwd=tmp_path)
         stats = sb.stats()
-    assert result.returncode in (0, 1), result.stderr
+    # 3: a row whose lost answer could not be checked either is left for --resume
+    assert result.returncode in (0, 1, 3), result.stderr
     assert stats["dropped_after_store"] and stats["slow"] and stats["dropped_before_store"]
     assert stats["rate_limited"] and stats["unavailable"]
     log = (tmp_path / "run.log").read_text()
