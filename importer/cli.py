@@ -66,7 +66,7 @@ class Msg:
 
 
 # -- the token: from the environment or a file, never from argv (ps shows argv) --
-def read_token(token_file: str | None, *, required: bool = True) -> str | None:
+def read_token(token_file: str | None, *, required: bool = True, sandbox_hint: bool = False) -> str | None:
     if token_file:
         path = Path(token_file)
         try:
@@ -84,8 +84,8 @@ def read_token(token_file: str | None, *, required: bool = True) -> str | None:
     if token:
         return token
     if required:
-        raise UsageError(f"no access token: set {TOKEN_ENV} or use --token-file FILE "
-                         "(or --sandbox to try the import against the built-in sandbox)")
+        hint = " (or --sandbox to try the import against the built-in sandbox)" if sandbox_hint else ""
+        raise UsageError(f"no access token: set {TOKEN_ENV} or use --token-file FILE{hint}")
     return None
 
 
@@ -233,7 +233,7 @@ def _client_for(args, *, token: str | None = None, workers: int = 16, rate: floa
     from importer.pacing import Pacer
 
     api_url, auth_url = _api_address(args)
-    token = token or read_token(args.token_file)
+    token = token or read_token(args.token_file, sandbox_hint=getattr(args, "command", None) == "run")
     return CopernicaClient(api_url, token, api_version=args.api_version or 3, auth_url=auth_url,
                            timeout=(10.0, args.timeout),
                            retry=RetryPolicy(attempts=getattr(args, "retries", 6)),

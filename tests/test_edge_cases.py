@@ -287,3 +287,14 @@ def test_a_lost_answer_that_cannot_be_checked_is_left_for_resume_and_the_run_goe
     assert summary.exit_code == 1  # the invalid row
     assert len(emails) == 4 and set(emails.values()) == {1}
     assert [line["status"] for line in results(out)] == ["created"] * 4 + ["invalid"]
+
+
+def test_cli_no_token_message_offers_the_sandbox_only_where_there_is_one(tmp_path):
+    from conftest import cli
+    (tmp_path / "r.csv").write_text("row,status,profile_id,error,attempts,key\n2,created,7,,1,a@x.nl\n")
+    done = cli("rollback", "r.csv", "--yes", cwd=tmp_path, env={"COPERNICA_ACCESS_TOKEN": ""})
+    assert done.returncode == 2 and "no access token" in done.stderr and "--sandbox" not in done.stderr
+    src = write(tmp_path / "in.csv", ["Email"], [["a@example.com"]])
+    m = mapping(tmp_path, "database: 2\nfields:\n  email: Email\n")
+    done = cli("run", str(src), "--mapping", str(m), cwd=tmp_path, env={"COPERNICA_ACCESS_TOKEN": ""})
+    assert done.returncode == 2 and "--sandbox" in done.stderr
