@@ -128,6 +128,9 @@ class Messages:
     MISSING_COLUMNS = ("{source}: {count} not in the file: {missing}. "
                        "The file's columns are: {headers}")
     MISSING_COLUMN = "{column!r}{hint}"
+    WRONG_DELIMITER = ("{source}: the file was read as one single column ({header!r}...): its columns are "
+                       "separated by {delimiter!r}. Leave --delimiter out to detect it, or use "
+                       "--delimiter '{delimiter}'")
     UNKNOWN_FIELDS = ("{source}: {count} not in database {database}: {names}. "
                       "Its {kind} are: {known}")
     UNKNOWN_NAME = "{name!r}{hint}"
@@ -816,11 +819,26 @@ def _mapped_name(mapping: Mapping, name: str) -> str:
     return next(n for n in mapping.fields if n.casefold() == folded)
 
 
+def _delimiter_in_single_header(headers: list[str], missing: list[str]) -> str | None:
+    """The delimiter a one-column header is made of, when the mapped columns sit inside it."""
+    if len(headers) != 1:
+        return None
+    for delimiter in (";", ",", "\t", "|"):
+        parts = headers[0].split(delimiter)
+        if len(parts) > 1 and any(c in parts for c in missing):
+            return "tab" if delimiter == "\t" else delimiter
+    return None
+
+
 def _check_columns(mapping: Mapping, headers: list[str]) -> None:
     present = set(headers)
     missing = [c for c in mapping.source_columns() if c not in present]
     if not missing:
         return
+    glued = _delimiter_in_single_header(headers, missing)
+    if glued is not None:  # read with the wrong delimiter: one long column
+        raise MappingError(Messages.WRONG_DELIMITER.format(source=mapping.source, delimiter=glued,
+                                                          header=headers[0][:80]))
     described = ", ".join(Messages.MISSING_COLUMN.format(column=c, hint=_closest_in_list(c, headers)) for c in missing)
     raise MappingError(Messages.MISSING_COLUMNS.format(
         source=mapping.source, count=_plural(len(missing), "a mapped column is", "{n} mapped columns are"),

@@ -550,3 +550,9 @@ def test_sample_mapping_gives_the_same_profiles_for_csv_and_xlsx(contacts_db: Da
     invalid = [r for r in from_csv if isinstance(r, RowError)]
     assert invalid and all(r.message for r in invalid)
     assert len(invalid) < len(from_csv) / 10
+
+
+def test_a_file_read_with_the_wrong_delimiter_is_explained(tmp_path: Path) -> None:
+    mapping = load_mapping(write_mapping(tmp_path, "fields:\n  email: E-mail\n  firstname: Voornaam\n"))
+    with pytest.raises(MappingError, match="read as one single column .* separated by ';'.*--delimiter ';'"):
+        compile_mapping(mapping, ["E-mail;Voornaam;Plaats"])
