@@ -2,7 +2,8 @@
 
 Keys are compared ignoring case, as Copernica's look-ups do: two rows whose
 keys differ only in case are one person to Copernica, and sending both at
-once in skip/upsert mode would create that person twice.
+once in skip/upsert mode would create that person twice. Unicode forms are
+folded too (an "é" typed as one character or as "e" + accent is one "é").
 
 Only a 64-bit hash of each key is kept, so a million keys cost tens of MB,
 not the keys' text. Two different keys sharing a hash has a chance of about
@@ -10,6 +11,7 @@ not the keys' text. Two different keys sharing a hash has a chance of about
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 
 
@@ -30,13 +32,13 @@ class DuplicateIndex:
         """First pass for ``last``: remember the last row of each key."""
         rows = self._rows
         for row, key in pairs:
-            rows[hash(key.casefold())] = row
+            rows[_folded(key)] = row
 
     def winner(self, row: int, key: str) -> int | None:
         """The row this one duplicates (it is skipped), or None (import it)."""
         if not key:
             return None
-        h = hash(key.casefold())
+        h = _folded(key)
         if self.keep == "last":
             last = self._rows.get(h, row)
             return None if last == row else last
@@ -45,3 +47,9 @@ class DuplicateIndex:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+
+def _folded(key: str) -> int:
+    if not key.isascii():
+        key = unicodedata.normalize("NFC", key)
+    return hash(key.casefold())

@@ -80,3 +80,10 @@ def test_duplicate_index_first_and_last():
     last = DuplicateIndex("last")
     last.learn([(2, "a"), (3, "b"), (4, "a")])
     assert [last.winner(r, k) for r, k in [(2, "a"), (3, "b"), (4, "a")]] == [4, None, None]
+
+
+def test_duplicate_keys_are_compared_ignoring_case_and_unicode_form():
+    index = DuplicateIndex("first")
+    assert index.winner(2, "jos\u00e9@x.nl") is None          # é as one character
+    assert index.winner(3, "JOSE\u0301@X.NL") == 2            # E + combining accent, upper case
+    assert index.winner(4, "jose@x.nl") is None               # no accent: someone else
