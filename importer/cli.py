@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from importer import __version__
 from importer.errors import ApiError, ImporterError, UsageError
 
 TOKEN_ENV = "COPERNICA_ACCESS_TOKEN"
@@ -124,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="copernica-import",
         description="Import contact spreadsheets into Copernica: one profile per row, "
                     "a results CSV pairing every row with its profile ID or the reason it has none.")
-    parser.add_argument("--version", action="version", version="copernica-import 0.1.0")
+    parser.add_argument("--version", action="version", version=f"copernica-import {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="import files", description="Import FILE(s) with a mapping.")

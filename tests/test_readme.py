@@ -84,3 +84,11 @@ def test_the_sandbox_walkthrough_runs(tmp_path):
     assert dump.returncode == 0, dump.stderr
     assert len(dump.stdout.strip().splitlines()) == 189
     assert TOKEN not in dump.stdout
+
+
+def test_the_library_example_names_what_the_package_exports():
+    import importer
+    block = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
+    names = re.search(r"from importer import (.+)", block).group(1).split(", ")
+    assert all(hasattr(importer, n) for n in names)
+    assert importer.__version__ in (REPO / "pyproject.toml").read_text()
