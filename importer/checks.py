@@ -187,7 +187,6 @@ def choices_text(choices: tuple[str, ...]) -> str:
 # ---------------------------------------------------------------- dates
 
 ISO_DATE = "%Y-%m-%d"
-ISO_DATETIME = "%Y-%m-%d %H:%M:%S"
 _ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 _ISO_DATETIME_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?)?")
 # Two short numbers and a year, such as 03-09-1980, 3/9/1980 or 03.09.1980,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from importer import __version__
 from importer.errors import ApiError, ImporterError, UsageError
+from importer.models import Status
 
 TOKEN_ENV = "COPERNICA_ACCESS_TOKEN"
 API_URL_ENV = "COPERNICA_API_URL"
@@ -67,7 +68,7 @@ class Msg:
 
 
 # -- the token: from the environment or a file, never from argv (ps shows argv) --
-def read_token(token_file: str | None, *, required: bool = True, sandbox_hint: bool = False) -> str | None:
+def read_token(token_file: str | None, *, sandbox_hint: bool = False) -> str:
     if token_file:
         path = Path(token_file)
         try:
@@ -84,10 +85,8 @@ def read_token(token_file: str | None, *, required: bool = True, sandbox_hint: b
     token = os.environ.get(TOKEN_ENV, "").strip()
     if token:
         return token
-    if required:
-        hint = " (or --sandbox to try the import against the built-in sandbox)" if sandbox_hint else ""
-        raise UsageError(f"no access token: set {TOKEN_ENV} or use --token-file FILE{hint}")
-    return None
+    hint = " (or --sandbox to try the import against the built-in sandbox)" if sandbox_hint else ""
+    raise UsageError(f"no access token: set {TOKEN_ENV} or use --token-file FILE{hint}")
 
 
 # -- parser --------------------------------------------------------------------
@@ -499,17 +498,12 @@ def _run_one(args, file: Path, client, record: _RunRecord, *, several: bool):
     log.info("finished %s: %s", file, ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()))
     if summary.stopped in ("interrupted", "max-errors", "unresolved"):
         print(_resume_hint(args, str(file)), file=sys.stderr)
-    elif summary.counts.get(_created()) and summary.results_path and not args.sandbox and not args.archive_dir:
+    elif summary.counts.get(Status.CREATED) and summary.results_path and not args.sandbox and not args.archive_dir:
         print(Msg.UNDO_HINT.format(results=summary.results_path), file=sys.stderr)  # archived: _archive says
     if args.sandbox and not args.dry_run:
         print("The sandbox stops with this command; its profiles are gone. To keep them, start "
               "`copernica-import sandbox --db FILE.sqlite` and import with --api-url.", file=sys.stderr)
     return summary
-
-
-def _created():
-    from importer.models import Status
-    return Status.CREATED
 
 
 def _finish_summary(summary, file: Path, progress) -> None:
@@ -526,7 +520,7 @@ def _archive(file: Path, summary, archive_dir: Path) -> None:
     message = DropMsg.ARCHIVED.format(path=file, target=moved[0] if moved else archive_dir)
     print(message, file=sys.stderr)
     log.info(message)
-    if summary.counts.get(_created()) and len(moved) > 1:
+    if summary.counts.get(Status.CREATED) and len(moved) > 1:
         print(Msg.UNDO_HINT.format(results=moved[1]), file=sys.stderr)
 
 

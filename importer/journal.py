@@ -110,10 +110,6 @@ class Journal:
                 "another --results path (or --overwrite to discard the old run's record).")
 
     # -- meta values (for example the run's lowest created ID) ----------------
-    def get_meta(self, name: str, default=None):
-        row = self._conn.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
-        return default if row is None else json.loads(row[0])
-
     def set_meta(self, name: str, value) -> None:
         with self._lock:
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))

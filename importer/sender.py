@@ -20,8 +20,6 @@ from importer.errors import InvalidTokenError
 from importer.models import Outcome, Profile, Status
 from importer.pacing import PacerStopped
 
-MODES = ("create", "skip", "update", "upsert")
-
 
 class NotSent(Exception):
     """The run stopped (Ctrl-C, --max-errors) before this row's POST left, and
@@ -161,7 +159,7 @@ class ProfileSender:
             matches = self.client.find_profiles(self.database_id, self._key_match(profile))
         except AmbiguousFailure as exc:  # a look-up changes nothing: the row simply failed
             if row.maybe_stored:
-                raise Unresolved(MSG_UNRESOLVED.format(row=profile.row, why=exc)) from None
+                raise  # ...unless an earlier POST of it may be stored: send() leaves it for --resume
             return self._outcome(profile, Status.FAILED, error=MSG_LOOKUP_FAILED.format(why=exc),
                                  attempts=row.attempts + exc.attempts)
         row.attempts += 1

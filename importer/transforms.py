@@ -213,8 +213,6 @@ _FAST_DIRECTIVES = {"d": r"(?P<day>[0-9]{1,2})", "m": r"(?P<month>[0-9]{1,2})", 
                     "S": r"(?P<second>[0-9]{1,2})"}
 _DIRECTIVE = re.compile(r"%(.)")
 TIME_DIRECTIVES = frozenset("HIMSpfz")
-ISO_DATE = "%Y-%m-%d"
-ISO_DATETIME = "%Y-%m-%d %H:%M:%S"
 
 
 def human_date_format(fmt: str) -> str:

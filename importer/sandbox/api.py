@@ -390,6 +390,3 @@ class CopernicaApi:
             self.store.remove(profile.id)
         return ApiResponse(200, headers={"X-deleted": f"profile {profile.id}"})
 
-
-def parse_query(query_string: str) -> list[tuple[str, str]]:
-    return parse_qsl(query_string, keep_blank_values=True)
