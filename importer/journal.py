@@ -21,14 +21,32 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import ImporterError
-from importer.models import Outcome, Status
+from importer.errors import JournalError
+from importer.models import Outcome, Reason, Status
 
-SCHEMA_VERSION = 1
+# 2: outcomes keep their reasons (code, template, values) as JSON
+SCHEMA_VERSION = 2
 
 
-class JournalError(ImporterError):
-    """The journal cannot be used for this run (locked, mismatched, missing)."""
+class Msg:
+    """What the journal tells a user."""
+    EXISTS = ("a journal of an earlier run exists: {path}\n"
+              "  to continue that run: add --resume\n"
+              "  to start over (the earlier run's record is lost): add --overwrite")
+    NOTHING_TO_RESUME = "nothing to resume: no journal at {path} (run without --resume to start a new run)"
+    UNREADABLE = ("{path} is not a readable journal ({why}); start a new run "
+                  "with another --results path, or with --overwrite to replace it")
+    NOT_OURS = "{path} is not a journal of copernica-import"
+    NOT_THE_SAME = ("cannot resume: this is not the same import as the journal's ({path}); changed: {changes}.\n"
+                    "  Resume with the same file and mapping, or start a new run with "
+                    "another --results path (or --overwrite to discard the old run's record).")
+    CHANGED_FILE = "the input file's content ({name} changed since the first run)"
+    CHANGED_MAPPING = "the mapping"
+    CHANGED_DATABASE = "the database ({before} then, {now} now)"
+    CHANGED_MODE = "--on-existing ({before} then, {now} now)"
+    LOCKED = ("another copernica-import run is using {path} right now{holder}; "
+              "wait for it to finish, or use another --results path")
+    LOCK_HOLDER = " (process {pid})"
 
 
 @dataclass(frozen=True)
@@ -42,10 +60,10 @@ class RunIdentity:
 
     def differences(self, other: "RunIdentity") -> list[str]:
         labels = {
-            "file_fingerprint": f"the input file's content ({other.file_name} changed since the first run)",
-            "mapping_fingerprint": "the mapping",
-            "database": f"the database ({other.database} then, {self.database} now)",
-            "on_existing": f"--on-existing ({other.on_existing} then, {self.on_existing} now)",
+            "file_fingerprint": Msg.CHANGED_FILE.format(name=other.file_name),
+            "mapping_fingerprint": Msg.CHANGED_MAPPING,
+            "database": Msg.CHANGED_DATABASE.format(before=other.database, now=self.database),
+            "on_existing": Msg.CHANGED_MODE.format(before=other.on_existing, now=self.on_existing),
         }
         return [label for attr, label in labels.items() if getattr(self, attr) != getattr(other, attr)]
 
@@ -57,10 +75,10 @@ def journal_path_for(results_path: Path) -> Path:
 class Journal:
     """One run's durable state. Thread-safe: workers record through a lock."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, lock_file) -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, run_lock: "RunLock") -> None:
         self.path = path
         self._conn = conn
-        self._lock_file = lock_file
+        self._run_lock = run_lock
         self._lock = threading.Lock()
         self._pending = 0
         self._last_commit = time.monotonic()
@@ -69,45 +87,39 @@ class Journal:
     @classmethod
     def open(cls, path: str | Path, identity: RunIdentity, *, resume: bool, overwrite: bool = False) -> "Journal":
         path = Path(path)
-        lock_file = _acquire_lock(path)
+        run_lock = RunLock(path).acquire()
         try:
             exists = path.exists()
             if exists and not resume and not overwrite:
-                raise JournalError(
-                    f"a journal of an earlier run exists: {path}\n"
-                    "  to continue that run: add --resume\n"
-                    "  to start over (the earlier run's record is lost): add --overwrite")
+                raise JournalError(Msg.EXISTS.format(path=path))
             if resume and not exists:
-                raise JournalError(f"nothing to resume: no journal at {path} "
-                                   "(run without --resume to start a new run)")
+                raise JournalError(Msg.NOTHING_TO_RESUME.format(path=path))
             if exists and overwrite and not resume:
                 for suffix in ("", "-wal", "-shm"):
                     Path(str(path) + suffix).unlink(missing_ok=True)
             if not resume:
                 _create_file(path, identity)
-            journal = cls(path, _connect(path), lock_file)
+            journal = cls(path, _connect(path), run_lock)
             journal._check_identity(identity)
             return journal
         except BaseException:
-            _release_lock(lock_file)
+            run_lock.release()
             raise
 
     def _check_identity(self, identity: RunIdentity) -> None:
         try:
             row = self._conn.execute("SELECT value FROM meta WHERE name='identity'").fetchone()
         except sqlite3.DatabaseError as exc:
-            raise JournalError(f"{self.path} is not a readable journal ({exc}); start a new run "
-                               "with another --results path, or with --overwrite to replace it") from None
+            raise JournalError(Msg.UNREADABLE.format(path=self.path, why=exc)) from None
         if row is None:
-            raise JournalError(f"{self.path} is not a journal of copernica-import")
+            raise JournalError(Msg.NOT_OURS.format(path=self.path))
         before = RunIdentity(**json.loads(row[0]))
         diffs = identity.differences(before)
         if diffs:
-            raise JournalError(
-                "cannot resume: this is not the same import as the journal's "
-                f"({self.path}); changed: " + "; ".join(diffs) +
-                ".\n  Resume with the same file and mapping, or start a new run with "
-                "another --results path (or --overwrite to discard the old run's record).")
+            raise JournalError(Msg.NOT_THE_SAME.format(path=self.path, changes="; ".join(diffs)))
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
+        if "reasons" not in columns:  # a journal of version 1: the reasons were one text
+            self._conn.execute("ALTER TABLE rows ADD COLUMN reasons TEXT")
 
     # -- meta values (for example the run's lowest created ID) ----------------
     def set_meta(self, name: str, value) -> None:
@@ -143,9 +155,10 @@ class Journal:
             if not c.in_transaction:
                 c.execute("BEGIN")
             c.execute(
-                "INSERT OR REPLACE INTO rows VALUES (?, 'final', ?, ?, ?, ?, ?)",
-                (outcome.row, outcome.status.value, outcome.profile_id, outcome.error,
-                 outcome.attempts, outcome.key))
+                "INSERT OR REPLACE INTO rows (row, state, status, profile_id, error, attempts, key, reasons) "
+                "VALUES (?, 'final', ?, ?, ?, ?, ?, ?)",
+                (outcome.row, outcome.status.value, outcome.profile_id, outcome.error, outcome.attempts,
+                 outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False)))
             self._pending += 1
 
     def commit(self) -> None:
@@ -166,16 +179,23 @@ class Journal:
         while True:
             with self._lock:
                 batch = self._conn.execute(
-                    "SELECT row, state, status, profile_id, error, attempts, key FROM rows "
+                    "SELECT row, state, status, profile_id, error, attempts, key, reasons FROM rows "
                     "WHERE row > ? ORDER BY row LIMIT ?", (last, page)).fetchall()
             if not batch:
                 return
-            for row, state, status, pid, error, attempts, key in batch:
+            for row, state, status, pid, error, attempts, key, reasons in batch:
                 outcome = None
                 if state == "final":
-                    outcome = Outcome(row, Status(status), pid, error, attempts, key)
+                    outcome = Outcome(row, Status(status), pid, _reasons(reasons, error, status), attempts, key)
                 yield row, state, outcome
             last = batch[-1][0]
+
+    def sent(self) -> int:
+        """Rows that may have reached Copernica in any run of this journal: in
+        flight, or final after at least one request."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT count(*) FROM rows WHERE state='sending' OR attempts > 0").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -190,7 +210,7 @@ class Journal:
                     self._conn.execute("COMMIT")
                 self._conn.close()
             finally:
-                _release_lock(self._lock_file)
+                self._run_lock.release()
 
     def __enter__(self) -> "Journal":
         return self
@@ -227,7 +247,8 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
                 row INTEGER PRIMARY KEY,
                 state TEXT NOT NULL,          -- 'sending' or 'final'
                 status TEXT, profile_id INTEGER, error TEXT NOT NULL DEFAULT '',
-                attempts INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL DEFAULT '');
+                attempts INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL DEFAULT '',
+                reasons TEXT);                -- JSON: [[code, template, values], ...]
         """)
         meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
         conn.execute("BEGIN")
@@ -254,30 +275,59 @@ def recorded_api(journal_path: Path) -> dict | None:
     return json.loads(row[0]) if row else None
 
 
-def _acquire_lock(journal_path: Path):
-    """An OS-level lock: refused while another run holds it, freed when it dies."""
-    lock_path = journal_path.with_name(journal_path.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(lock_path, "a+")
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+def _reasons(stored: str | None, error: str, status: str) -> tuple[Reason, ...]:
+    if stored:
+        return tuple(Reason.from_json(r) for r in json.loads(stored))
+    if not error:
+        return ()
+    # a journal of version 1 kept only the text
+    return (Reason(_V1_CODES.get(status, "refused"), "{text}", {"text": error}),)
+
+
+_V1_CODES = {"invalid": "bad_row", "skipped": "duplicate", "failed": "refused", "unknown": "answer_lost",
+             "created": "recovered"}
+
+
+class RunLock:
+    """An OS-level lock on one run's journal: refused while another process
+    holds it, freed when that process ends (even by kill -9). Runs, resumes
+    and rollbacks of one results file take it, so they never overlap.
+    """
+
+    def __init__(self, journal_path: str | Path) -> None:
+        self.journal_path = Path(journal_path)
+        self.path = self.journal_path.with_name(self.journal_path.name + ".lock")
+        self._file = None
+
+    def acquire(self) -> "RunLock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(self.path, "a+")
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip()
+            f.close()
+            raise JournalError(Msg.LOCKED.format(path=self.journal_path,
+                                                 holder=Msg.LOCK_HOLDER.format(pid=holder) if holder else "")) from None
         f.seek(0)
-        holder = f.read().strip()
-        f.close()
-        raise JournalError(
-            f"another copernica-import run is using {journal_path} right now"
-            + (f" (process {holder})" if holder else "")
-            + "; wait for it to finish, or use another --results path") from None
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    return f
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._file = f
+        return self
 
+    def release(self) -> None:
+        f, self._file = self._file, None
+        if f is None:
+            return
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        finally:
+            f.close()
 
-def _release_lock(f) -> None:
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-    finally:
-        f.close()
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

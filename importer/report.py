@@ -78,7 +78,7 @@ def _file_section(summary: RunSummary, index: int) -> str:
     name = Path(summary.file).name if summary.file else f"file {index}"
     out = [f'<section class="file" id="file-{index}">', f"<h2>{escape(name)}</h2>"]
     if summary.stopped:
-        out.append(f'<p class="stopped">The run stopped early ({escape(summary.stopped)}).</p>')
+        out.append(f'<p class="stopped">The run stopped early ({escape(summary.stopped.value)}).</p>')
     out.append(_counts_table(summary))
     out.append(f'<p>{summary.rows:,} rows in {summary.elapsed:.1f} s '
                f'(<span class="rate">{summary.rows_per_second:,.0f}</span> rows per second); '
@@ -116,12 +116,15 @@ def _reasons_table(summary: RunSummary) -> str:
     if not reasons:
         return '<p class="no-reasons">No row was invalid, failed or skipped.</p>'
     rows = []
-    for status, text, reason in reasons:
-        examples = ", ".join(str(n) for n in reason.rows) + (", …" if reason.count > len(reason.rows) else "")
-        rows.append(f'<tr class="reason"><td>{escape(status)}</td><td class="n">{reason.count:,}</td>'
-                    f"<td>{escape(text)}</td><td class=\"rows\">{escape(examples)}</td></tr>")
+    for group in reasons:
+        examples = ", ".join(str(n) for n in group.rows) + (", …" if group.count > len(group.rows) else "")
+        rows.append(f'<tr class="reason"><td>{escape(group.status)}</td><td class="n">{group.count:,}</td>'
+                    f'<td><code class="code">{escape(group.code)}</code> {escape(group.title)}'
+                    f'<br><span class="example">e.g. row {group.example_row}: {escape(group.example)}</span></td>'
+                    f'<td class="rows">{escape(examples)}</td></tr>')
     return ("<h3>Why rows were not imported</h3>"
-            '<p class="muted">Row numbers are as your spreadsheet program shows them (the header is row 1).</p>'
+            '<p class="muted">Row numbers are as your spreadsheet program shows them (the header is row 1). '
+            'Filter the results file on its <code>code</code> column to see every row of one kind.</p>'
             '<table class="reasons"><tr><th>status</th><th>rows</th><th>reason</th><th>example rows</th></tr>'
             + "".join(rows) + "</table>")
 

@@ -1,8 +1,9 @@
 """The results CSV: one line per input row, pairing it with its outcome.
 
-Columns: ``row, status, profile_id, error, attempts``, the key, then the
-row's source columns, so a user can filter on ``status`` in Excel, fix the
-failed lines and import them again with the same mapping.
+Columns: ``row, status, profile_id, error, code, attempts``, the key, then
+the row's source columns, so a user can filter on ``status`` (or on the
+machine-readable reason ``code``) in Excel, fix the failed lines and import
+them again with the same mapping.
 """
 from __future__ import annotations
 
@@ -12,9 +13,16 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from importer.errors import InputFileError
 from importer.models import Outcome
 
-RESULT_COLUMNS = ("row", "status", "profile_id", "error", "attempts", "key")
+
+class Msg:
+    NOT_RESULTS = "{path} is not a copernica-import results file (its first columns should be {columns})"
+
+RESULT_COLUMNS = ("row", "status", "profile_id", "error", "code", "attempts", "key")
+# results files written before the `code` column existed can still be imported again
+_EARLIER_COLUMNS = ("row", "status", "profile_id", "error", "attempts", "key")
 
 # A spreadsheet program runs a cell starting with one of these as a formula
 # (CSV injection); a leading apostrophe makes it plain text.
@@ -36,9 +44,17 @@ def unneutralise(value: str) -> str:
     return value
 
 
+def _our_columns(headers: Iterable[str]) -> tuple[str, ...] | None:
+    headers = tuple(headers)
+    for ours in (RESULT_COLUMNS, _EARLIER_COLUMNS):
+        if headers[: len(ours)] == ours:
+            return ours
+    return None
+
+
 def is_results_header(headers: Iterable[str]) -> bool:
     """True for a results file of ours (so its cells get unneutralised)."""
-    return tuple(headers)[: len(RESULT_COLUMNS)] == RESULT_COLUMNS
+    return _our_columns(headers) is not None
 
 
 # A source column named like one of ours ("Status" in a CRM export) is labelled
@@ -55,9 +71,10 @@ def source_label(column: str) -> str:
 def source_columns(headers: list[str]) -> list[str]:
     """The input's own columns: for a results file fed back in, without our
     columns in front and with their original names."""
-    if not is_results_header(headers):
+    ours = _our_columns(headers)
+    if ours is None:
         return list(headers)
-    return [_original_name(h) for h in headers[len(RESULT_COLUMNS):]]
+    return [_original_name(h) for h in headers[len(ours):]]
 
 
 def _original_name(label: str) -> str:
@@ -70,7 +87,7 @@ def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str
     """A results-file row as (its source cells by original name, unneutralised;
     our columns: row, status, profile_id, ...)."""
     ours = {c: values.get(c, "") for c in RESULT_COLUMNS}
-    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in ours}
+    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in RESULT_COLUMNS}
     return cells, ours
 
 
@@ -120,7 +137,7 @@ class ResultsWriter:
         source = [neutralise(values.get(c, "")) for c in self.source_columns]
         return [
             str(o.row), o.status.value, "" if o.profile_id is None else str(o.profile_id),
-            neutralise(o.error), str(o.attempts), neutralise(o.key), *source,
+            neutralise(o.error), o.code, str(o.attempts), neutralise(o.key), *source,
         ]
 
 
@@ -129,10 +146,8 @@ def read_results(path: str | Path) -> Iterator[dict[str, str]]:
     with open(path, encoding="utf-8-sig", newline="") as f:
         text = f.read()
     reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or tuple(reader.fieldnames[: len(RESULT_COLUMNS)]) != RESULT_COLUMNS:
-        from importer.errors import FileError
-        raise FileError(f"{path} is not a copernica-import results file "
-                        f"(its first columns should be {', '.join(RESULT_COLUMNS)})")
+    if reader.fieldnames is None or not is_results_header(reader.fieldnames):
+        raise InputFileError(Msg.NOT_RESULTS.format(path=path, columns=", ".join(RESULT_COLUMNS)))
     for line in reader:
         if line.get("row", "").isdigit() and line.get("attempts") is not None:
             yield line

@@ -21,35 +21,38 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importer.client import COPERNICA_ALREADY_REMOVED, RequestFailed, RequestRefused
-from importer.errors import UsageError
-from importer.journal import _acquire_lock, _release_lock, journal_path_for
+from importer.client import COPERNICA_ALREADY_REMOVED
+from importer.connection import Connection
+from importer.errors import RequestFailed, RequestRefused, UsageError
+from importer.journal import RunLock, journal_path_for
 from importer.results import read_results
 
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
 DELETED, FAILED = "deleted", "failed"
 BATCH = 64  # deletes handed to the workers at a time: an interrupt waits for one batch only
 
-# Everything the command says, in one place.
-MSG_NO_RESULTS = "results file {path} does not exist"
-MSG_UPDATED_NOT_RESTORED = ("note: {n:,} profiles were updated by this run; a rollback does not delete "
+
+class Msg:
+    """Everything the command says."""
+    NO_RESULTS = "results file {path} does not exist"
+    UPDATED_NOT_RESTORED = ("note: {n:,} profiles were updated by this run; a rollback does not delete "
                             "them and cannot restore their earlier values")
-MSG_UNKNOWN_ROWS = ("note: {n:,} rows ended 'unknown' (the answer from Copernica was lost and the mapping "
+    UNKNOWN_ROWS = ("note: {n:,} rows ended 'unknown' (the answer from Copernica was lost and the mapping "
                     "has no key); if Copernica created profiles for them, they are not deleted")
-MSG_IN_FLIGHT = ("note: {n:,} rows were being sent when the run stopped; their profiles (if created) are not "
+    IN_FLIGHT = ("note: {n:,} rows were being sent when the run stopped; their profiles (if created) are not "
                  "known yet. Finish the run first with `run ... --resume`, then roll back again")
-MSG_WOULD_DELETE = "would delete profile {pid} (row {row})"
-MSG_DRY_RUN_TOTAL = "{todo:,} profiles would be deleted ({done:,} deleted by an earlier rollback)."
-MSG_NOTHING_TO_DO = "Nothing to delete: the run created {created:,} profiles, {done:,} are deleted already."
-MSG_NOT_A_TERMINAL = ("rollback would delete {todo:,} profiles; add --yes to confirm when not at a terminal "
+    WOULD_DELETE = "would delete profile {pid} (row {row})"
+    DRY_RUN_TOTAL = "{todo:,} profiles would be deleted ({done:,} deleted by an earlier rollback)."
+    NOTHING_TO_DO = "Nothing to delete: the run created {created:,} profiles, {done:,} are deleted already."
+    NOT_A_TERMINAL = ("rollback would delete {todo:,} profiles; add --yes to confirm when not at a terminal "
                       "(or --dry-run to list them)")
-MSG_CONFIRM = ("Delete {todo:,} profiles created by the run in {path} from {target}? "
-               "This cannot be undone. Type yes: ")
-MSG_DECLINED = "Nothing deleted."
-MSG_ALREADY_REMOVED = "was already removed"
-MSG_DONE = "Deleted {deleted:,} profiles, {failed:,} failed. Record: {output}"
-MSG_FAILED_HINT = "Run the same rollback command again to retry the failed ones."
-MSG_INTERRUPTED = "Interrupted: {deleted:,} deleted so far. Run the same command again to continue. Record: {output}"
+    CONFIRM = ("Delete {todo:,} profiles created by the run in {path} from {target}? "
+                   "This cannot be undone. Type yes: ")
+    DECLINED = "Nothing deleted."
+    ALREADY_REMOVED = "was already removed"
+    DONE = "Deleted {deleted:,} profiles, {failed:,} failed. Record: {output}"
+    FAILED_HINT = "Run the same rollback command again to retry the failed ones."
+    INTERRUPTED = "Interrupted: {deleted:,} deleted so far. Run the same command again to continue. Record: {output}"
 
 
 @dataclass
@@ -81,7 +84,7 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
         conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
         try:
             for row, pid in conn.execute("SELECT row, profile_id FROM rows WHERE state='final' "
-                                         "AND status='created' AND profile_id IS NOT NULL"):
+                    "AND status='created' AND profile_id IS NOT NULL"):
                 record.created.setdefault(int(pid), int(row))
             record.in_flight = conn.execute("SELECT count(*) FROM rows WHERE state='sending'").fetchone()[0]
         finally:
@@ -109,14 +112,15 @@ def rollback(results: Path, client, *, yes: bool = False, dry_run: bool = False,
     (0 all deleted, 1 some failed, 2 declined, 3 interrupted)."""
     results = Path(results)
     if not results.exists():
-        raise UsageError(MSG_NO_RESULTS.format(path=results))
+        raise UsageError(Msg.NO_RESULTS.format(path=results))
     output = Path(output) if output else default_output(results)
-    lock = _acquire_lock(journal_path_for(results))  # not beside the run, not twice
-    try:
+    with RunLock(journal_path_for(results)):  # not beside the run, not twice
+        if isinstance(client, Connection):
+            with client.open_client(workers) as opened:
+                return _rollback(results, opened, output, yes=yes, dry_run=dry_run, workers=workers, target=target,
+                                 confirm=confirm, is_terminal=is_terminal or _stdin_is_terminal)
         return _rollback(results, client, output, yes=yes, dry_run=dry_run, workers=workers, target=target,
                          confirm=confirm, is_terminal=is_terminal or _stdin_is_terminal)
-    finally:
-        _release_lock(lock)
 
 
 def _stdin_is_terminal() -> bool:
@@ -131,28 +135,28 @@ def _rollback(results: Path, client, output: Path, *, yes: bool, dry_run: bool, 
     _print_notes(record)
     if dry_run:
         for row, pid in todo:
-            print(MSG_WOULD_DELETE.format(pid=pid, row=row))
-        print(MSG_DRY_RUN_TOTAL.format(todo=len(todo), done=len(done)))
+            print(Msg.WOULD_DELETE.format(pid=pid, row=row))
+        print(Msg.DRY_RUN_TOTAL.format(todo=len(todo), done=len(done)))
         return 0
     if not todo:
-        print(MSG_NOTHING_TO_DO.format(created=len(record.created), done=len(done)))
+        print(Msg.NOTHING_TO_DO.format(created=len(record.created), done=len(done)))
         return 0
     if not yes:
         if not is_terminal():
-            raise UsageError(MSG_NOT_A_TERMINAL.format(todo=len(todo)))
-        if confirm(MSG_CONFIRM.format(todo=len(todo), path=results, target=target)).strip().lower() != "yes":
-            print(MSG_DECLINED)
+            raise UsageError(Msg.NOT_A_TERMINAL.format(todo=len(todo)))
+        if confirm(Msg.CONFIRM.format(todo=len(todo), path=results, target=target)).strip().lower() != "yes":
+            print(Msg.DECLINED)
             return 2
     return _delete_all(todo, client, output, workers)
 
 
 def _print_notes(record: RunRecord) -> None:
     if record.updated:
-        print(MSG_UPDATED_NOT_RESTORED.format(n=record.updated), file=sys.stderr)
+        print(Msg.UPDATED_NOT_RESTORED.format(n=record.updated), file=sys.stderr)
     if record.unknown:
-        print(MSG_UNKNOWN_ROWS.format(n=record.unknown), file=sys.stderr)
+        print(Msg.UNKNOWN_ROWS.format(n=record.unknown), file=sys.stderr)
     if record.in_flight:
-        print(MSG_IN_FLIGHT.format(n=record.in_flight), file=sys.stderr)
+        print(Msg.IN_FLIGHT.format(n=record.in_flight), file=sys.stderr)
 
 
 def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int) -> int:
@@ -172,11 +176,11 @@ def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int)
                 f.flush()  # a batch's lines survive whatever comes next
         except KeyboardInterrupt:
             f.flush()
-            print(MSG_INTERRUPTED.format(deleted=deleted, output=output), file=sys.stderr)
+            print(Msg.INTERRUPTED.format(deleted=deleted, output=output), file=sys.stderr)
             return 3
-    print(MSG_DONE.format(deleted=deleted, failed=failed, output=output))
+    print(Msg.DONE.format(deleted=deleted, failed=failed, output=output))
     if failed:
-        print(MSG_FAILED_HINT, file=sys.stderr)
+        print(Msg.FAILED_HINT, file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -194,7 +198,7 @@ def _delete_one(client, row: int, pid: int) -> tuple[int, int, str, str]:
     except RequestRefused as exc:
         if exc.api_message == COPERNICA_ALREADY_REMOVED:
             # deleted by an earlier, interrupted rollback (or by hand): the goal is met
-            return row, pid, DELETED, MSG_ALREADY_REMOVED
+            return row, pid, DELETED, Msg.ALREADY_REMOVED
         return row, pid, FAILED, str(exc)
     except RequestFailed as exc:
         return row, pid, FAILED, str(exc)

@@ -1,68 +1,72 @@
 """Turns one Profile into one Outcome through the API, per ``on_existing`` mode.
 
 The rule that keeps a run free of duplicates: a POST whose answer was lost
-(``AmbiguousFailure``) is never sent again blindly. With a key, the profile
-is looked up first; only when Copernica does not have it is it sent again.
+(``AnswerLost``) is never sent again blindly. With a key, the profile is
+looked up first; only when Copernica does not have it is it sent again.
 Without a key, the row ends ``unknown``.
+
+``ProfileSender.send`` returns a value, never raises for control flow: an
+``Outcome`` (the row is final), or ``Deferred`` (the row has no outcome in
+this run: its 'sending' mark goes or stays, and the run may have to stop).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from importer.checks import quoted
-from importer.client import (
-    AmbiguousFailure,
-    CopernicaClient,
-    DatabaseNotFound,
-    RequestFailed,
-)
-from importer.errors import InvalidTokenError
-from importer.models import Outcome, Profile, Status
+from importer.client import CopernicaClient
+from importer.errors import AnswerLost, ApiError, CopernicaImportError, InvalidTokenError, RequestFailed
+from importer.models import Outcome, Profile, Reason, Status
 from importer.pacing import PacerStopped
 
 
-class NotSent(Exception):
-    """The run stopped (Ctrl-C, --max-errors) before this row's POST left, and
-    nothing earlier for it can have been stored: its 'sending' mark may go.
-
-    A stop in the middle of resolving a lost answer raises ``PacerStopped``
-    instead: the row keeps its mark and a resume looks it up.
-    """
-
-class Unresolved(Exception):
-    """This row's POST may have been stored, and checking it failed (the
-    look-up itself could not be done). Sending it again could duplicate the
-    person and calling it failed would let a resume do just that, so the row
-    keeps its 'sending' mark (no results line) and ``--resume`` looks it up."""
-
-
-MSG_UNRESOLVED = ("row {row}: could not check whether it was stored after its answer was lost ({why}); "
+class Msg:
+    """What a marketer reads in the results' `error` column (and the log)."""
+    UNRESOLVED = ("row {row}: could not check whether it was stored after its answer was lost ({why}); "
                   "not sent again, so that nobody is created twice; --resume checks it")
-# Messages a marketer reads in the results' `error` column.
-MSG_UNKNOWN_NO_KEY = ("the answer from Copernica was lost ({why}); without a `key` in the mapping "
+    UNKNOWN_NO_KEY = ("the answer from Copernica was lost ({why}); without a `key` in the mapping "
                       "it cannot be checked whether the profile was created. Look it up before "
                       "importing this row again, or it may exist twice")
-MSG_UNKNOWN_IN_FLIGHT = ("this row was being sent when the previous run stopped; without a `key` "
+    UNKNOWN_IN_FLIGHT = ("this row was being sent when the previous run stopped; without a `key` "
                          "in the mapping it cannot be checked whether Copernica created it. Look it "
                          "up before importing this row again, or it may exist twice")
-MSG_RECOVERED = "the answer from Copernica was lost ({why}); the profile was found by its key"
-MSG_RECOVERED_IN_FLIGHT = "found by its key after the previous run stopped mid-send"
-MSG_UNKNOWN_OTHER_VALUES = ("the answer from Copernica was lost ({why}); profile(s) {ids} with this key exist "
+    RECOVERED = "the answer from Copernica was lost ({why}); the profile was found by its key"
+    RECOVERED_IN_FLIGHT = "found by its key after the previous run stopped mid-send"
+    UNKNOWN_OTHER_VALUES = ("the answer from Copernica was lost ({why}); profile(s) {ids} with this key exist "
                             "but hold other values, so it cannot be told whether this row created one. "
                             "Check them before importing this row again, or the person may exist twice")
-MSG_LOOKUP_FAILED = "could not look the key up in Copernica ({why}); nothing was changed"
-MSG_UPDATE_LOST = ("the answer to the update was lost ({why}); the profile may or may not hold the new "
+    LOOKUP_FAILED = "could not look the key up in Copernica ({why}); nothing was changed"
+    UPDATE_LOST = ("the answer to the update was lost ({why}); the profile may or may not hold the new "
                    "values; importing this row again is safe")
-# Several profiles with one key: nobody can tell which one the row means, so
-# none is touched. In `skip` mode that is what was asked (the person exists):
-# `skipped`. In `update`/`upsert` the row's change did not happen: `failed`, so
-# the exit code says so and the row can be imported again once the database's
-# doubles are merged.
-MSG_MANY_MATCH = ("{n} profiles match key: {key}; row not touched (profile IDs {ids}); "
+    GAVE_UP = "gave up: {why}, {times} times"
+    # Several profiles with one key: nobody can tell which one the row means, so
+    # none is touched. In `skip` mode that is what was asked (the person exists):
+    # `skipped`. In `update`/`upsert` the row's change did not happen: `failed`, so
+    # the exit code says so and the row can be imported again once the database's
+    # doubles are merged.
+    MANY_MATCH = ("{n} profiles match key: {key}; row not touched (profile IDs {ids}); "
                   "merge or remove the extra profiles in Copernica, then import this row again")
-MSG_MANY_EXIST = "exists: {n} profiles match key: {key} (profile IDs {ids})"
-MSG_EXISTS = "exists"
-MSG_NOT_FOUND = "not found"
+    MANY_EXIST = "exists: {n} profiles match key: {key} (profile IDs {ids})"
+    EXISTS = "exists"
+    NOT_FOUND = "not found"
+    PREVIOUS_RUN_STOPPED = "the previous run stopped mid-send"
+    REQUEST_FAILED = "{why}"
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """The row has no outcome in this run.
+
+    ``keep_mark``: a POST of it may be stored, so it keeps its 'sending' mark
+    and ``--resume`` looks it up (False: certainly not stored, the mark goes
+    and a resume simply sends it). ``unresolved``: why checking it failed,
+    listed in the summary. ``stop``: an error that stops the whole run.
+    """
+    keep_mark: bool
+    unresolved: str | None = None
+    stop: CopernicaImportError | None = None
+
+
+SendResult = Outcome | Deferred
 
 
 @dataclass
@@ -76,110 +80,111 @@ class ProfileSender:
     blank_interests: frozenset[str] = frozenset()  # lower-cased interests whose empty cell switches off
     max_resends: int = 3  # POSTs after lost answers whose lookup found nothing
 
-    def send(self, profile: Profile, *, was_in_flight: bool = False) -> Outcome:
-        """One row's outcome. Raises only what stops the whole run:
-        InvalidTokenError and other ApiError (with ``maybe_stored`` set on a
-        refused token), ``Unresolved``, ``NotSent`` and ``PacerStopped``."""
+    def send(self, profile: Profile, *, was_in_flight: bool = False) -> SendResult:
+        """One row's outcome, or ``Deferred`` when it has none in this run."""
         row = _RowState(maybe_stored=was_in_flight)
         try:
-            # Only a create can be recovered as "created": in the other modes the
-            # profile found may have existed before the run, and calling it
-            # created would let a rollback delete it. Those modes look up first
-            # anyway, so sending the row again cannot duplicate it.
-            if was_in_flight and self.mode == "create":
-                if not self.key_fields:
-                    return self._outcome(profile, Status.UNKNOWN, error=MSG_UNKNOWN_IN_FLIGHT)
-                row.attempts += 1
-                recovered = self._recover(profile, row, why="the previous run stopped mid-send",
-                                          found_message=MSG_RECOVERED_IN_FLIGHT)
-                if recovered is not None:
-                    return recovered
-                row.maybe_stored = False  # the look-up proved it was not stored
-                return self._create(profile, row)
-            if self.mode == "create":
-                return self._create(profile, row)
-            return self._by_existing(profile, row)
-        except InvalidTokenError as exc:
-            exc.maybe_stored = row.maybe_stored  # type: ignore[attr-defined]  # the runner keeps the mark then
-            raise
-        except DatabaseNotFound:
-            raise  # stops the run: every row would fail the same way
+            return self._send(profile, row, was_in_flight)
+        except PacerStopped:
+            # the run is stopping: a row whose earlier answer was lost keeps its
+            # mark for a look-up; otherwise nothing of it can be stored (a POST is
+            # only retried after answers proving it was not processed)
+            return Deferred(keep_mark=row.maybe_stored)
+        except InvalidTokenError:
+            return Deferred(keep_mark=row.maybe_stored,
+                            stop=InvalidTokenError(api_version=self.client.api_version, maybe_stored=row.maybe_stored))
+        except ApiError as exc:  # every row would fail the same way (database gone, nonsense answers)
+            return Deferred(keep_mark=row.maybe_stored, stop=exc)
         except RequestFailed as exc:
             if row.maybe_stored:
-                raise Unresolved(MSG_UNRESOLVED.format(row=profile.row, why=exc)) from None
-            if isinstance(exc, AmbiguousFailure):  # an update whose answer was lost
-                return self._outcome(profile, Status.FAILED, error=MSG_UPDATE_LOST.format(why=exc),
-                                     attempts=row.attempts + exc.attempts)
-            return self._outcome(profile, Status.FAILED, error=str(exc), attempts=row.attempts + exc.attempts)
+                return Deferred(keep_mark=True, unresolved=Msg.UNRESOLVED.format(row=profile.row, why=exc))
+            if isinstance(exc, AnswerLost):  # an update whose answer was lost
+                return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts,
+                                     reason=Reason("answer_lost", Msg.UPDATE_LOST, {"why": str(exc)}))
+            return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts,
+                                 reason=Reason(exc.reason_code, Msg.REQUEST_FAILED, {"why": str(exc)}))
+
+    def _send(self, profile: Profile, row: "_RowState", was_in_flight: bool) -> Outcome:
+        # Only a create can be recovered as "created": in the other modes the
+        # profile found may have existed before the run, and calling it
+        # created would let a rollback delete it. Those modes look up first
+        # anyway, so sending the row again cannot duplicate it.
+        if was_in_flight and self.mode == "create":
+            if not self.key_fields:
+                return self._outcome(profile, Status.UNKNOWN, reason=Reason("in_flight_no_key", Msg.UNKNOWN_IN_FLIGHT))
+            row.attempts += 1
+            recovered = self._recover(profile, row, why=Msg.PREVIOUS_RUN_STOPPED,
+                                      found=Reason("recovered", Msg.RECOVERED_IN_FLIGHT))
+            if recovered is not None:
+                return recovered
+            row.maybe_stored = False  # the look-up proved it was not stored
+            return self._create(profile, row)
+        if self.mode == "create":
+            return self._create(profile, row)
+        return self._by_existing(profile, row)
 
     # -- modes ----------------------------------------------------------------
     def _create(self, profile: Profile, row: "_RowState") -> Outcome:
         fields = {k: v for k, v in profile.fields.items() if k not in profile.empty_fields}
+        last: AnswerLost | None = None
         for _ in range(self.max_resends + 1):
             try:
                 result = self.client.create_profile(self.database_id, fields, profile.interests)
-                return self._outcome(profile, Status.CREATED, result.profile_id,
-                                     attempts=row.attempts + result.attempts)
-            except PacerStopped:
-                if row.maybe_stored:
-                    raise  # an earlier answer was lost: the row keeps its mark for a look-up
-                # A POST is retried only after answers proving it was not processed:
-                # so nothing of this row is stored.
-                raise NotSent() from None
-            except AmbiguousFailure as exc:
+                return self._outcome(profile, Status.CREATED, row.attempts + result.attempts, result.profile_id)
+            except AnswerLost as exc:
                 row.attempts += exc.attempts
                 row.maybe_stored = True
                 if not self.key_fields:
-                    return self._outcome(profile, Status.UNKNOWN, attempts=row.attempts,
-                                         error=MSG_UNKNOWN_NO_KEY.format(why=exc))
-                recovered = self._recover(profile, row, why=str(exc), found_message=MSG_RECOVERED.format(why=exc))
+                    return self._outcome(profile, Status.UNKNOWN, row.attempts,
+                                         reason=Reason("answer_lost", Msg.UNKNOWN_NO_KEY, {"why": str(exc)}))
+                recovered = self._recover(profile, row, why=str(exc),
+                                          found=Reason("recovered", Msg.RECOVERED, {"why": str(exc)}))
                 if recovered is not None:
                     return recovered
                 row.maybe_stored = False  # the look-up proved it was not stored
                 last = exc  # not stored: sending again cannot duplicate
-        return self._outcome(profile, Status.FAILED, attempts=row.attempts,
-                             error=f"gave up: {last}, {self.max_resends + 1} times")
+        return self._outcome(profile, Status.FAILED, row.attempts, reason=Reason(
+            "gave_up", Msg.GAVE_UP, {"why": str(last), "times": self.max_resends + 1}))
 
-    def _recover(self, profile: Profile, row: "_RowState", *, why: str, found_message: str) -> Outcome | None:
+    def _recover(self, profile: Profile, row: "_RowState", *, why: str, found: Reason) -> Outcome | None:
         """After a lost answer: the row's outcome if Copernica may have it, None
         when it certainly does not (then sending it cannot duplicate)."""
         ours, others = self._find_ours(profile)
         if ours is not None:
-            return self._outcome(profile, Status.CREATED, ours, found_message, row.attempts)
+            return self._outcome(profile, Status.CREATED, row.attempts, ours, reason=found)
         if others:
             # profiles with this key hold other values: one may be this row's, stored
             # in another form (Copernica coerces). Never risk a second person.
             ids = ", ".join(str(i) for i in others[:10])
-            return self._outcome(profile, Status.UNKNOWN, attempts=row.attempts,
-                                 error=MSG_UNKNOWN_OTHER_VALUES.format(why=why, ids=ids))
+            return self._outcome(profile, Status.UNKNOWN, row.attempts, reason=Reason(
+                "other_values", Msg.UNKNOWN_OTHER_VALUES, {"why": why, "ids": ids}))
         return None
 
     def _by_existing(self, profile: Profile, row: "_RowState") -> Outcome:
         try:
             matches = self.client.find_profiles(self.database_id, self._key_match(profile))
-        except AmbiguousFailure as exc:  # a look-up changes nothing: the row simply failed
+        except AnswerLost as exc:  # a look-up changes nothing: the row simply failed
             if row.maybe_stored:
                 raise  # ...unless an earlier POST of it may be stored: send() leaves it for --resume
-            return self._outcome(profile, Status.FAILED, error=MSG_LOOKUP_FAILED.format(why=exc),
-                                 attempts=row.attempts + exc.attempts)
+            return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts,
+                                 reason=Reason("lookup_failed", Msg.LOOKUP_FAILED, {"why": str(exc)}))
         row.attempts += 1
-        attempts = row.attempts
         if len(matches) > 1:
             ids = ", ".join(str(m["ID"]) for m in matches[:10]) + (", ..." if len(matches) > 10 else "")
-            key = quoted(profile.key)
+            params = {"n": len(matches), "key": _quoted(profile.key), "ids": ids}
             if self.mode == "skip":
-                return self._outcome(profile, Status.SKIPPED, attempts=attempts,
-                                     error=MSG_MANY_EXIST.format(n=len(matches), key=key, ids=ids))
-            return self._outcome(profile, Status.FAILED, attempts=attempts,
-                                 error=MSG_MANY_MATCH.format(n=len(matches), key=key, ids=ids))
+                return self._outcome(profile, Status.SKIPPED, row.attempts,
+                                     reason=Reason("many_match", Msg.MANY_EXIST, params))
+            return self._outcome(profile, Status.FAILED, row.attempts,
+                                 reason=Reason("many_match", Msg.MANY_MATCH, params))
         if matches:
             pid = int(matches[0]["ID"])
             if self.mode == "skip":
-                return self._outcome(profile, Status.SKIPPED, pid, MSG_EXISTS, attempts)
-            attempts += self._update(pid, profile)
-            return self._outcome(profile, Status.UPDATED, pid, attempts=attempts)
+                return self._outcome(profile, Status.SKIPPED, row.attempts, pid, reason=Reason("exists", Msg.EXISTS))
+            attempts = row.attempts + self._update(pid, profile)
+            return self._outcome(profile, Status.UPDATED, attempts, pid)
         if self.mode == "update":
-            return self._outcome(profile, Status.SKIPPED, error=MSG_NOT_FOUND, attempts=attempts)
+            return self._outcome(profile, Status.SKIPPED, row.attempts, reason=Reason("not_found", Msg.NOT_FOUND))
         return self._create(profile, row)  # skip / upsert: create the new person
 
     def _update(self, profile_id: int, profile: Profile) -> int:
@@ -221,11 +226,10 @@ class ProfileSender:
         return (max(ours) if ours else None), others
 
     @staticmethod
-    def _outcome(profile: Profile, status: Status, profile_id: int | None = None, error: str = "",
-                 attempts: int = 0) -> Outcome:
-        notes = "; ".join(profile.warnings)
-        error = f"{error}; {notes}" if error and notes else (error or notes)
-        return Outcome(profile.row, status, profile_id, error, attempts, profile.key)
+    def _outcome(profile: Profile, status: Status, attempts: int = 0, profile_id: int | None = None, *,
+                 reason: Reason | None = None) -> Outcome:
+        reasons = ((reason,) if reason is not None else ()) + tuple(profile.warnings)
+        return Outcome(profile.row, status, profile_id, reasons, attempts, profile.key)
 
 
 @dataclass
@@ -233,6 +237,10 @@ class _RowState:
     """What is known about one row while it is being sent."""
     maybe_stored: bool = False  # a POST of it may have been stored (answer lost / in flight at a crash)
     attempts: int = 0
+
+
+def _quoted(value: str) -> str:
+    return "'" + value.replace("\n", "\u23ce") + "'"
 
 
 def _holds(stored: dict, sent: dict[str, str]) -> bool:

@@ -1,28 +1,63 @@
-"""The end-of-run summary: counts per status, top reasons, speed, exit code."""
+"""The end-of-run summary: counts per status, reasons grouped by code, speed, exit code.
+
+Reasons are grouped by their stable ``code`` (never by reading the
+sentences): one line per kind of reason with its total, example rows and the
+first row's full sentence, so nine ambiguous dates read as one line with 9.
+"""
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importer.models import Outcome, Status
+from importer.errors import CopernicaImportError
+from importer.models import REASON_TITLES, Outcome, Status, StopReason
 
 EXAMPLE_ROWS = 5
-# quoted values vary per row; the reason without them groups alike rows
-_QUOTED_VALUE = re.compile(r"(?<=: )'[^']*'|\"[^\"]*\"|(?<=row )\d+")
+# the JSON summary's shape; raised whenever a field changes meaning or goes away
+SUMMARY_SCHEMA_VERSION = 1
 
 
-def reason_of(message: str) -> str:
-    """'column 'Age': '12a' is not ...' and '... '7b' ...' -> one reason."""
-    first = message.split("; ")[0]
-    return _QUOTED_VALUE.sub("…", first)
+class Msg:
+    """The summary's own words."""
+    TITLE = "{what} summary{state}"
+    STATE = {
+        StopReason.INTERRUPTED: " (stopped early: interrupted)",
+        StopReason.MAX_ERRORS: " (stopped early: --max-errors reached)",
+        StopReason.TOKEN: " (stopped: access token refused)",
+        StopReason.API: " (stopped: API error)",
+        StopReason.UNRESOLVED: " (incomplete: some lost answers could not be checked)",
+        StopReason.ERROR: " (stopped early: unexpected error)",
+    }
+    COUNT = "  {label:<{width}} {count:>9,}"
+    ROWS = "  {label:<{width}} {count:>9,}   (+ {empty:,} empty {rows} skipped)"
+    NOT_CHECKED = ("  note: values were NOT checked against the database's field types "
+                   "(no --schema and no API access)")
+    REASONS = "Reasons:"
+    REASON = "  {count:>7,} {status:<8} {code}: {title}  ({rows_label} {rows})"
+    EXAMPLE = "  {indent}e.g. row {row}: {example}"
+    UNRESOLVED = ("  {n:,} rows not finished: their answers were lost and Copernica could not be asked "
+                  "whether it stored them (rows {rows}); they were not sent again. "
+                  "Run the same command with --resume to check them.")
+    SENT_BEFORE_STOP = "  {n:,} rows had been sent when the run stopped."
+    TIME = "Time: {elapsed:.1f} s, {rate:,.0f} rows/s"
+    RESULTS = "Results: {path}"
+    JOURNAL = "Journal: {path}"
 
 
 @dataclass
-class Reason:
+class ReasonGroup:
+    """All rows of one status that share a reason code."""
+    status: str
+    code: str
     count: int = 0
     rows: list[int] = field(default_factory=list)
+    example_row: int = 0
+    example: str = ""      # the first row's full sentence, never cut
+
+    @property
+    def title(self) -> str:
+        return REASON_TITLES.get(self.code, self.code)
 
 
 @dataclass
@@ -30,27 +65,34 @@ class RunSummary:
     dry_run: bool = False
     schema_checked: bool = True
     counts: Counter = field(default_factory=Counter)
-    reasons: dict[tuple[str, str], Reason] = field(default_factory=dict)
+    reasons: dict[tuple[str, str], ReasonGroup] = field(default_factory=dict)
     empty_rows: int = 0
     elapsed: float = 0.0
     results_path: Path | None = None
     journal_path: Path | None = None
-    stopped: str | None = None  # "interrupted", "max-errors", "token", "api", "unresolved", "error"
+    stopped: StopReason | None = None
+    stop_error: CopernicaImportError | None = None  # what stopped it (token refused, ...), if anything
+    sent: int = 0                # rows that may have reached Copernica (this run and the runs it resumes)
     unresolved: list[int] = field(default_factory=list)  # rows left for --resume to check
-    file: Path | None = None    # the input file (set by the CLI)
+    file: Path | None = None     # the input file
     # (seconds since the start, rows done) a few times a second: the report's chart
     throughput: list[tuple[float, int]] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
-        if outcome.status in (Status.INVALID, Status.FAILED, Status.UNKNOWN, Status.SKIPPED) and outcome.error:
-            key = (outcome.status.value, reason_of(outcome.error))
-            reason = self.reasons.get(key)
-            if reason is None:
-                reason = self.reasons[key] = Reason()
-            reason.count += 1
-            if len(reason.rows) < EXAMPLE_ROWS:
-                reason.rows.append(outcome.row)
+        seen: set[str] = set()
+        for reason in outcome.reasons:
+            if reason.code in seen:
+                continue
+            seen.add(reason.code)
+            key = (outcome.status.value, reason.code)
+            group = self.reasons.get(key)
+            if group is None:
+                group = self.reasons[key] = ReasonGroup(outcome.status.value, reason.code,
+                                                        example_row=outcome.row, example=reason.message)
+            group.count += 1
+            if len(group.rows) < EXAMPLE_ROWS:
+                group.rows.append(outcome.row)
 
     @property
     def rows(self) -> int:
@@ -60,71 +102,72 @@ class RunSummary:
     def rows_per_second(self) -> float:
         return self.rows / self.elapsed if self.elapsed > 0 else 0.0
 
-    def top_reasons(self, n: int = 10) -> list[tuple[str, str, Reason]]:
-        ranked = sorted(self.reasons.items(), key=lambda kv: -kv[1].count)
-        return [(status, text, r) for (status, text), r in ranked[:n]]
+    def top_reasons(self, n: int = 10) -> list[ReasonGroup]:
+        return sorted(self.reasons.values(), key=lambda g: (-g.count, g.status, g.code))[:n]
 
     @property
     def exit_code(self) -> int:
-        """0 all rows ended as configured; 1 some invalid/failed/unknown; 3 stopped early."""
-        if self.stopped in ("interrupted", "max-errors", "unresolved", "error"):
+        """0 all rows ended as configured; 1 some invalid/failed/unknown; 3 stopped
+        early after sending (2 when a refused token or the API stopped it before
+        anything was sent)."""
+        if self.stopped is not None:
+            if self.stop_error is not None and not self.sent:
+                return self.stop_error.exit_code
             return 3
         bad = self.counts[Status.INVALID] + self.counts[Status.FAILED] + self.counts[Status.UNKNOWN]
         return 1 if bad else 0
 
     def to_dict(self) -> dict:
         return {
+            "file": str(self.file) if self.file else None,
             "dry_run": self.dry_run,
             "rows": self.rows,
             "counts": {s.value: self.counts[s] for s in Status if self.counts[s] or s in _MAIN},
             "empty_rows": self.empty_rows,
             "elapsed_seconds": round(self.elapsed, 3),
             "rows_per_second": round(self.rows_per_second, 1),
-            "reasons": [{"status": s, "reason": t, "count": r.count, "rows": r.rows}
-                        for s, t, r in self.top_reasons(50)],
+            "reasons": [{"status": g.status, "code": g.code, "title": g.title, "count": g.count,
+                         "rows": g.rows, "example": g.example} for g in self.top_reasons(1000)],
             "results": str(self.results_path) if self.results_path else None,
             "journal": str(self.journal_path) if self.journal_path else None,
-            "stopped": self.stopped,
+            "stopped": self.stopped.value if self.stopped else None,
+            "stop_message": str(self.stop_error) if self.stop_error else None,
+            "sent": self.sent,
             "unresolved_rows": self.unresolved,
             "exit_code": self.exit_code,
-            "file": str(self.file) if self.file else None,
             "throughput": [[round(t, 2), n] for t, n in self.throughput],
         }
 
     def format_text(self) -> str:
-        lines = []
-        title = "Check" if self.dry_run else "Import"
-        state = {"interrupted": " (stopped early: interrupted)", "max-errors": " (stopped early: --max-errors reached)",
-                 "token": " (stopped: access token refused)", "api": " (stopped: API error)",
-                 "unresolved": " (incomplete: some lost answers could not be checked)",
-                 "error": " (stopped early: unexpected error)"}.get(self.stopped or "", "")
-        lines.append(f"{title} summary{state}")
+        what = "Check" if self.dry_run else "Import"
+        lines = [Msg.TITLE.format(what=what, state=Msg.STATE.get(self.stopped, "") if self.stopped else "")]
         statuses = [s for s in Status if self.counts[s] or s in (_CHECK if self.dry_run else _MAIN)]
-        width = max(len(s.value) for s in statuses)
+        width = max(10, *(len(s.value) for s in statuses))
         for s in statuses:
             label = "would send" if s is Status.VALID else s.value
-            lines.append(f"  {label:<{max(width, 10)}} {self.counts[s]:>9,}")
-        lines.append(f"  {'rows':<{max(width, 10)}} {self.rows:>9,}   (+ {self.empty_rows:,} empty {'row' if self.empty_rows == 1 else 'rows'} skipped)")
+            lines.append(Msg.COUNT.format(label=label, width=width, count=self.counts[s]))
+        lines.append(Msg.ROWS.format(label="rows", width=width, count=self.rows, empty=self.empty_rows,
+                                     rows="row" if self.empty_rows == 1 else "rows"))
         if not self.schema_checked:
-            lines.append("  note: values were NOT checked against the database's field types "
-                         "(no --schema and no API access)")
+            lines.append(Msg.NOT_CHECKED)
         if self.reasons:
-            lines.append("Reasons:")
-            for status, text, r in self.top_reasons():
-                rows = ", ".join(str(n) for n in r.rows) + (", ..." if r.count > len(r.rows) else "")
-                label = "row" if r.count == 1 else "rows"
-                lines.append(f"  {r.count:>7,} {status}: {text}  ({label} {rows})")
+            lines.append(Msg.REASONS)
+            for g in self.top_reasons():
+                rows = ", ".join(str(n) for n in g.rows) + (", ..." if g.count > len(g.rows) else "")
+                lines.append(Msg.REASON.format(count=g.count, status=g.status, code=g.code, title=g.title,
+                                               rows_label="row" if g.count == 1 else "rows", rows=rows))
+                lines.append(Msg.EXAMPLE.format(indent=" " * 17, row=g.example_row, example=g.example))
         if self.unresolved:
             shown = ", ".join(str(r) for r in self.unresolved[:EXAMPLE_ROWS])
             more = ", ..." if len(self.unresolved) > EXAMPLE_ROWS else ""
-            lines.append(f"  {len(self.unresolved):,} rows not finished: their answers were lost and Copernica "
-                         f"could not be asked whether it stored them (rows {shown}{more}); they were not sent "
-                         "again. Run the same command with --resume to check them.")
-        lines.append(f"Time: {self.elapsed:.1f} s, {self.rows_per_second:,.0f} rows/s")
+            lines.append(Msg.UNRESOLVED.format(n=len(self.unresolved), rows=shown + more))
+        if self.stopped is not None and self.sent:
+            lines.append(Msg.SENT_BEFORE_STOP.format(n=self.sent))
+        lines.append(Msg.TIME.format(elapsed=self.elapsed, rate=self.rows_per_second))
         if self.results_path:
-            lines.append(f"Results: {self.results_path}")
+            lines.append(Msg.RESULTS.format(path=self.results_path))
         if self.journal_path:
-            lines.append(f"Journal: {self.journal_path}")
+            lines.append(Msg.JOURNAL.format(path=self.journal_path))
         return "\n".join(lines)
 
 
@@ -143,6 +186,7 @@ def combined_dict(summaries: list[RunSummary], *, exit_code: int, error: str | N
     for s in summaries:
         totals.update(s.counts)
     return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
         "exit_code": exit_code,
         "error": error,
         "rows": sum(totals.values()),

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from importer.sandbox import messages
 from importer.sandbox.coerce import (
     apply_switches,
     coerce_fields,
@@ -31,6 +30,7 @@ from importer.sandbox.coerce import (
     php_float,
     php_int,
 )
+from importer.sandbox.messages import Msg
 from importer.sandbox.store import Condition, ProfileStore, StoredProfile
 from importer.schema import DatabaseSchema, SchemaFile
 
@@ -104,7 +104,7 @@ def decode_body(request: ApiRequest) -> Any:
         try:
             return json.loads(text)
         except ValueError:
-            raise ApiFailure(messages.INVALID_DATA) from None
+            raise ApiFailure(Msg.INVALID_DATA) from None
     return decode_form(text)
 
 
@@ -131,15 +131,15 @@ def decode_form(text: str) -> dict[str, Any]:
 def profile_parts(body: Any) -> tuple[dict[str, Any], Any]:
     """The ``fields`` object and the ``interests`` of a profile body."""
     if not isinstance(body, dict):
-        raise ApiFailure(messages.INVALID_DATA)
+        raise ApiFailure(Msg.INVALID_DATA)
     fields = body.get("fields", {})
     if fields is None or fields == []:  # PHP encodes an empty array as []
         fields = {}
     if not isinstance(fields, dict):
-        raise ApiFailure(messages.INVALID_DATA)
+        raise ApiFailure(Msg.INVALID_DATA)
     interests = body.get("interests", {})
     if interests is not None and not isinstance(interests, (dict, list)):
-        raise ApiFailure(messages.INVALID_DATA)
+        raise ApiFailure(Msg.INVALID_DATA)
     return fields, interests or {}
 
 
@@ -223,7 +223,7 @@ class CopernicaApi:
                     return handler(request, *match.groups())
                 except ApiFailure as failure:
                     return ApiResponse.error(failure.message)
-        return ApiResponse.error(messages.INVALID_METHOD)
+        return ApiResponse.error(Msg.INVALID_METHOD)
 
     # --- lookups ---
     def database(self, id_or_name: str) -> DatabaseSchema:
@@ -231,7 +231,7 @@ class CopernicaApi:
         for db in self.schema.databases:
             if str(db.id) == id_or_name or db.name == id_or_name:
                 return db
-        raise ApiFailure(messages.NO_DATABASE)
+        raise ApiFailure(Msg.NO_DATABASE)
 
     def _database_by_id(self, database_id: int) -> DatabaseSchema:
         return self.database(str(database_id))
@@ -239,7 +239,7 @@ class CopernicaApi:
     def _live_profile(self, profile_id: str) -> StoredProfile:
         profile = self.store.get(int(profile_id))
         if profile is None or profile.removed is not None:
-            raise ApiFailure(messages.NO_PROFILE)
+            raise ApiFailure(Msg.NO_PROFILE)
         return profile
 
     # --- account and structure ---
@@ -297,11 +297,11 @@ class CopernicaApi:
         for text in raw:
             match = _CONDITION.match(text)
             if not match:
-                raise ApiFailure(messages.INVALID_FILTER.format(condition=text))
+                raise ApiFailure(Msg.INVALID_FILTER.format(condition=text))
             name = match.group("name").strip()
             f = db.field(name)
             if f is None:
-                raise ApiFailure(messages.UNKNOWN_FILTER_FIELD.format(name=name))
+                raise ApiFailure(Msg.UNKNOWN_FILTER_FIELD.format(name=name))
             op, value = match.group("op"), match.group("value")
             numeric = f.type in ("integer", "float", "foreign_key") and op not in ("=~", "!~")
             conditions.append(Condition(f.name, op, php_float(value) if numeric else value, numeric))
@@ -325,7 +325,7 @@ class CopernicaApi:
     def _get_profile(self, request: ApiRequest, profile_id: str) -> ApiResponse:
         profile = self.store.get(int(profile_id))
         if profile is None:
-            raise ApiFailure(messages.NO_PROFILE)
+            raise ApiFailure(Msg.NO_PROFILE)
         return ApiResponse.json(profile_json(self._database_by_id(profile.database_id), profile))
 
     def _get_profile_fields(self, request: ApiRequest, profile_id: str) -> ApiResponse:
@@ -342,7 +342,7 @@ class CopernicaApi:
     def _update_profile_fields(self, request: ApiRequest, profile_id: str) -> ApiResponse:
         body = decode_body(request)
         if not isinstance(body, dict):
-            raise ApiFailure(messages.INVALID_DATA)
+            raise ApiFailure(Msg.INVALID_DATA)
         return self._write_profile(request, profile_id, body, {})
 
     def _add_profile_interests(self, request: ApiRequest, profile_id: str) -> ApiResponse:
@@ -357,7 +357,7 @@ class CopernicaApi:
         if isinstance(body, dict) and set(body) == {"interests"}:
             body = body["interests"]  # tolerate {"interests": ...} as well as the bare set
         if not isinstance(body, (dict, list)):
-            raise ApiFailure(messages.INVALID_DATA)
+            raise ApiFailure(Msg.INVALID_DATA)
         return body
 
     def _write_profile(self, request: ApiRequest, profile_id: str, given_fields: dict[str, Any],
@@ -384,9 +384,9 @@ class CopernicaApi:
         with self.store.locked():
             profile = self.store.get(int(profile_id))
             if profile is None:
-                raise ApiFailure(messages.NO_PROFILE)
+                raise ApiFailure(Msg.NO_PROFILE)
             if profile.removed is not None:
-                raise ApiFailure(messages.PROFILE_ALREADY_REMOVED)
+                raise ApiFailure(Msg.PROFILE_ALREADY_REMOVED)
             self.store.remove(profile.id)
         return ApiResponse(200, headers={"X-deleted": f"profile {profile.id}"})
 

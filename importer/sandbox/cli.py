@@ -15,10 +15,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from importer.errors import ImporterError, UsageError
-from importer.sandbox import messages
+from importer.errors import CopernicaImportError, UsageError
 from importer.sandbox.api import profile_json
 from importer.sandbox.faults import Faults
+from importer.sandbox.messages import Msg
 from importer.sandbox.server import DEFAULT_TOKEN, Sandbox, default_schema
 from importer.sandbox.store import read_all_profiles
 from importer.schema import SchemaFile, load_schema_file
@@ -71,10 +71,10 @@ def token_from(args: argparse.Namespace) -> tuple[str, bool]:
         try:
             token = args.token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise UsageError(messages.CLI_TOKEN_FILE_UNREADABLE.format(path=args.token_file,
+            raise UsageError(Msg.CLI_TOKEN_FILE_UNREADABLE.format(path=args.token_file,
                                                                        reason=exc.strerror)) from None
         if not token:
-            raise UsageError(messages.CLI_TOKEN_FILE_EMPTY.format(path=args.token_file))
+            raise UsageError(Msg.CLI_TOKEN_FILE_EMPTY.format(path=args.token_file))
         return token, True
     if args.token:
         return args.token, True
@@ -83,9 +83,9 @@ def token_from(args: argparse.Namespace) -> tuple[str, bool]:
 
 def dump(db_path: Path | None, schema: SchemaFile) -> None:
     if db_path is None:
-        raise UsageError(messages.CLI_DUMP_NEEDS_DB)
+        raise UsageError(Msg.CLI_DUMP_NEEDS_DB)
     if not db_path.exists():
-        raise UsageError(messages.CLI_DB_MISSING.format(path=db_path))
+        raise UsageError(Msg.CLI_DB_MISSING.format(path=db_path))
     databases = {db.id: db for db in schema.databases}
     for profile in read_all_profiles(db_path):
         db = databases.get(profile.database_id)
@@ -108,23 +108,23 @@ def serve(args: argparse.Namespace, schema: SchemaFile) -> None:
         sandbox.start()
     except OSError as exc:
         sandbox.store.close()
-        raise UsageError(messages.CLI_PORT_IN_USE.format(host=args.host, port=args.port,
+        raise UsageError(Msg.CLI_PORT_IN_USE.format(host=args.host, port=args.port,
                                                          reason=exc.strerror or exc)) from None
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        first = (messages.CLI_LISTENING_WITH_USER_TOKEN if chosen
-                 else messages.CLI_LISTENING_WITH_DEFAULT_TOKEN)
+        first = (Msg.CLI_LISTENING_WITH_USER_TOKEN if chosen
+                 else Msg.CLI_LISTENING_WITH_DEFAULT_TOKEN)
         print(first.format(api_url=sandbox.api_url, token=token), flush=True)
-        db = args.db if args.db is not None else messages.CLI_TEMPORARY_DB
-        print(messages.CLI_DETAILS.format(base_url=sandbox.base_url, auth_url=sandbox.auth_url, db=db),
+        db = args.db if args.db is not None else Msg.CLI_TEMPORARY_DB
+        print(Msg.CLI_DETAILS.format(base_url=sandbox.base_url, auth_url=sandbox.auth_url, db=db),
               flush=True)
         while not stop.wait(0.5):
             pass
     finally:
         sandbox.close()
-    print(messages.CLI_STOPPED, flush=True)
+    print(Msg.CLI_STOPPED, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             dump(args.db, schema)
         else:
             serve(args, schema)
-    except ImporterError as exc:
+    except CopernicaImportError as exc:
         print(f"copernica-import sandbox: {exc}", file=sys.stderr)
         return exc.exit_code
     return 0

@@ -12,7 +12,6 @@ Paths served:
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import logging
 import socket
@@ -23,10 +22,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from importer.sandbox import messages
+from importer.connection import is_loopback
 from importer.sandbox.api import ApiRequest, ApiResponse, CopernicaApi, profile_json
 from importer.sandbox.auth import JwtIssuer, same_token
 from importer.sandbox.faults import AfterStore, EarlyAnswer, FaultInjector, Faults
+from importer.sandbox.messages import Msg
 from importer.sandbox.store import ProfileStore
 from importer.schema import SchemaFile, load_schema_file
 
@@ -42,13 +42,6 @@ def default_schema() -> SchemaFile:
     """The built-in schema (database 1 "Contacts" of the demo)."""
     with resources.as_file(resources.files("importer.sandbox") / "default_schema.yaml") as path:
         return load_schema_file(path)
-
-
-def is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class Stats:
@@ -186,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
             early = injector.early_answer(in_flight)
             if early is EarlyAnswer.OVER_CAPACITY:  # the load balancer answers at once
                 sandbox.stats_counter.add("over_capacity")
-                return self._send_loadbalancer_error(503, messages.TOO_MANY_REQUESTS_REASON)
+                return self._send_loadbalancer_error(503, Msg.TOO_MANY_REQUESTS_REASON)
             sandbox.stop_event.wait(injector.delay_seconds())
             if early is not None:
                 return self._early_fault(early)
@@ -198,10 +191,10 @@ class _Handler(BaseHTTPRequestHandler):
         counters = self.server.sandbox.stats_counter
         if early is EarlyAnswer.RATE_LIMITED:
             counters.add("rate_limited")
-            self._send_loadbalancer_error(429, messages.RATE_LIMITED_DETAIL)
+            self._send_loadbalancer_error(429, Msg.RATE_LIMITED_DETAIL)
         elif early is EarlyAnswer.UNAVAILABLE:
             counters.add("unavailable")
-            self._send_loadbalancer_error(503, messages.SERVICE_UNAVAILABLE_DETAIL)
+            self._send_loadbalancer_error(503, Msg.SERVICE_UNAVAILABLE_DETAIL)
         else:
             counters.add("dropped_before_store")
             self._drop()
@@ -211,18 +204,18 @@ class _Handler(BaseHTTPRequestHandler):
         parts = path.lstrip("/").split("/", 1)
         version, rest = parts[0], (parts[1] if len(parts) > 1 else "")
         if version not in API_VERSIONS:
-            return self._send(ApiResponse.error(messages.INVALID_METHOD))
+            return self._send(ApiResponse.error(Msg.INVALID_METHOD))
         query_pairs = parse_qsl(query, keep_blank_values=True)
         token_expired = sandbox.injector.token_expired()
         if version == "v4":
             if token_expired or not sandbox.jwts.is_valid(self._bearer()):
                 sandbox.stats_counter.add("invalid_token")
-                return self._send(ApiResponse.json({"error": {"message": messages.INVALID_TOKEN}}, 401))
+                return self._send(ApiResponse.json({"error": {"message": Msg.INVALID_TOKEN}}, 401))
         else:
             given = next((v for k, v in query_pairs if k == "access_token"), None)
             if token_expired or not same_token(given, sandbox.token):
                 sandbox.stats_counter.add("invalid_token")
-                return self._send(ApiResponse.error(messages.INVALID_TOKEN))
+                return self._send(ApiResponse.error(Msg.INVALID_TOKEN))
         request = ApiRequest(method, rest, [(k, v) for k, v in query_pairs if k != "access_token"],
                              body, self.headers.get("Content-Type", ""),
                              f"{sandbox.base_url}/{version}")
@@ -257,12 +250,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _authenticate(self, method: str, query: str, body: bytes) -> None:
         sandbox = self.server.sandbox
         if method != "POST":
-            return self._send(ApiResponse.error(messages.INVALID_METHOD))
+            return self._send(ApiResponse.error(Msg.INVALID_METHOD))
         form = dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
         given = form.get("access_token") or dict(parse_qsl(query)).get("access_token")
         if sandbox.injector.token_already_expired() or not same_token(given, sandbox.token):
             sandbox.stats_counter.add("invalid_token")
-            return self._send(ApiResponse.error(messages.INVALID_TOKEN))
+            return self._send(ApiResponse.error(Msg.INVALID_TOKEN))
         sandbox.stats_counter.add("jwts_issued")
         jwt = sandbox.jwts.issue(sandbox.injector.faults.jwt_lifetime)
         self._send(ApiResponse(200, jwt.encode("ascii"), content_type="text/plain; charset=utf-8"))
@@ -271,7 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _inspection(self, method: str, name: str, query: str, body: bytes) -> None:
         sandbox = self.server.sandbox
         if not is_loopback(self.client_address[0]):
-            return self._send(ApiResponse.json({"error": {"message": messages.INSPECTION_LOOPBACK_ONLY}}, 403),
+            return self._send(ApiResponse.json({"error": {"message": Msg.INSPECTION_LOOPBACK_ONLY}}, 403),
                               count=False)
         params = dict(parse_qsl(query))
         route = (method, name.strip("/"))
@@ -288,7 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if not isinstance(changes, dict):
                     raise ValueError
             except ValueError:
-                return self._send(ApiResponse.error(messages.INSPECTION_BAD_JSON), count=False)
+                return self._send(ApiResponse.error(Msg.INSPECTION_BAD_JSON), count=False)
             problem = sandbox.fault_change_problem(changes)
             if problem:
                 return self._send(ApiResponse.error(problem), count=False)
@@ -300,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.expire_jwts()
             result = {"expired": True}
         else:
-            return self._send(ApiResponse.json({"error": {"message": messages.INSPECTION_NOT_FOUND}}, 404),
+            return self._send(ApiResponse.json({"error": {"message": Msg.INSPECTION_NOT_FOUND}}, 404),
                               count=False)
         self._send(ApiResponse.json(result), count=False)
 
@@ -310,7 +303,7 @@ class _Handler(BaseHTTPRequestHandler):
         retry_after = self.server.sandbox.injector.faults.retry_after
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
-        html = messages.LOADBALANCER_HTML.format(detail=detail).encode("utf-8")
+        html = Msg.LOADBALANCER_HTML.format(detail=detail).encode("utf-8")
         self._send(ApiResponse(status, html, headers, content_type="text/html; charset=utf-8"))
 
     def _send(self, response: ApiResponse, count: bool = True) -> None:
@@ -434,11 +427,11 @@ class Sandbox:
         known = Faults.field_names()
         for name in changes:
             if name not in known:
-                return messages.INSPECTION_UNKNOWN_FAULT.format(name=name, known=", ".join(known))
+                return Msg.INSPECTION_UNKNOWN_FAULT.format(name=name, known=", ".join(known))
         try:
             Faults().replaced(**changes)
         except (TypeError, ValueError) as exc:
-            return messages.INSPECTION_BAD_FAULT_VALUE.format(name=", ".join(changes), problem=exc)
+            return Msg.INSPECTION_BAD_FAULT_VALUE.format(name=", ".join(changes), problem=exc)
         return None
 
     def stats(self) -> dict[str, Any]:

@@ -1,0 +1,315 @@
+"""Several files in one go: drop rules, a sandbox rehearsal, the confirmation
+before a real send, one run per file, archiving. The library layer under the
+``run`` command (and under any other front end):
+
+    result = run_batch(BatchOptions(inputs=["drops/*.csv"], mapping=Path("shop.yaml"), yes=True),
+                       Connection(token=token))
+    result.exit_code
+
+Each file gets its own results file and journal, one after the other. One
+broken drop file does not hold back the night's other files; an error that
+would fail every file alike (a refused token, an unreachable API) stops the
+batch. What happened is returned as a ``BatchResult``; what the user sees
+along the way goes through a ``BatchReporter``.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from importer.connection import DEFAULT_WORKERS, Connection
+from importer.errors import ApiError, CopernicaImportError, DatabaseNotFound, UsageError
+from importer.models import Outcome, Status
+from importer.runner import ImportOptions, load_run_mapping, resolve_schema, results_name, run_import
+from importer.summary import RunSummary
+
+log = logging.getLogger("importer")
+
+
+class Msg:
+    """What the batch layer says."""
+    WORKERS = "--workers must be at least 1"
+    SKIP_FAILED = "--skip-failed only makes sense with --resume"
+    ONE_RESULTS = ("--results names one file; with several input files each gets <name>.results.csv "
+                   "(use --results-dir DIR to choose where)")
+    SAME_RESULTS = ("{a} and {b} would write the same results file {results}; "
+                    "import them separately, or rename one")
+    NEEDS_YES = ("refusing to import into {host} without confirmation: no terminal to ask on. "
+                 "Add --yes to the command (for cron jobs and scripts); nothing was sent")
+    DECLINED = "nothing was sent: the import was not confirmed"
+    NO_API = "nothing to send to: give a Connection, or use the sandbox or a dry run"
+    NOTHING_TO_RESUME = "nothing to resume for {file}: starting it"
+    ARCHIVED = "archived {path} to {target}"
+
+
+@dataclass
+class BatchOptions:
+    """Everything ``run`` is asked to do, for one file or a folder of drops."""
+    inputs: list[str]                       # files and patterns ('drops/*.csv', expanded here)
+    mapping: Path
+    database: int | None = None
+    schema: Path | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    on_existing: str | None = None
+    results: Path | None = None             # one input only
+    results_dir: Path | None = None         # default: the current folder
+    archive_dir: Path | None = None         # move finished files (with results and journal) here
+    settle_seconds: float | None = None     # None: drops.DEFAULT_SETTLE_SECONDS
+    dry_run: bool = False
+    resume: bool = False
+    overwrite: bool = False
+    retry_failed: bool = True
+    workers: int = DEFAULT_WORKERS
+    max_errors: int | None = None
+    sandbox: bool = False                   # rehearse in a built-in sandbox instead of Copernica
+    sandbox_api_version: int = 3
+    yes: bool = False                       # no confirmation needed
+    always_confirm: bool = False            # ask even when the API is on this computer
+
+    def for_file(self, file: Path) -> ImportOptions:
+        results = self.results
+        if results is None and self.results_dir is not None:
+            results = self.results_dir / results_name(file)
+        return ImportOptions(
+            file=Path(file), mapping=self.mapping, database=self.database, results=results,
+            schema=self.schema, dry_run=self.dry_run, resume=self.resume, overwrite=self.overwrite,
+            workers=self.workers, on_existing=self.on_existing, max_errors=self.max_errors,
+            retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """What a user confirms before a real send."""
+    rows: int
+    files: list[Path]
+    database_id: int | None
+    database_name: str
+    host: str
+
+
+@dataclass
+class FileResult:
+    """One input file: its summary when it ran, the error when it could not."""
+    path: Path
+    summary: RunSummary | None = None
+    error: CopernicaImportError | None = None
+    archived: list[Path] = field(default_factory=list)   # the file, its results, its journal (new places)
+
+    @property
+    def exit_code(self) -> int:
+        if self.summary is not None:
+            return self.summary.exit_code
+        return self.error.exit_code if self.error is not None else 0
+
+
+@dataclass
+class BatchResult:
+    files: list[FileResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)        # files left for the next run, ...
+    sandbox: bool = False
+
+    @property
+    def summaries(self) -> list[RunSummary]:
+        return [f.summary for f in self.files if f.summary is not None]
+
+    @property
+    def error(self) -> CopernicaImportError | None:
+        return next((f.error for f in self.files if f.error is not None), None)
+
+    @property
+    def exit_code(self) -> int:
+        return max((f.exit_code for f in self.files), default=0)
+
+
+class BatchReporter:
+    """What a front end hears while a batch runs; every method may be left as is."""
+
+    def note(self, text: str) -> None:
+        """A sentence for the user (a file left for the next run, ...)."""
+
+    def sandbox_started(self, api_url: str) -> None:
+        """A rehearsal sandbox is listening at ``api_url``."""
+
+    def file_started(self, number: int, total: int, options: ImportOptions) -> None:
+        """File ``number`` of ``total`` starts."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        """One row ended (called from the sending threads)."""
+
+    def file_finished(self, result: FileResult) -> None:
+        """A file ended: ran (``result.summary``) or could not (``result.error``)."""
+
+
+def run_batch(options: BatchOptions, connection: Connection | None = None, *,
+              reporter: BatchReporter | None = None, confirm: Callable[[Confirmation], bool] | None = None,
+              stop: threading.Event | None = None) -> BatchResult:
+    """Imports every file ``options.inputs`` names. Raises only for problems
+    found before any file starts (nothing sent); afterwards every problem is
+    in the result. ``confirm`` is asked before a real send to a remote API
+    (None: refuse unless ``options.yes``); ``stop`` interrupts, resumably."""
+    reporter = reporter or BatchReporter()
+    _check(options)
+    result = BatchResult(sandbox=options.sandbox)
+    files = _files_to_import(options, result, reporter)
+    if not files:
+        return result
+    archive_dir = _archive_dir(options)
+    with ExitStack() as stack:
+        sandbox = None
+        if options.sandbox:
+            sandbox, connection = _start_sandbox(options, stack)
+            reporter.sandbox_started(connection.url)
+        if connection is None and not (options.dry_run and not options.sandbox):
+            raise UsageError(Msg.NO_API)
+        client = stack.enter_context(connection.open_client(options.workers)) if connection is not None else None
+        if client is not None and connection is not None and _needs_confirmation(options, connection):
+            _confirm(options, files, client, connection, confirm)
+        several = len(files) > 1 or any(set("*?[") & set(a) for a in options.inputs)
+        for number, file in enumerate(files, start=1):
+            file_options = _file_options(options, file, several)
+            reporter.file_started(number, len(files), file_options)
+            done = _run_file(file_options, client, stop, reporter, sandbox)
+            if done.summary is not None and archive_dir is not None and not options.dry_run \
+                    and done.summary.stopped is None:
+                done.archived = _archive(file, done.summary, archive_dir, reporter)
+            result.files.append(done)
+            reporter.file_finished(done)
+            if isinstance(done.error, ApiError) or (done.error is not None and not several):
+                break  # a refused token or an unreachable API fails every file alike
+            if done.summary is not None and done.summary.stopped is not None:
+                break  # interrupted, or stopped by the API: --resume continues, in file order
+    return result
+
+
+def _check(options: BatchOptions) -> None:
+    if options.workers < 1:
+        raise UsageError(Msg.WORKERS)
+    if not options.retry_failed and not options.resume:
+        raise UsageError(Msg.SKIP_FAILED)
+    if len(options.inputs) > 1 and options.results is not None:
+        raise UsageError(Msg.ONE_RESULTS)
+
+
+def _files_to_import(options: BatchOptions, result: BatchResult, reporter: BatchReporter) -> list[Path]:
+    """The inputs, minus the drops still being written; notes say what was left."""
+    from importer.drops import DEFAULT_SETTLE_SECONDS, expand_inputs, ready_files
+
+    inputs = expand_inputs(options.inputs)
+    notes = list(inputs.notes)
+    settle = DEFAULT_SETTLE_SECONDS if options.settle_seconds is None else options.settle_seconds
+    # Only files a pattern found are checked: a file named on the command line
+    # is the user's explicit choice (a marketer's list saved a minute ago).
+    drops = [f for f in inputs.files if f in inputs.from_patterns]
+    files = list(inputs.files)
+    if drops and settle > 0:
+        _, left = ready_files(drops, settle_seconds=settle, observe_seconds=min(2.0, settle))
+        notes += [s.reason for s in left]
+        left_paths = {s.path for s in left}
+        files = [f for f in files if f not in left_paths]
+    for note in notes:
+        reporter.note(note)
+    result.notes += notes
+    if len(files) > 1 and not options.resume:
+        taken: dict[Path, Path] = {}
+        for file in files:
+            results = options.for_file(file).results_path().resolve()
+            if results in taken:
+                raise UsageError(Msg.SAME_RESULTS.format(a=taken[results], b=file, results=results))
+            taken[results] = file
+    return files
+
+
+def _archive_dir(options: BatchOptions) -> Path | None:
+    if options.archive_dir is None:
+        return None
+    from importer.drops import check_archive_dir
+    return check_archive_dir(Path(options.archive_dir))
+
+
+def _start_sandbox(options: BatchOptions, stack: ExitStack):
+    from importer.sandbox import Sandbox  # only a rehearsal needs the sandbox
+
+    sandbox = stack.enter_context(Sandbox(schema=options.schema) if options.schema else Sandbox())
+    version = options.sandbox_api_version
+    api_url = sandbox.api_url if version == 3 else sandbox.base_url + "/v4"
+    return sandbox, Connection(token=sandbox.token, api_url=api_url, api_version=version, auth_url=sandbox.auth_url)
+
+
+def _file_options(options: BatchOptions, file: Path, several: bool) -> ImportOptions:
+    from importer.journal import journal_path_for
+
+    file_options = options.for_file(file)
+    if file_options.resume and several and not journal_path_for(file_options.results_path()).exists():
+        # a drop folder with --resume: continue the interrupted file, start the new ones
+        file_options.resume = False
+        log.info(Msg.NOTHING_TO_RESUME.format(file=file))
+    if options.sandbox and not options.resume:
+        # a rehearsal: the sandbox starts empty each time, so its results may be replaced
+        file_options.overwrite = True
+        if file_options.results is None:
+            file_options.results = Path.cwd() / (Path(file).name.split(".")[0] + ".sandbox-results.csv")
+    return file_options
+
+
+def _run_file(options: ImportOptions, client, stop: threading.Event | None, reporter: BatchReporter,
+              sandbox) -> FileResult:
+    log.info("importing %s (results: %s)", options.file, options.results_path())
+    try:
+        summary = run_import(options, client, stop=stop, on_outcome=reporter.outcome)
+    except DatabaseNotFound as exc:
+        if sandbox is not None:
+            available = ", ".join(f"database {db.id} ({db.name})" for db in sandbox.schema.databases)
+            exc = DatabaseNotFound(exc.database_id, sandbox_databases=available)
+        return FileResult(Path(options.file), error=exc)
+    except CopernicaImportError as exc:
+        return FileResult(Path(options.file), error=exc)
+    log.info("finished %s: %s", options.file, ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()))
+    return FileResult(Path(options.file), summary=summary)
+
+
+def _needs_confirmation(options: BatchOptions, connection: Connection) -> bool:
+    if options.yes or options.dry_run:
+        return False
+    return options.always_confirm or not connection.is_local
+
+
+def _confirm(options: BatchOptions, files: list[Path], client, connection: Connection,
+             confirm: Callable[[Confirmation], bool] | None) -> None:
+    """Before the first row is sent to a real Copernica: which database, where,
+    how many rows. Uses --schema when given, so no request is needed to ask."""
+    from importer.reader import open_sheet
+
+    if confirm is None:
+        raise UsageError(Msg.NEEDS_YES.format(host=connection.host))
+    first = options.for_file(files[0])
+    mapping = load_run_mapping(first)
+    schema = resolve_schema(first, mapping, client)
+    rows = 0
+    for file in files:
+        with open_sheet(file, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet) as sheet:
+            rows += sum(1 for _ in sheet)
+    asked = Confirmation(rows=rows, files=files, database_id=schema.id if schema is not None else mapping.database,
+                         database_name=schema.name if schema is not None else "?", host=connection.host)
+    if not confirm(asked):
+        raise UsageError(Msg.DECLINED)
+
+
+def _archive(file: Path, summary: RunSummary, archive_dir: Path, reporter: BatchReporter) -> list[Path]:
+    from importer.drops import archive
+
+    companions = [p for p in (summary.results_path, summary.journal_path) if p is not None]
+    moved = archive([Path(file), *companions], archive_dir)
+    message = Msg.ARCHIVED.format(path=file, target=moved[0] if moved else archive_dir)
+    reporter.note(message)
+    log.info(message)
+    return moved
+
+
+def created_any(result: FileResult) -> bool:
+    return bool(result.summary is not None and result.summary.counts.get(Status.CREATED))
