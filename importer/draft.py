@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from importer.checks import date_format_candidates
+from importer.dates import date_format_candidates, guess_date_format, human_date_format
 from importer.models import Row
 from importer.schema import DatabaseSchema, FieldDef, InterestDef
 
@@ -72,7 +72,7 @@ LIST_SHARE = 0.8             # share of a column's items that must be interest n
 DATE_SHARE = 0.9             # share of a column's values that must be dates (no schema)
 
 
-class Notes:
+class Msg:
     """The comments the draft writes, in one place."""
     HEADER = ("# Mapping drafted by `copernica-import init` from {columns} columns and the first {rows} rows.\n"
               "# Read it through before the first real import: every choice below is a guess from\n"
@@ -200,25 +200,6 @@ def list_items(values: list[str], separator: str) -> Counter[str]:
     return counts
 
 
-def guess_date_format(values: list[str]) -> tuple[str | None, list[str], int]:
-    """(the one format every readable value fits, or None; the formats tied; count of unreadable values).
-
-    ISO values need no format: (None, [], n). Values that are no date at all
-    (a typo such as 30-02-1985) do not spoil the guess for the others.
-    """
-    readable = [c for c in (date_format_candidates(v) for v in values) if c]
-    unreadable = len(values) - len(readable)
-    if not readable or all(c[0].startswith("%Y-%m-%d") for c in readable):
-        return None, [], unreadable
-    counts = Counter(fmt for candidates in readable for fmt in candidates)
-    fitting_all = [fmt for fmt, n in counts.items() if n == len(readable)]
-    if len(fitting_all) == 1:
-        return fitting_all[0], fitting_all, unreadable
-    if len(fitting_all) > 1:
-        return None, sorted(fitting_all), unreadable
-    return None, [], len(values)
-
-
 def case_only_mismatches(field_def: FieldDef, values: list[str]) -> list[str]:
     """Sample values that are a choice but for the case ('nl' for 'NL')."""
     folded = {c.casefold() for c in field_def.choices}
@@ -309,7 +290,7 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
                 assert field_def is not None
                 entry = field_entry(field_def.name, header, values, field_def)
                 if score < 0.95:
-                    entry.comment = "\n".join(c for c in (Notes.MATCHED_FUZZY, entry.comment) if c)
+                    entry.comment = "\n".join(c for c in (Msg.MATCHED_FUZZY, entry.comment) if c)
                 draft.fields.append(entry)
             else:
                 draft.interests.append(yes_no_interest(name, header, values))
@@ -317,17 +298,17 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
         if not looks_yes_no(values) and _add_list_interests(draft, header, values, schema.interests,
                                                             taken_interests):
             continue
-        note = Notes.UNUSED_YES_NO if looks_yes_no(values) else (
-            Notes.UNUSED_COLUMN if values else Notes.UNUSED_COLUMN_EMPTY)
+        note = Msg.UNUSED_YES_NO if looks_yes_no(values) else (
+            Msg.UNUSED_COLUMN if values else Msg.UNUSED_COLUMN_EMPTY)
         draft.field_notes.append(note.format(column=header))
 
     draft.key = next((e.name for e in draft.fields if _is_email(e.name, schema.field(e.name))), None)
     unfilled = [f.name for f in schema.fields if f.name.casefold() not in taken_fields]
     if unfilled:
-        draft.field_notes.append(Notes.UNFILLED_FIELDS.format(names=", ".join(unfilled), example=unfilled[0]))
+        draft.field_notes.append(Msg.UNFILLED_FIELDS.format(names=", ".join(unfilled), example=unfilled[0]))
     unfilled_interests = [i.name for i in schema.interests if i.name.casefold() not in taken_interests]
     if unfilled_interests:
-        draft.interest_notes.append(Notes.UNFILLED_INTERESTS.format(names=", ".join(unfilled_interests)))
+        draft.interest_notes.append(Msg.UNFILLED_INTERESTS.format(names=", ".join(unfilled_interests)))
 
 
 def _add_list_interests(draft: Draft, header: str, values: list[str], interests: list[InterestDef],
@@ -339,7 +320,7 @@ def _add_list_interests(draft: Draft, header: str, values: list[str], interests:
     matched = {item: by_name[item.casefold()] for item in items if item.casefold() in by_name}
     if not matched or sum(items[i] for i in matched) < LIST_SHARE * sum(items.values()):
         return False
-    comment = Notes.INTEREST_LIST.format(sep=separator, column=header)
+    comment = Msg.INTEREST_LIST.format(sep=separator, column=header)
     order = {i.name: n for n, i in enumerate(interests)}    # the database's order reads best
     for item, name in sorted(matched.items(), key=lambda m: order[m[1]]):
         if name.casefold() in taken:
@@ -349,7 +330,7 @@ def _add_list_interests(draft: Draft, header: str, values: list[str], interests:
         comment = ""
     others = [i for i in items if i not in matched]
     if others:
-        draft.interest_notes.append(Notes.OTHER_ITEMS.format(column=header, items=", ".join(others)))
+        draft.interest_notes.append(Msg.OTHER_ITEMS.format(column=header, items=", ".join(others)))
     return True
 
 
@@ -364,7 +345,7 @@ def _draft_without_schema(draft: Draft, columns: dict[str, list[str]]) -> None:
             for item in list_items(values, separator):
                 name = _unique(snake_case(item), used)
                 draft.interests.append(Entry(name, {"column": header, "contains": item, "separator": separator},
-                                             Notes.INTEREST_LIST.format(sep=separator, column=header)))
+                                             Msg.INTEREST_LIST.format(sep=separator, column=header)))
         else:
             name = _unique(_concept_name(header), used)
             draft.fields.append(field_entry(name, header, values, None))
@@ -404,16 +385,16 @@ def field_entry(name: str, header: str, values: list[str], field_def: FieldDef |
     if field_def is not None and kind == "select":
         if case_only := case_only_mismatches(field_def, values):
             settings["fix_case"] = True
-            comments.append(Notes.FIX_CASE.format(examples=", ".join(case_only[:3])))
+            comments.append(Msg.FIX_CASE.format(examples=", ".join(case_only[:3])))
         if others := not_choices(field_def, values):
-            comments.append(Notes.NOT_CHOICES.format(examples=", ".join(others[:3]), first=_scalar(others[0])))
+            comments.append(Msg.NOT_CHOICES.format(examples=", ".join(others[:3]), first=_scalar(others[0])))
     if kind == "float" and writes_decimal_comma(values):
         settings["decimal_comma"] = True
-        comments.append(Notes.DECIMAL_COMMA)
+        comments.append(Msg.DECIMAL_COMMA)
     if field_def is not None and field_def.length and any(len(v) > field_def.length for v in values):
-        comments.append(Notes.TOO_LONG.format(length=field_def.length))
+        comments.append(Msg.TOO_LONG.format(length=field_def.length))
     if kind == "select" and field_def is not None and set(field_def.choices) <= {"yes", "no"} and looks_yes_no(values):
-        comments.append(Notes.YES_NO_FIELD)
+        comments.append(Msg.YES_NO_FIELD)
     return Entry(name, settings, "\n".join(comments))
 
 
@@ -429,16 +410,11 @@ def _date_settings(settings: dict[str, object], comments: list[str], values: lis
     iso = "%Y-%m-%d %H:%M:%S" if datetime_field else "%Y-%m-%d"
     if fmt is not None:
         settings["date_format"] = [fmt, iso]
-        comments.append(Notes.DATE_GUESSED.format(human=_human_format(fmt)))
+        comments.append(Msg.DATE_GUESSED.format(human=human_date_format(fmt)))
     elif len(tied) >= 2:
-        comments.append(Notes.DATE_AMBIGUOUS.format(fmt1=tied[0], fmt2=tied[1]))
+        comments.append(Msg.DATE_AMBIGUOUS.format(fmt1=tied[0], fmt2=tied[1]))
     elif unreadable and unreadable == len(values):
-        comments.append(Notes.DATE_UNREADABLE.format(count=unreadable))
-
-
-def _human_format(fmt: str) -> str:
-    words = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%H": "HH", "%M": "MM", "%S": "SS"}
-    return re.sub(r"%[dmYHMS]", lambda m: words[m.group(0)], fmt)
+        comments.append(Msg.DATE_UNREADABLE.format(count=unreadable))
 
 
 def yes_no_interest(name: str, header: str, values: list[str]) -> Entry:
@@ -478,12 +454,12 @@ def _entry_lines(entry: Entry) -> list[str]:
 
 
 def render(draft: Draft, column_count: int, row_count: int) -> str:
-    out = [Notes.HEADER.format(columns=column_count, rows=row_count), ""]
-    out.append(f"database: {draft.database_id}" if draft.database_id is not None else Notes.NO_DATABASE)
+    out = [Msg.HEADER.format(columns=column_count, rows=row_count), ""]
+    out.append(f"database: {draft.database_id}" if draft.database_id is not None else Msg.NO_DATABASE)
     if draft.key:
-        out += [Notes.KEY, f"key: {_scalar(draft.key)}"]
+        out += [Msg.KEY, f"key: {_scalar(draft.key)}"]
     else:
-        out.append(Notes.NO_KEY)
+        out.append(Msg.NO_KEY)
     out += ["", "fields:"]
     for entry in draft.fields:
         out += _entry_lines(entry)
@@ -494,5 +470,5 @@ def render(draft: Draft, column_count: int, row_count: int) -> str:
             out += _entry_lines(entry)
         out += draft.interest_notes
     else:
-        out += ["", Notes.NO_INTERESTS]
+        out += ["", Msg.NO_INTERESTS]
     return "\n".join(out) + "\n"

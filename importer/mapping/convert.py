@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from importer import checks, transforms
+from importer import checks, dates, transforms
 from importer.errors import MappingError, SchemaError
 from importer.mapping.spec import FieldSpec, Mapping, closest_in_list, folded, interest_constant, plural
 from importer.models import Profile, Row, RowError
@@ -125,13 +125,13 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     return tuple(steps)
 
 
-def _date_parser(formats: list[str], field_def: FieldDef | None) -> transforms.DateParser:
+def _date_parser(formats: list[str], field_def: FieldDef | None) -> dates.DateParser:
     """Dates go out as YYYY-MM-DD, with the time for datetime fields (or, without a schema, time formats)."""
     if field_def is not None and field_def.type in DATETIME_TYPES | DATE_TYPES:
         with_time = field_def.type in DATETIME_TYPES
     else:
-        with_time = any(transforms.has_time(f) for f in formats)
-    return transforms.DateParser(formats, with_time)
+        with_time = any(dates.has_time(f) for f in formats)
+    return dates.DateParser(formats, with_time)
 
 
 def _needs_type_check(spec: FieldSpec, field_def: FieldDef) -> bool:

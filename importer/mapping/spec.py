@@ -13,7 +13,6 @@ import difflib
 import hashlib
 import json
 import re
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -29,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from importer import transforms
+from importer import dates, transforms
 from importer.errors import MappingError
 
 DEFAULT_TRUTHY: tuple[str, ...] = ("yes", "y", "1", "x", "true", "ja")
@@ -55,7 +54,6 @@ class Msg:
     CONSTANT_OPTIONS = "{options} only apply to a value read from a column, not to a constant"
     BAD_DATE_FORMAT = ("date format {fmt!r} cannot be used: {why} (write it with %d for the day, "
                        "%m for the month and %Y for the year, for example '%d-%m-%Y')")
-    DATE_FORMAT_INCOMPLETE = "it must contain a day, a month and a year"
     CONTAINS_WITH_TRUTHY = "truthy/falsy apply to a yes/no column, not to 'contains'"
     CONTAINS_EMPTY = "'contains' is empty; give the item to look for"
     SEPARATOR_WITHOUT_CONTAINS = "'separator' only applies together with 'contains'"
@@ -149,13 +147,9 @@ def _checked_transform(spec: Any) -> Any:
 
 
 def _checked_date_format(fmt: str) -> str:
-    sample = datetime(2001, 11, 23, 14, 35, 56)
-    try:
-        parsed = datetime.strptime(sample.strftime(fmt), fmt)
-    except ValueError as exc:
-        raise _mapping_error(Msg.BAD_DATE_FORMAT.format(fmt=fmt, why=exc)) from None
-    if parsed.date() != sample.date():
-        raise _mapping_error(Msg.BAD_DATE_FORMAT.format(fmt=fmt, why=Msg.DATE_FORMAT_INCOMPLETE))
+    why = dates.date_format_problem(fmt)
+    if why is not None:
+        raise _mapping_error(Msg.BAD_DATE_FORMAT.format(fmt=fmt, why=why))
     return fmt
 
 
