@@ -11,7 +11,7 @@ How a column is matched, in order:
 1. to a field, by a forgiving comparison of names: case, accents, spaces and
    punctuation do not count, "no"/"nr" mean "number", and common synonyms in
    English, Dutch, German and French are one concept (``SYNONYMS``); failing
-   that, a close spelling (difflib);
+   that, a close spelling (``importer.mapping.names.best_match``);
 2. a column whose values all look like yes/no (yes, no, x, 1, 0, ja, nee,
    true, false, empty) becomes an interest when an interest has its name,
    even if a field does too; a yes/no column that matches a select field
@@ -25,45 +25,15 @@ columns become interests, and ";"-separated lists become one interest per item.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from importer.dates import date_format_candidates, guess_date_format, human_date_format
+from importer.mapping.names import SYNONYMS, best_match, concept, snake_case
 from importer.models import Row
 from importer.schema import DatabaseSchema, FieldDef, InterestDef
-
-# Column-name concepts: the first spelling is the usual Copernica field name.
-# Written normalised (see ``normalised_name``): lower case, no spaces or punctuation.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "emailaddress", "mail", "mailaddress", "emailadres", "mailadres", "emailadresse",
-              "courriel", "adressemail", "adresseemail", "correo"),
-    "firstname": ("firstname", "givenname", "forename", "voornaam", "vorname", "prenom", "roepnaam"),
-    "lastname": ("lastname", "surname", "familyname", "achternaam", "nachname", "familienname", "nom",
-                 "nomdefamille"),
-    "middlename": ("middlename", "tussenvoegsel", "infix", "prefix"),
-    "phone": ("phone", "phonenumber", "telephone", "telephonenumber", "tel", "mobile", "mobilephone",
-              "mobilenumber", "cell", "cellphone", "telefoon", "telefoonnummer", "mobiel", "mobielnummer",
-              "gsm", "telefon", "telefonnummer", "handy"),
-    "birthdate": ("birthdate", "dateofbirth", "birthday", "dob", "geboortedatum", "geburtsdatum",
-                  "datedenaissance", "verjaardag"),
-    "zipcode": ("zipcode", "zip", "postcode", "postalcode", "postleitzahl", "plz", "codepostal"),
-    "city": ("city", "town", "plaats", "woonplaats", "stad", "ort", "stadt", "ville"),
-    "country": ("country", "land", "pays", "countrycode"),
-    "address": ("address", "street", "streetaddress", "adres", "straat", "adresse", "strasse"),
-    "company": ("company", "companyname", "organisation", "organization", "bedrijf", "bedrijfsnaam",
-                "firma", "societe"),
-    "gender": ("gender", "sex", "geslacht", "geschlecht", "sexe"),
-    "optin": ("optin", "consent", "permission", "toestemming"),
-}
-# words inside column names that mean the same thing ("Customer no" = "customer number")
-WORD_SYNONYMS = {"no": "number", "nr": "number", "num": "number", "nbr": "number", "nummer": "number",
-                 "e": "e", "id": "id"}
-FUZZY_CUTOFF = 0.85
 
 TRUTHY = ("yes", "y", "ja", "j", "x", "1", "true", "oui", "si", "waar")
 FALSY = ("no", "n", "nee", "0", "false", "non", "onwaar", "")
@@ -101,71 +71,6 @@ class Msg:
                        "# (a constant is possible, e.g.  {example}: {{value: spring-fair-2026}})")
     UNFILLED_INTERESTS = "# Interests of the database that no column fills: {names}"
     NO_INTERESTS = "# no column looks like an interest (yes/no values or a list of interest names)"
-
-
-# ------------------------------------------------------------- names
-
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def name_words(name: str) -> list[str]:
-    """'E-mail address' -> ['e', 'mail', 'address']; 'firstName' -> ['first', 'name']; accents removed."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub(" ", plain).casefold()) if w]
-
-
-def normalised_name(name: str) -> str:
-    """What is compared: 'E-mail address' -> 'emailaddress', 'Customer no.' -> 'customernumber'."""
-    return "".join(WORD_SYNONYMS.get(w, w) for w in name_words(name))
-
-
-def snake_case(name: str) -> str:
-    """'Date of birth' -> 'date_of_birth'; a name made of no letters -> 'column'."""
-    return "_".join(name_words(name)) or "column"
-
-
-_CONCEPT_OF = {alias: concept for concept, aliases in SYNONYMS.items() for alias in aliases}
-
-
-def concept(name: str) -> str:
-    """The synonym group a name belongs to ('Voornaam' -> 'firstname'), else its normalised form."""
-    normal = normalised_name(name)
-    return _CONCEPT_OF.get(normal, normal)
-
-
-def _name_score(header: str, candidate: str) -> float:
-    """1 for the same name, 0.95 for synonyms, difflib's ratio above the cutoff, else 0."""
-    a, b = normalised_name(header), normalised_name(candidate)
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    if concept(header) == concept(candidate):
-        return 0.95
-    ratio = difflib.SequenceMatcher(None, a, b).ratio()
-    return ratio if ratio >= FUZZY_CUTOFF else 0.0
-
-
-def _word_score(header: str, candidate: str) -> float:
-    """0.9 when the candidate is one of the header's words ('Baseball fan' has 'baseball'), else 0."""
-    return 0.9 if normalised_name(candidate) in {WORD_SYNONYMS.get(w, w) for w in name_words(header)} else 0.0
-
-
-def best_match(header: str, names: Iterable[str], taken: set[str], *,
-               by_word: bool = False) -> tuple[str, float] | None:
-    """The candidate name that fits ``header`` best and is not taken yet.
-
-    ``by_word`` also accepts a candidate that is one word of the header: right
-    for yes/no columns and interests ('Wants newsletter'), too loose for fields.
-    """
-    def score(name: str) -> float:
-        return max(_name_score(header, name), _word_score(header, name) if by_word else 0.0)
-    scored = [(score(n), n) for n in names if n.casefold() not in taken]
-    scored = [(s, n) for s, n in scored if s > 0]
-    if not scored:
-        return None
-    score, name = max(scored, key=lambda sn: sn[0])
-    return name, score
 
 
 # ------------------------------------------------------------- values

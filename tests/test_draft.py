@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from importer.draft import concept, draft_mapping, normalised_name, snake_case
+from importer.draft import draft_mapping
 from importer.mapping import compile_mapping, load_mapping
+from importer.mapping.names import concept, normalised_name, snake_case
 from importer.models import Profile, Row, RowError
 from importer.schema import DatabaseSchema, load_schema_file
 

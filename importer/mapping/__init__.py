@@ -1,6 +1,6 @@
 """The YAML column mapping: load and validate it, then turn rows into profiles.
 
-Three parts, each with one job:
+Its parts, each with one job:
 
 - ``load``: reading the file (YAML where only true/false are booleans, a key
   given twice refused, the line of every place for error messages);
@@ -10,6 +10,8 @@ Three parts, each with one job:
 - ``convert``: ``compile_mapping(mapping, headers, schema)`` fits a mapping to
   one file and one database and returns a ``RowConverter``, which turns each
   ``Row`` into a ``Profile`` or a ``RowError``.
+- ``names``: which column, field or interest a name most likely means (the
+  "did you mean" of the messages, and the forgiving match ``init`` uses).
 
 The format (see also mappings/contacts.yaml, which explains every option)::
 

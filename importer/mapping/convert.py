@@ -18,7 +18,8 @@ from typing import Any
 
 from importer import checks, dates, transforms
 from importer.errors import MappingError, SchemaError
-from importer.mapping.spec import FieldSpec, Mapping, closest_in_list, folded, interest_constant, plural
+from importer.mapping.names import closest_in_list
+from importer.mapping.spec import FieldSpec, Mapping, folded, interest_constant, plural
 from importer.models import Profile, Row, RowError
 from importer.schema import DatabaseSchema, FieldDef
 

@@ -9,7 +9,6 @@ through the line map of ``importer.mapping.load``, its line
 """
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -30,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 from importer import dates, transforms
 from importer.errors import MappingError
+from importer.mapping.names import closest
 
 DEFAULT_TRUTHY: tuple[str, ...] = ("yes", "y", "1", "x", "true", "ja")
 DEFAULT_FALSY: tuple[str, ...] = ("no", "n", "0", "false", "nee", "")
@@ -43,8 +43,6 @@ class Msg:
     INVALID = "{path}: {count} in the mapping file:\n{problems}"
     AT_LINE = "line {line}: "
     AT_PLACE = "{place}: "
-    DID_YOU_MEAN = "; did you mean {name!r}?"
-    DID_YOU_MEAN_IN_LIST = " (did you mean {name!r}?)"
     # settings
     UNKNOWN_SETTING = "unknown setting '{name}'{hint} (allowed: {allowed})"
     NO_SOURCE = "say where the value comes from: a column name, {{column: ...}} or a constant {{value: ...}}"
@@ -75,30 +73,6 @@ class Msg:
     NOT_TEXT = "expected a single value here, not {got}"
     NOT_SETTINGS = "expected settings written as 'name: value' lines here, not {got}"
     NOT_LIST = "expected a list here, such as [a, b], not {got}"
-
-
-def nearest(name: str, candidates: list[str]) -> str | None:
-    """The candidate ``name`` most likely means (case-insensitive), or None."""
-    by_folded = {c.casefold(): c for c in candidates}
-    folded = name.casefold().strip()
-    close = difflib.get_close_matches(folded, list(by_folded), n=1, cutoff=0.6)
-    if close:
-        return by_folded[close[0]]
-    # 'phone number' for 'Phone': one name inside the other is a likely match too
-    inside = [c for f, c in by_folded.items() if len(f) >= 3 and len(folded) >= 3 and (f in folded or folded in f)]
-    return inside[0] if len(inside) == 1 else None
-
-
-def closest(name: str, candidates: list[str]) -> str:
-    """'; did you mean 'x'?' for the nearest candidate, or ''."""
-    meant = nearest(name, candidates)
-    return Msg.DID_YOU_MEAN.format(name=meant) if meant is not None else ""
-
-
-def closest_in_list(name: str, candidates: list[str]) -> str:
-    """" (did you mean 'x'?)" for the nearest candidate, or '', for one item of a list."""
-    meant = nearest(name, candidates)
-    return Msg.DID_YOU_MEAN_IN_LIST.format(name=meant) if meant is not None else ""
 
 
 def plural(count: int, one: str, many: str) -> str:
