@@ -6,6 +6,13 @@ the database, constants must fit their fields. It returns a ``RowConverter``,
 a callable that turns each ``Row`` into a ``Profile`` or a ``RowError`` with
 all the row's problems at once. Everything a row needs is decided here, in
 small frozen rules, so the per-row work stays small.
+
+Each problem of a row is one ``Reason``: a value check's reason in its
+column's words (``IN_COLUMN``, the code kept), ``empty_required``,
+``empty_key`` or ``not_yes_no``; a malformed row keeps the reader's reason.
+What is sent anyway is noted in ``Profile.warnings``: ``value_omitted`` and
+``sent_anyway`` (``on_invalid``; the check's own code is the ``cause``
+param) and ``unmatched_item`` (a list item no interest takes).
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ from importer import checks, dates, transforms
 from importer.errors import MappingError, SchemaError
 from importer.mapping.names import closest_in_list
 from importer.mapping.spec import FieldSpec, Mapping, folded, interest_constant, plural
-from importer.models import Profile, Row, RowError
+from importer.models import Profile, Reason, Row, RowError
 from importer.schema import DatabaseSchema, FieldDef
 
 KEY_SEPARATOR = " | "
@@ -44,13 +51,14 @@ class Msg:
     EMPTY_BUT_REQUIRED = "column {column!r} is empty but required"
     EMPTY_KEY = ("the key field {field!r} (column {column!r}) is empty, so this row cannot be "
                  "matched or de-duplicated")
-    IN_COLUMN = "column {column!r}: {problem}"
-    NOT_YES_NO = ("{value} is not a yes/no value for interest {interest!r} "
+    IN_COLUMN = "column {column!r}: {inner}"
+    NOT_YES_NO = ("'{value}' is not a yes/no value for interest {interest!r} "
                   "(yes: {truthy}; no: {falsy})")
-    UNMATCHED_ITEM = ("column {column!r}: {value} matches no mapped interest and is not imported "
+    EMPTY_CELL = "empty"         # the empty cell among the yes/no values of NOT_YES_NO
+    UNMATCHED_ITEM = ("column {column!r}: '{value}' matches no mapped interest and is not imported "
                       "(mapped: {known})")
-    OMITTED = "{problem}; left out (on_invalid: omit)"
-    SENT_ANYWAY = "{problem}; sent anyway (on_invalid: send)"
+    OMITTED = "{inner}; left out (on_invalid: omit)"
+    SENT_ANYWAY = "{inner}; sent anyway (on_invalid: send)"
 
 
 def key_text(parts: list[str]) -> str:
@@ -145,7 +153,7 @@ def _needs_type_check(spec: FieldSpec, field_def: FieldDef) -> bool:
 
 
 def _yes_no_text(values: list[str]) -> str:
-    return ", ".join("empty" if v == "" else v for v in values)
+    return ", ".join(Msg.EMPTY_CELL if v == "" else v for v in values)
 
 
 class RowConverter:
@@ -171,12 +179,12 @@ class RowConverter:
         self._list_columns = tuple(list_columns)
 
     def __call__(self, row: Row) -> Profile | RowError:
-        if row.problem:
-            return RowError(row.number, row.problem)
+        if row.problem is not None:
+            return RowError(row.number, (row.problem,))
         cells = row.values
         values = dict(self._constants)
-        problems: list[str] = []
-        warnings: list[str] = []
+        problems: list[Reason] = []
+        warnings: list[Reason] = []
         blanks: list[str] = []
         keys: dict[str, str] = {}
         for rule in self._fields:
@@ -187,9 +195,9 @@ class RowConverter:
                 keys[rule.name] = value
             if value == "":
                 if rule.is_key:
-                    problems.append(Msg.EMPTY_KEY.format(field=rule.name, column=rule.column))
+                    problems.append(Reason("empty_key", Msg.EMPTY_KEY, {"field": rule.name, "column": rule.column}))
                 elif rule.required:
-                    problems.append(Msg.EMPTY_BUT_REQUIRED.format(column=rule.column))
+                    problems.append(Reason("empty_required", Msg.EMPTY_BUT_REQUIRED, {"column": rule.column}))
                 elif rule.blank_existing:
                     # sent as "" by an update only; a create leaves out what is in empty_fields
                     values[rule.name] = ""
@@ -199,14 +207,14 @@ class RowConverter:
                 for check in rule.checks:
                     value = check(value)
             except checks.ValueProblem as exc:
-                problem = Msg.IN_COLUMN.format(column=rule.column, problem=exc)
+                problem = exc.reason.within(Msg.IN_COLUMN, column=rule.column)
                 if rule.on_invalid == "reject":
                     problems.append(problem)
                     continue
                 if rule.on_invalid == "omit":
-                    warnings.append(Msg.OMITTED.format(problem=problem))
+                    warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
                     continue
-                warnings.append(Msg.SENT_ANYWAY.format(problem=problem))
+                warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
             values[rule.name] = value
             if rule.is_key:
                 keys[rule.name] = value
@@ -217,11 +225,11 @@ class RowConverter:
             self._read_lists(cells, interests, warnings, empty_interests)
         key = key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
         if problems:
-            return RowError(row.number, "; ".join(problems), key)
+            return RowError(row.number, tuple(problems), key)
         return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
                        empty_interests=frozenset(empty_interests))
 
-    def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[str],
+    def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[Reason],
                      empty_interests: set[str]) -> None:
         for rule in self._yes_no_interests:
             cell = cells.get(rule.column, "")
@@ -233,11 +241,12 @@ class RowConverter:
             elif folded in rule.falsy:
                 interests[rule.name] = 0
             else:
-                problem = Msg.NOT_YES_NO.format(value=checks.quoted(cell), interest=rule.name,
-                                                     truthy=rule.allowed_text[0], falsy=rule.allowed_text[1])
-                problems.append(Msg.IN_COLUMN.format(column=rule.column, problem=problem))
+                problem = Reason("not_yes_no", Msg.NOT_YES_NO,
+                                 {"value": dates.shown(cell), "interest": rule.name,
+                                  "truthy": rule.allowed_text[0], "falsy": rule.allowed_text[1]})
+                problems.append(problem.within(Msg.IN_COLUMN, column=rule.column))
 
-    def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[str],
+    def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[Reason],
                     empty_interests: set[str]) -> None:
         for list_column in self._list_columns:
             cell = cells.get(list_column.column, "")
@@ -249,8 +258,14 @@ class RowConverter:
                 interests[name] = 1 if wanted in folded else 0
             for item in items:  # said, not silently dropped
                 if item and item.casefold() not in list_column.known:
-                    warnings.append(Msg.UNMATCHED_ITEM.format(
-                        column=list_column.column, value=checks.quoted(item), known=list_column.known_text))
+                    warnings.append(Reason("unmatched_item", Msg.UNMATCHED_ITEM,
+                                           {"column": list_column.column, "value": dates.shown(item),
+                                            "known": list_column.known_text}))
+
+
+def _noted(code: str, template: str, problem: Reason) -> Reason:
+    """A value sent anyway or left out (``on_invalid``): the check's sentence and code kept inside."""
+    return Reason(code, template, {"inner": problem.message, "cause": problem.code})
 
 
 # ------------------------------------------------------------------ compile
