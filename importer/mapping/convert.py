@@ -43,8 +43,13 @@ class Msg:
     WRONG_DELIMITER = ("{source}: the file was read as one single column ({header!r}...): its columns are "
                        "separated by {delimiter!r}. Leave --delimiter out to detect it, or use "
                        "--delimiter '{delimiter}'")
+    ONE_MISSING_COLUMN = "a mapped column is"
+    MISSING_COLUMNS_COUNT = "{n} mapped columns are"
     UNKNOWN_FIELDS = ("{source}: {count} not in database {database}: {names}. "
-                      "Its {kind} are: {known}")
+                      "Its {kind}s are: {known}")
+    ONE_UNKNOWN = "the mapped {kind} is"
+    UNKNOWN_COUNT = "{{n}} mapped {kind}s are"     # {kind} is filled first, then {n}
+    NONE = "none"
     UNKNOWN_NAME = "{name!r}{hint}"
     BAD_CONSTANT = "{source}: fields.{name}.value: {why}"
     # rows
@@ -343,8 +348,8 @@ def _check_columns(mapping: Mapping, headers: list[str]) -> None:
                                                           header=headers[0][:80]))
     described = ", ".join(Msg.MISSING_COLUMN.format(column=c, hint=closest_in_list(c, headers)) for c in missing)
     raise MappingError(Msg.MISSING_COLUMNS.format(
-        source=mapping.source, count=plural(len(missing), "a mapped column is", "{n} mapped columns are"),
-        missing=described, headers=", ".join(repr(h) for h in headers) or "none"))
+        source=mapping.source, count=plural(len(missing), Msg.ONE_MISSING_COLUMN, Msg.MISSING_COLUMNS_COUNT),
+        missing=described, headers=", ".join(repr(h) for h in headers) or Msg.NONE))
 
 
 def _resolve(mapping: Mapping, schema: DatabaseSchema | None, kind: str, names: list[str]) -> dict[str, Any]:
@@ -357,10 +362,10 @@ def _resolve(mapping: Mapping, schema: DatabaseSchema | None, kind: str, names: 
     if unknown:
         known = [d.name for d in (schema.fields if kind == "field" else schema.interests)]
         described = ", ".join(Msg.UNKNOWN_NAME.format(name=n, hint=closest_in_list(n, known)) for n in unknown)
-        count = plural(len(unknown), f"the mapped {kind} is", f"{{n}} mapped {kind}s are")
+        count = plural(len(unknown), Msg.ONE_UNKNOWN.format(kind=kind), Msg.UNKNOWN_COUNT.format(kind=kind))
         raise SchemaError(Msg.UNKNOWN_FIELDS.format(
             source=mapping.source, count=count, database=schema.id, names=described,
-            kind=f"{kind}s", known=", ".join(known) or "none"))
+            kind=kind, known=", ".join(known) or Msg.NONE))
     return found
 
 

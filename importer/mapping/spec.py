@@ -41,6 +41,13 @@ LineMap = dict[tuple[Any, ...], int]
 class Msg:
     """What validating a mapping can say."""
     INVALID = "{path}: {count} in the mapping file:\n{problems}"
+    ONE_PROBLEM = "a problem"
+    PROBLEMS = "{n} problems"
+    PROBLEM_ITEM = "  - {problem}"
+    A_SET_OF_SETTINGS = "a set of settings"
+    A_LIST = "a list"
+    NOTHING = "nothing"
+    NONE = "none"
     AT_LINE = "line {line}: "
     AT_PLACE = "{place}: "
     # settings
@@ -83,11 +90,11 @@ def plural(count: int, one: str, many: str) -> str:
 def described(value: Any) -> str:
     """A YAML value as a message names it: 'a list', 'a set of settings', 'nothing' or the quoted text."""
     if isinstance(value, dict):
-        return "a set of settings"
+        return Msg.A_SET_OF_SETTINGS
     if isinstance(value, list):
-        return "a list"
+        return Msg.A_LIST
     if value is None:
-        return "nothing"
+        return Msg.NOTHING
     return repr(transforms.scalar_text(value))
 
 
@@ -282,7 +289,7 @@ class Mapping(_Settings):
             spec = self._field_spec(name)
             if spec is None:
                 raise _mapping_error(Msg.KEY_NOT_MAPPED.format(
-                    name=name, hint=closest(name, list(self.fields)), mapped=", ".join(self.fields) or "none"))
+                    name=name, hint=closest(name, list(self.fields)), mapped=", ".join(self.fields) or Msg.NONE))
             if spec.value is not None:
                 raise _mapping_error(Msg.KEY_IS_CONSTANT.format(name=name))
             if spec.on_invalid != "reject":
@@ -335,9 +342,9 @@ def validated(data: Any, source: str, lines: LineMap) -> Mapping:
         mapping = Mapping.model_validate(data)
     except ValidationError as exc:
         problems = [_describe_error(err, lines) for err in exc.errors()]
-        count = plural(len(problems), "a problem", "{n} problems")
+        count = plural(len(problems), Msg.ONE_PROBLEM, Msg.PROBLEMS)
         raise MappingError(Msg.INVALID.format(
-            path=source, count=count, problems="\n".join(f"  - {p}" for p in problems))) from None
+            path=source, count=count, problems="\n".join(Msg.PROBLEM_ITEM.format(problem=p) for p in problems))) from None
     mapping._source = source
     return mapping
 
