@@ -208,14 +208,14 @@ def date_format_candidates(value: str) -> list[str]:
     """
     text = value.strip()
     iso = _ISO_DATETIME_RE.fullmatch(text)
-    if iso and valid_date(int(iso[1]), int(iso[2]), int(iso[3])):
+    if iso and valid_date(int(iso[1]), int(iso[2]), int(iso[3])) and _valid_time(iso[4], iso[5], iso[6]):
         return [ISO_DATE + _time_format(text[10:11], iso[4], iso[6])]
     slash_iso = _SLASH_ISO_RE.fullmatch(text)
     if slash_iso and valid_date(int(slash_iso[1]), int(slash_iso[3]), int(slash_iso[4])):
         sep = slash_iso[2]
         return [f"%Y{sep}%m{sep}%d"]
     m = _DMY_OR_MDY_RE.fullmatch(text)
-    if not m:
+    if not m or not _valid_time(m[6], m[7], m[8] and m[8][1:]):
         return []
     first, sep, second, year = int(m[1]), m[2], int(m[3]), int(m[4])
     time_part = _time_format(m[5] or "", m[6], m[8])
@@ -227,6 +227,11 @@ def date_format_candidates(value: str) -> list[str]:
     if len(out) == 2 and first == second:
         return out[:1]           # 05-05-1980 reads the same both ways
     return out
+
+
+def _valid_time(hour: str | None, minute: str | None, second: str | None) -> bool:
+    """True for a real time of day (or none at all): 23:59:59 is one, 25:00 is not."""
+    return int(hour or 0) <= 23 and int(minute or 0) <= 59 and int(second or 0) <= 59
 
 
 def _time_format(separator: str, hour: str | None, seconds: str | None) -> str:

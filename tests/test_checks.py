@@ -245,6 +245,12 @@ def test_date_with_date_format() -> None:
         "(which expects, for example, 25-12-1980)")
 
 
+def test_a_day_first_date_with_an_impossible_time_is_a_problem_not_a_crash() -> None:
+    for field in (BIRTHDATE, LASTVISIT):
+        assert problem(field, "25-12-1980 25:00") == (
+            f"'25-12-1980 25:00' is not a real date (field '{field.name}'): the time is not a real time of day")
+
+
 @pytest.mark.parametrize("value, sent", [
     ("1980-12-25 14:30:05", "1980-12-25 14:30:05"), ("1980-12-25 14:30", "1980-12-25 14:30:00"),
     ("1980-12-25T14:30:05", "1980-12-25 14:30:05"), ("1980-12-25", "1980-12-25 00:00:00"),

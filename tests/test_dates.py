@@ -41,6 +41,7 @@ def test_human_date_format() -> None:
     ("03-09-1980", ["%d-%m-%Y", "%m-%d-%Y"]), ("05/05/1980", ["%d/%m/%Y"]),
     ("1980-12-25", ["%Y-%m-%d"]), ("1980-12-25 10:00", ["%Y-%m-%d %H:%M"]),
     ("1980/12/25", ["%Y/%m/%d"]), ("31-31-1980", []), ("hello", []), ("", []),
+    ("25-12-1980 23:59:59", ["%d-%m-%Y %H:%M:%S"]), ("25-12-1980 25:00", []), ("1980-12-25 10:60", []),
 ])
 def test_date_format_candidates(value: str, formats: list[str]) -> None:
     assert date_format_candidates(value) == formats
