@@ -86,8 +86,11 @@ class ValueProblem(Exception):
     """
 
     def __init__(self, reason: Reason) -> None:
-        super().__init__(reason.message)
+        super().__init__(reason)
         self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason.message
 
 
 def shown(value: str) -> str:
