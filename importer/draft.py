@@ -11,7 +11,7 @@ How a column is matched, in order:
 1. to a field, by a forgiving comparison of names: case, accents, spaces and
    punctuation do not count, "no"/"nr" mean "number", and common synonyms in
    English, Dutch, German and French are one concept (``SYNONYMS``); failing
-   that, a close spelling (difflib);
+   that, a close spelling (``importer.mapping.names.best_match``);
 2. a column whose values all look like yes/no (yes, no, x, 1, 0, ja, nee,
    true, false, empty) becomes an interest when an interest has its name,
    even if a field does too; a yes/no column that matches a select field
@@ -25,45 +25,15 @@ columns become interests, and ";"-separated lists become one interest per item.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
-import unicodedata
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from importer.checks import date_format_candidates
+from importer.dates import date_format_candidates, guess_date_format, human_date_format
+from importer.mapping.names import SYNONYMS, best_match, concept, snake_case
 from importer.models import Row
 from importer.schema import DatabaseSchema, FieldDef, InterestDef
-
-# Column-name concepts: the first spelling is the usual Copernica field name.
-# Written normalised (see ``normalised_name``): lower case, no spaces or punctuation.
-SYNONYMS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "emailaddress", "mail", "mailaddress", "emailadres", "mailadres", "emailadresse",
-              "courriel", "adressemail", "adresseemail", "correo"),
-    "firstname": ("firstname", "givenname", "forename", "voornaam", "vorname", "prenom", "roepnaam"),
-    "lastname": ("lastname", "surname", "familyname", "achternaam", "nachname", "familienname", "nom",
-                 "nomdefamille"),
-    "middlename": ("middlename", "tussenvoegsel", "infix", "prefix"),
-    "phone": ("phone", "phonenumber", "telephone", "telephonenumber", "tel", "mobile", "mobilephone",
-              "mobilenumber", "cell", "cellphone", "telefoon", "telefoonnummer", "mobiel", "mobielnummer",
-              "gsm", "telefon", "telefonnummer", "handy"),
-    "birthdate": ("birthdate", "dateofbirth", "birthday", "dob", "geboortedatum", "geburtsdatum",
-                  "datedenaissance", "verjaardag"),
-    "zipcode": ("zipcode", "zip", "postcode", "postalcode", "postleitzahl", "plz", "codepostal"),
-    "city": ("city", "town", "plaats", "woonplaats", "stad", "ort", "stadt", "ville"),
-    "country": ("country", "land", "pays", "countrycode"),
-    "address": ("address", "street", "streetaddress", "adres", "straat", "adresse", "strasse"),
-    "company": ("company", "companyname", "organisation", "organization", "bedrijf", "bedrijfsnaam",
-                "firma", "societe"),
-    "gender": ("gender", "sex", "geslacht", "geschlecht", "sexe"),
-    "optin": ("optin", "consent", "permission", "toestemming"),
-}
-# words inside column names that mean the same thing ("Customer no" = "customer number")
-WORD_SYNONYMS = {"no": "number", "nr": "number", "num": "number", "nbr": "number", "nummer": "number",
-                 "e": "e", "id": "id"}
-FUZZY_CUTOFF = 0.85
 
 TRUTHY = ("yes", "y", "ja", "j", "x", "1", "true", "oui", "si", "waar")
 FALSY = ("no", "n", "nee", "0", "false", "non", "onwaar", "")
@@ -72,7 +42,7 @@ LIST_SHARE = 0.8             # share of a column's items that must be interest n
 DATE_SHARE = 0.9             # share of a column's values that must be dates (no schema)
 
 
-class Notes:
+class Msg:
     """The comments the draft writes, in one place."""
     HEADER = ("# Mapping drafted by `copernica-import init` from {columns} columns and the first {rows} rows.\n"
               "# Read it through before the first real import: every choice below is a guess from\n"
@@ -101,71 +71,6 @@ class Notes:
                        "# (a constant is possible, e.g.  {example}: {{value: spring-fair-2026}})")
     UNFILLED_INTERESTS = "# Interests of the database that no column fills: {names}"
     NO_INTERESTS = "# no column looks like an interest (yes/no values or a list of interest names)"
-
-
-# ------------------------------------------------------------- names
-
-_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-
-
-def name_words(name: str) -> list[str]:
-    """'E-mail address' -> ['e', 'mail', 'address']; 'firstName' -> ['first', 'name']; accents removed."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return [w for w in re.split(r"[^a-z0-9]+", _CAMEL.sub(" ", plain).casefold()) if w]
-
-
-def normalised_name(name: str) -> str:
-    """What is compared: 'E-mail address' -> 'emailaddress', 'Customer no.' -> 'customernumber'."""
-    return "".join(WORD_SYNONYMS.get(w, w) for w in name_words(name))
-
-
-def snake_case(name: str) -> str:
-    """'Date of birth' -> 'date_of_birth'; a name made of no letters -> 'column'."""
-    return "_".join(name_words(name)) or "column"
-
-
-_CONCEPT_OF = {alias: concept for concept, aliases in SYNONYMS.items() for alias in aliases}
-
-
-def concept(name: str) -> str:
-    """The synonym group a name belongs to ('Voornaam' -> 'firstname'), else its normalised form."""
-    normal = normalised_name(name)
-    return _CONCEPT_OF.get(normal, normal)
-
-
-def _name_score(header: str, candidate: str) -> float:
-    """1 for the same name, 0.95 for synonyms, difflib's ratio above the cutoff, else 0."""
-    a, b = normalised_name(header), normalised_name(candidate)
-    if not a or not b:
-        return 0.0
-    if a == b:
-        return 1.0
-    if concept(header) == concept(candidate):
-        return 0.95
-    ratio = difflib.SequenceMatcher(None, a, b).ratio()
-    return ratio if ratio >= FUZZY_CUTOFF else 0.0
-
-
-def _word_score(header: str, candidate: str) -> float:
-    """0.9 when the candidate is one of the header's words ('Baseball fan' has 'baseball'), else 0."""
-    return 0.9 if normalised_name(candidate) in {WORD_SYNONYMS.get(w, w) for w in name_words(header)} else 0.0
-
-
-def best_match(header: str, names: Iterable[str], taken: set[str], *,
-               by_word: bool = False) -> tuple[str, float] | None:
-    """The candidate name that fits ``header`` best and is not taken yet.
-
-    ``by_word`` also accepts a candidate that is one word of the header: right
-    for yes/no columns and interests ('Wants newsletter'), too loose for fields.
-    """
-    def score(name: str) -> float:
-        return max(_name_score(header, name), _word_score(header, name) if by_word else 0.0)
-    scored = [(score(n), n) for n in names if n.casefold() not in taken]
-    scored = [(s, n) for s, n in scored if s > 0]
-    if not scored:
-        return None
-    score, name = max(scored, key=lambda sn: sn[0])
-    return name, score
 
 
 # ------------------------------------------------------------- values
@@ -198,25 +103,6 @@ def list_items(values: list[str], separator: str) -> Counter[str]:
             if item:
                 counts[spelling.setdefault(item.casefold(), item)] += 1
     return counts
-
-
-def guess_date_format(values: list[str]) -> tuple[str | None, list[str], int]:
-    """(the one format every readable value fits, or None; the formats tied; count of unreadable values).
-
-    ISO values need no format: (None, [], n). Values that are no date at all
-    (a typo such as 30-02-1985) do not spoil the guess for the others.
-    """
-    readable = [c for c in (date_format_candidates(v) for v in values) if c]
-    unreadable = len(values) - len(readable)
-    if not readable or all(c[0].startswith("%Y-%m-%d") for c in readable):
-        return None, [], unreadable
-    counts = Counter(fmt for candidates in readable for fmt in candidates)
-    fitting_all = [fmt for fmt, n in counts.items() if n == len(readable)]
-    if len(fitting_all) == 1:
-        return fitting_all[0], fitting_all, unreadable
-    if len(fitting_all) > 1:
-        return None, sorted(fitting_all), unreadable
-    return None, [], len(values)
 
 
 def case_only_mismatches(field_def: FieldDef, values: list[str]) -> list[str]:
@@ -309,7 +195,7 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
                 assert field_def is not None
                 entry = field_entry(field_def.name, header, values, field_def)
                 if score < 0.95:
-                    entry.comment = "\n".join(c for c in (Notes.MATCHED_FUZZY, entry.comment) if c)
+                    entry.comment = "\n".join(c for c in (Msg.MATCHED_FUZZY, entry.comment) if c)
                 draft.fields.append(entry)
             else:
                 draft.interests.append(yes_no_interest(name, header, values))
@@ -317,17 +203,17 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
         if not looks_yes_no(values) and _add_list_interests(draft, header, values, schema.interests,
                                                             taken_interests):
             continue
-        note = Notes.UNUSED_YES_NO if looks_yes_no(values) else (
-            Notes.UNUSED_COLUMN if values else Notes.UNUSED_COLUMN_EMPTY)
+        note = Msg.UNUSED_YES_NO if looks_yes_no(values) else (
+            Msg.UNUSED_COLUMN if values else Msg.UNUSED_COLUMN_EMPTY)
         draft.field_notes.append(note.format(column=header))
 
     draft.key = next((e.name for e in draft.fields if _is_email(e.name, schema.field(e.name))), None)
     unfilled = [f.name for f in schema.fields if f.name.casefold() not in taken_fields]
     if unfilled:
-        draft.field_notes.append(Notes.UNFILLED_FIELDS.format(names=", ".join(unfilled), example=unfilled[0]))
+        draft.field_notes.append(Msg.UNFILLED_FIELDS.format(names=", ".join(unfilled), example=unfilled[0]))
     unfilled_interests = [i.name for i in schema.interests if i.name.casefold() not in taken_interests]
     if unfilled_interests:
-        draft.interest_notes.append(Notes.UNFILLED_INTERESTS.format(names=", ".join(unfilled_interests)))
+        draft.interest_notes.append(Msg.UNFILLED_INTERESTS.format(names=", ".join(unfilled_interests)))
 
 
 def _add_list_interests(draft: Draft, header: str, values: list[str], interests: list[InterestDef],
@@ -339,7 +225,7 @@ def _add_list_interests(draft: Draft, header: str, values: list[str], interests:
     matched = {item: by_name[item.casefold()] for item in items if item.casefold() in by_name}
     if not matched or sum(items[i] for i in matched) < LIST_SHARE * sum(items.values()):
         return False
-    comment = Notes.INTEREST_LIST.format(sep=separator, column=header)
+    comment = Msg.INTEREST_LIST.format(sep=separator, column=header)
     order = {i.name: n for n, i in enumerate(interests)}    # the database's order reads best
     for item, name in sorted(matched.items(), key=lambda m: order[m[1]]):
         if name.casefold() in taken:
@@ -349,7 +235,7 @@ def _add_list_interests(draft: Draft, header: str, values: list[str], interests:
         comment = ""
     others = [i for i in items if i not in matched]
     if others:
-        draft.interest_notes.append(Notes.OTHER_ITEMS.format(column=header, items=", ".join(others)))
+        draft.interest_notes.append(Msg.OTHER_ITEMS.format(column=header, items=", ".join(others)))
     return True
 
 
@@ -364,7 +250,7 @@ def _draft_without_schema(draft: Draft, columns: dict[str, list[str]]) -> None:
             for item in list_items(values, separator):
                 name = _unique(snake_case(item), used)
                 draft.interests.append(Entry(name, {"column": header, "contains": item, "separator": separator},
-                                             Notes.INTEREST_LIST.format(sep=separator, column=header)))
+                                             Msg.INTEREST_LIST.format(sep=separator, column=header)))
         else:
             name = _unique(_concept_name(header), used)
             draft.fields.append(field_entry(name, header, values, None))
@@ -404,16 +290,16 @@ def field_entry(name: str, header: str, values: list[str], field_def: FieldDef |
     if field_def is not None and kind == "select":
         if case_only := case_only_mismatches(field_def, values):
             settings["fix_case"] = True
-            comments.append(Notes.FIX_CASE.format(examples=", ".join(case_only[:3])))
+            comments.append(Msg.FIX_CASE.format(examples=", ".join(case_only[:3])))
         if others := not_choices(field_def, values):
-            comments.append(Notes.NOT_CHOICES.format(examples=", ".join(others[:3]), first=_scalar(others[0])))
+            comments.append(Msg.NOT_CHOICES.format(examples=", ".join(others[:3]), first=_scalar(others[0])))
     if kind == "float" and writes_decimal_comma(values):
         settings["decimal_comma"] = True
-        comments.append(Notes.DECIMAL_COMMA)
+        comments.append(Msg.DECIMAL_COMMA)
     if field_def is not None and field_def.length and any(len(v) > field_def.length for v in values):
-        comments.append(Notes.TOO_LONG.format(length=field_def.length))
+        comments.append(Msg.TOO_LONG.format(length=field_def.length))
     if kind == "select" and field_def is not None and set(field_def.choices) <= {"yes", "no"} and looks_yes_no(values):
-        comments.append(Notes.YES_NO_FIELD)
+        comments.append(Msg.YES_NO_FIELD)
     return Entry(name, settings, "\n".join(comments))
 
 
@@ -429,16 +315,11 @@ def _date_settings(settings: dict[str, object], comments: list[str], values: lis
     iso = "%Y-%m-%d %H:%M:%S" if datetime_field else "%Y-%m-%d"
     if fmt is not None:
         settings["date_format"] = [fmt, iso]
-        comments.append(Notes.DATE_GUESSED.format(human=_human_format(fmt)))
+        comments.append(Msg.DATE_GUESSED.format(human=human_date_format(fmt)))
     elif len(tied) >= 2:
-        comments.append(Notes.DATE_AMBIGUOUS.format(fmt1=tied[0], fmt2=tied[1]))
+        comments.append(Msg.DATE_AMBIGUOUS.format(fmt1=tied[0], fmt2=tied[1]))
     elif unreadable and unreadable == len(values):
-        comments.append(Notes.DATE_UNREADABLE.format(count=unreadable))
-
-
-def _human_format(fmt: str) -> str:
-    words = {"%d": "DD", "%m": "MM", "%Y": "YYYY", "%H": "HH", "%M": "MM", "%S": "SS"}
-    return re.sub(r"%[dmYHMS]", lambda m: words[m.group(0)], fmt)
+        comments.append(Msg.DATE_UNREADABLE.format(count=unreadable))
 
 
 def yes_no_interest(name: str, header: str, values: list[str]) -> Entry:
@@ -478,12 +359,12 @@ def _entry_lines(entry: Entry) -> list[str]:
 
 
 def render(draft: Draft, column_count: int, row_count: int) -> str:
-    out = [Notes.HEADER.format(columns=column_count, rows=row_count), ""]
-    out.append(f"database: {draft.database_id}" if draft.database_id is not None else Notes.NO_DATABASE)
+    out = [Msg.HEADER.format(columns=column_count, rows=row_count), ""]
+    out.append(f"database: {draft.database_id}" if draft.database_id is not None else Msg.NO_DATABASE)
     if draft.key:
-        out += [Notes.KEY, f"key: {_scalar(draft.key)}"]
+        out += [Msg.KEY, f"key: {_scalar(draft.key)}"]
     else:
-        out.append(Notes.NO_KEY)
+        out.append(Msg.NO_KEY)
     out += ["", "fields:"]
     for entry in draft.fields:
         out += _entry_lines(entry)
@@ -494,5 +375,5 @@ def render(draft: Draft, column_count: int, row_count: int) -> str:
             out += _entry_lines(entry)
         out += draft.interest_notes
     else:
-        out += ["", Notes.NO_INTERESTS]
+        out += ["", Msg.NO_INTERESTS]
     return "\n".join(out) + "\n"

@@ -84,6 +84,8 @@ REASON_TITLES: dict[str, str] = {
     # unknown: sent, the result cannot be known
     "in_flight_no_key": "in flight at a crash, no key to check it",
     "other_values": "profiles with this key hold other values",
+    # invalid, added with the reader's reasons
+    "unnamed_column": "a value in a column the header does not name",
 }
 
 

@@ -6,10 +6,11 @@
             ...
 
 Formats: .csv .tsv .txt (tab-separated), their .gz versions, .xlsx/.xlsm,
-.xls and .ods. Every problem with the file itself is one ``FileError`` raised
+.xls and .ods. Every problem with the file itself is one ``InputFileError`` raised
 by ``open_sheet`` (before any row is handed out) with a message that names
 the file and says how to fix it; a malformed single row is handed out with
-``Row.problem`` set. The parts live in ``importer/readers/``.
+``Row.problem`` set (a ``Reason``: extra_cells, unnamed_column or
+unclosed_quote). The parts live in ``importer/readers/``.
 """
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from importer.errors import FileError
-from importer.models import Row
-from importer.readers import detect, messages
+from importer.errors import InputFileError
+from importer.models import Reason, Row
+from importer.readers import detect
+from importer.readers.messages import Msg
 from importer.readers.table import (
     LOOKAHEAD_ROWS,
     Record,
@@ -35,7 +37,7 @@ from importer.readers.workbook import CalamineSource, SheetChoice, XlsxSource
 
 __all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "SUPPORTED_SUFFIXES"]
 
-SUPPORTED_SUFFIXES = messages.SUPPORTED_SUFFIXES
+SUPPORTED_SUFFIXES = detect.SUPPORTED_SUFFIXES
 
 
 class _Source(Protocol):
@@ -43,7 +45,7 @@ class _Source(Protocol):
     delimiter: str | None
 
     def records(self) -> Iterator[Record]: ...
-    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str: ...
+    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> Reason: ...
     def close(self) -> None: ...
 
 
@@ -60,7 +62,7 @@ class Sheet:
         self._records = source.records()
         header = first_non_blank(self._records)
         if header is None:
-            raise FileError(messages.no_header(path))
+            raise InputFileError(Msg.NO_HEADER.format(path=path))
         self.header_row: int = header.number
         names = checked_headers(path, header)
         self._lookahead = self._read_ahead()
@@ -92,7 +94,7 @@ class Sheet:
                 if non_blank >= LOOKAHEAD_ROWS:
                     break
         if not non_blank:
-            raise FileError(messages.header_only(self.path, self.header_row))
+            raise InputFileError(Msg.HEADER_ONLY.format(path=self.path, header_row=self.header_row))
         return records
 
     def _all_rows(self) -> Iterator[Row]:
@@ -115,7 +117,7 @@ class Sheet:
 
 def open_sheet(path: str | Path, encoding: str | None = None, delimiter: str | None = None,
                sheet: SheetChoice = None) -> Sheet:
-    """Open and check a spreadsheet; raises FileError (UsageError for a bad
+    """Open and check a spreadsheet; raises InputFileError (UsageError for a bad
     encoding or delimiter option). ``sheet``: a name, a 1-based position, or
     None for the first visible sheet; it must be None for text files."""
     path = Path(path)
@@ -139,7 +141,7 @@ def _open_source(path: Path, kind: detect.FileKind, encoding: str | None,
     if kind.base == "ods":
         return CalamineSource(path, "OpenDocument (.ods)", sheet)
     if sheet is not None and str(sheet).strip():
-        raise FileError(messages.sheet_option_for_text(path))
+        raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))
     return TextSource(path, kind, encoding, delimiter)
 
 
@@ -158,9 +160,9 @@ def file_fingerprint(path: str | Path) -> str:
             while chunk := file.read(1024 * 1024):
                 digest.update(chunk)
     except IsADirectoryError as exc:
-        raise FileError(messages.is_a_directory(path)) from exc
+        raise InputFileError(Msg.IS_A_DIRECTORY.format(path=path)) from exc
     except FileNotFoundError as exc:
-        raise FileError(messages.not_found(path)) from exc
+        raise InputFileError(Msg.NOT_FOUND.format(path=path)) from exc
     except OSError as exc:
-        raise FileError(messages.cannot_open(path, exc.strerror or str(exc))) from exc
+        raise InputFileError(Msg.CANNOT_OPEN.format(path=path, reason=exc.strerror or str(exc))) from exc
     return digest.hexdigest()

@@ -33,6 +33,18 @@ FieldType = Literal[
 FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
 
 
+class Msg:
+    """What reading a schema file can say."""
+    DECLARED_TWICE = "database {database}: {kind} {name!r} is declared twice (names are case-insensitive)"
+    NO_SUCH_DATABASE = "the schema file has no database {database} (it has: {known})"
+    NO_FILE = "schema file {path} does not exist"
+    BAD_YAML = "schema file {path} is not valid YAML: {why}"
+    INVALID = "schema file {path} is invalid: {problems}"
+    PROBLEM = "{place}: {why}"
+    TOP = "(top)"
+    NONE = "none"
+
+
 class FieldDef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -105,8 +117,7 @@ class DatabaseSchema(BaseModel):
             seen: set[str] = set()
             for n in names:
                 if n.lower() in seen:
-                    raise ValueError(f"database {self.id}: {kind} {n!r} is declared twice "
-                                     "(names are case-insensitive)")
+                    raise ValueError(Msg.DECLARED_TWICE.format(database=self.id, kind=kind, name=n))
                 seen.add(n.lower())
         return self
 
@@ -129,8 +140,8 @@ class SchemaFile(BaseModel):
         for db in self.databases:
             if db.id == database_id:
                 return db
-        known = ", ".join(str(d.id) for d in self.databases) or "none"
-        raise SchemaError(f"the schema file has no database {database_id} (it has: {known})")
+        known = ", ".join(str(d.id) for d in self.databases) or Msg.NONE
+        raise SchemaError(Msg.NO_SUCH_DATABASE.format(database=database_id, known=known))
 
 
 def _yaml_scalar_text(v: Any) -> str:
@@ -145,18 +156,17 @@ def load_schema_file(path: str | Path) -> SchemaFile:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SchemaError(f"schema file {path} does not exist") from None
+        raise SchemaError(Msg.NO_FILE.format(path=path)) from None
     except yaml.YAMLError as exc:
-        raise SchemaError(f"schema file {path} is not valid YAML: {exc}") from None
+        raise SchemaError(Msg.BAD_YAML.format(path=path, why=exc)) from None
     if isinstance(data, dict) and "databases" not in data and "id" in data:
         data = {"databases": [data]}  # a file holding one database
     try:
         return SchemaFile.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise SchemaError(f"schema file {path} is invalid: {problems}") from None
+        problems = "; ".join(Msg.PROBLEM.format(place=".".join(str(p) for p in e["loc"]) or Msg.TOP, why=e["msg"])
+                             for e in exc.errors())
+        raise SchemaError(Msg.INVALID.format(path=path, problems=problems)) from None
 
 
 def dump_schema(databases: list[DatabaseSchema]) -> str:

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from importer.draft import concept, draft_mapping, guess_date_format, normalised_name, snake_case
+from importer.draft import draft_mapping
 from importer.mapping import compile_mapping, load_mapping
+from importer.mapping.names import concept, normalised_name, snake_case
 from importer.models import Profile, Row, RowError
 from importer.schema import DatabaseSchema, load_schema_file
 
@@ -213,17 +214,6 @@ def test_iso_dates_need_no_format(tmp_path: Path) -> None:
     headers = ["Birthdate"]
     text = draft_mapping(headers, rows_of(headers, ["1980-12-25"], ["1990-01-02"]), database(2), database_id=None)
     assert load_mapping(saved(tmp_path, text)).fields["birthdate"].date_format == []
-
-
-@pytest.mark.parametrize("values, expected", [
-    (["25-12-1980", "03-09-1980", "30-02-1985"], ("%d-%m-%Y", ["%d-%m-%Y"], 1)),
-    (["12-25-1980", "03-09-1980"], ("%m-%d-%Y", ["%m-%d-%Y"], 0)),
-    (["03-09-1980"], (None, ["%d-%m-%Y", "%m-%d-%Y"], 0)),
-    (["1980-12-25", "1980-01-01"], (None, [], 0)),
-    (["25-12-1980", "12-25-1980"], (None, [], 2)),
-])
-def test_guess_date_format(values: list[str], expected: tuple[object, ...]) -> None:
-    assert guess_date_format(values) == expected
 
 
 def test_float_with_decimal_commas_gets_decimal_comma(tmp_path: Path) -> None:

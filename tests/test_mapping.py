@@ -1,6 +1,7 @@
 """The mapping file: loading and its errors, fitting it to a file and a database, rows to profiles."""
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from importer.errors import MappingError, SchemaError
 from importer.mapping import RowConverter, compile_mapping, load_mapping
-from importer.models import Profile, Row, RowError
+from importer.models import REASON_TITLES, Profile, Reason, Row, RowError
 from importer.schema import DatabaseSchema, load_schema_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,8 +368,10 @@ def test_a_valid_row_becomes_a_profile(converter: RowConverter) -> None:
 
 
 def test_reader_problem_makes_the_row_invalid(converter: RowConverter) -> None:
-    result = converter(Row(7, {}, problem="row 7 has 15 cells but the header has 13"))
-    assert result == RowError(7, "row 7 has 15 cells but the header has 13")
+    problem = Reason("extra_cells", "row {row:,} has {count} cells but the header has 13", {"row": 7, "count": 15})
+    result = converter(Row(7, {}, problem=problem))
+    assert result == RowError(7, (problem,))
+    assert (result.code, result.message) == ("extra_cells", "row 7 has 15 cells but the header has 13")
 
 
 def test_all_problems_of_a_row_in_one_message(converter: RowConverter) -> None:
@@ -388,6 +391,36 @@ def test_all_problems_of_a_row_in_one_message(converter: RowConverter) -> None:
     ]
 
 
+def test_each_problem_of_a_row_is_a_reason_with_its_code(converter: RowConverter) -> None:
+    result = converter(contact_row(Date_of_birth="31-02-1980", Country="Holland"))
+    assert isinstance(result, RowError)
+    assert [r.code for r in result.reasons] == ["invalid_date", "not_a_choice"]
+    assert [r.message for r in result.reasons] == [
+        "column 'Date of birth': '31-02-1980' is not a real date (February 1980 has no day 31); expected the "
+        "form DD-MM-YYYY or YYYY-MM-DD",
+        "column 'Country': 'Holland' is not a choice of field 'country': allowed are NL, BE, DE, FR, GB",
+    ]
+    assert result.code == "invalid_date;not_a_choice"
+    assert result.message == "; ".join(r.message for r in result.reasons)
+    # the column is added around the check's own sentence, which stays a param
+    assert result.reasons[1].params == {
+        "column": "Country",
+        "inner": "'Holland' is not a choice of field 'country': allowed are NL, BE, DE, FR, GB"}
+
+
+def test_every_row_problem_has_a_known_code_and_plain_params(converter: RowConverter) -> None:
+    result = converter(contact_row(E_mail_address="jan@@example", Phone="1" * 40, Date_of_birth="1980-04-03 10:00",
+                                   Country="Holland", Opt_in="Yes", Score="7,5", Newsletter="maybe",
+                                   Sports="Golf"))
+    assert isinstance(result, RowError)
+    assert [r.code for r in result.reasons] == [
+        "invalid_email", "too_long", "date_has_time", "not_a_choice", "not_a_choice", "not_whole_number",
+        "not_yes_no"]
+    for reason in result.reasons:
+        assert reason.code in REASON_TITLES
+        assert Reason.from_json(json.loads(json.dumps(reason.to_json()))).message == reason.message
+
+
 def test_row_error_carries_the_key(converter: RowConverter) -> None:
     result = converter(contact_row(Score="abc"))
     assert isinstance(result, RowError) and result.key == "jan@example.com"
@@ -396,12 +429,16 @@ def test_row_error_carries_the_key(converter: RowConverter) -> None:
 def test_empty_key_is_explained(converter: RowConverter) -> None:
     assert rejection(converter, E_mail_address="   ") == (
         "the key field 'email' (column 'E-mail address') is empty, so this row cannot be matched or de-duplicated")
+    result = converter(contact_row(E_mail_address=""))
+    assert isinstance(result, RowError) and result.code == "empty_key"
 
 
 def test_empty_required_field(tmp_path: Path) -> None:
     mapping = load_mapping(write_mapping(tmp_path, "fields: {email: {column: E-mail, required: true}}\n"))
     result = compile_mapping(mapping, ["E-mail"])(Row(5, {"E-mail": ""}))
-    assert result == RowError(5, "column 'E-mail' is empty but required")
+    assert isinstance(result, RowError) and result.row == 5
+    assert [(r.code, r.message) for r in result.reasons] == [
+        ("empty_required", "column 'E-mail' is empty but required")]
 
 
 def test_empty_cells_are_not_sent_and_not_checked(converter: RowConverter) -> None:
@@ -438,9 +475,12 @@ def test_on_invalid_omit_leaves_the_field_out_with_a_warning(converter: RowConve
     profile = convert_fields(converter, City="x" * 61)
     assert "city" not in profile.fields
     assert len(profile.warnings) == 1
-    assert profile.warnings[0].startswith("column 'City': '" + "x" * 59)
-    assert profile.warnings[0].endswith("is 61 characters long; field 'city' holds at most 60, and Copernica "
-                                        "would cut off the rest; left out (on_invalid: omit)")
+    warning = profile.warnings[0]
+    assert warning.code == "value_omitted"
+    assert warning.params["cause"] == "too_long"
+    # the long value is shortened inside the sentence; the sentence itself is whole
+    assert warning.message == ("column 'City': '" + "x" * 59 + "\u2026' is 61 characters long; field 'city' holds "
+                               "at most 60, and Copernica would cut off the rest; left out (on_invalid: omit)")
 
 
 def test_on_invalid_send_sends_the_value_with_a_warning(tmp_path: Path, test_db: DatabaseSchema) -> None:
@@ -448,8 +488,10 @@ def test_on_invalid_send_sends_the_value_with_a_warning(tmp_path: Path, test_db:
     profile = compile_mapping(mapping, ["Age"], test_db)(Row(2, {"Age": "about 40"}))
     assert isinstance(profile, Profile)
     assert profile.fields == {"age": "about 40"}
-    assert profile.warnings == ["column 'Age': 'about 40' is not a whole number (field 'age' holds whole "
-                                "numbers); sent anyway (on_invalid: send)"]
+    assert [w.message for w in profile.warnings] == [
+        "column 'Age': 'about 40' is not a whole number (field 'age' holds whole numbers); sent anyway "
+        "(on_invalid: send)"]
+    assert [(w.code, w.params["cause"]) for w in profile.warnings] == [("sent_anyway", "not_whole_number")]
 
 
 def test_values_are_normalised_by_the_type_checks(tmp_path: Path, test_db: DatabaseSchema) -> None:
@@ -482,8 +524,9 @@ def test_email_validation_on_a_text_field_and_without_schema(tmp_path: Path, tes
     mapping = load_mapping(write_mapping(tmp_path, "fields: {firstname: {column: Mail, validate: email}}\n"))
     for schema in (test_db, None):
         result = compile_mapping(mapping, ["Mail"], schema)(Row(3, {"Mail": "piet.example.com"}))
-        assert result == RowError(3, "column 'Mail': 'piet.example.com' is not a valid email address "
-                                     "(there is no @)")
+        assert isinstance(result, RowError) and result.row == 3
+        assert [(r.code, r.message) for r in result.reasons] == [
+            ("invalid_email", "column 'Mail': 'piet.example.com' is not a valid email address (there is no @)")]
 
 
 def test_without_schema_values_are_not_type_checked(tmp_path: Path) -> None:
@@ -512,7 +555,8 @@ def test_list_interests_match_items_without_regard_to_case(converter: RowConvert
 
 def test_list_items_no_interest_takes_are_reported(converter: RowConverter) -> None:
     profile = convert_fields(converter, Sports="Football;Golf;;cycling")
-    assert profile.warnings == [
+    assert {w.code for w in profile.warnings} == {"unmatched_item"}
+    assert [w.message for w in profile.warnings] == [
         "column 'Sports': 'Golf' matches no mapped interest and is not imported (mapped: Football, tennis)",
         "column 'Sports': 'cycling' matches no mapped interest and is not imported (mapped: Football, tennis)",
     ]

@@ -13,7 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.errors import FileError, UsageError
+from importer.errors import InputFileError, UsageError
 from importer.reader import file_fingerprint, open_sheet, read_rows
 
 # --- helpers ------------------------------------------------------------------------
@@ -36,7 +36,7 @@ def values(rows) -> list[dict[str, str]]:
 
 
 def file_error(path: Path, **options) -> str:
-    with pytest.raises(FileError) as caught:
+    with pytest.raises(InputFileError) as caught:
         with open_sheet(path, **options) as sheet:
             list(sheet)
     return str(caught.value)
@@ -191,7 +191,8 @@ def test_unclosed_quote_marks_the_row_invalid_instead_of_swallowing_silently(tmp
     rows, _ = read_all(write(tmp_path, "a.csv", text))
     assert rows[0].problem is None
     assert rows[1].number == 3
-    assert rows[1].problem.startswith("row 3 opens a quote")
+    assert rows[1].problem.code == "unclosed_quote"
+    assert rows[1].problem.message.startswith("row 3 opens a quote")
     assert rows[1].values["name"] == "Bob\nc@x.nl,Cas\n"
 
 
@@ -215,9 +216,12 @@ def test_more_cells_than_the_header_makes_the_row_invalid_with_a_clear_message(t
     text = "a,b,c,d,e\n1,2,3,4,5\n1,2,3,4,5,6\n1,2,3,4,5,,\n"
     rows, _ = read_all(write(tmp_path, "a.csv", text))
     assert rows[0].problem is None
-    assert rows[1].problem == (
+    assert rows[1].problem.code == "extra_cells"
+    assert rows[1].problem.message == (
         "row 3 has 6 cells but the header has 5 columns; check for an unquoted comma (,) inside "
         "a value (values containing it must be in double quotes), or a value typed past the last column")
+    # the journal stores a reason's params: plain values only
+    assert rows[1].problem.params == {"row": 3, "cell_count": 6, "header_count": 5, "delimiter": "comma (,)"}
     assert rows[1].values == {"a": "1", "b": "2", "c": "3", "d": "4", "e": "5"}
     assert rows[2].problem is None            # trailing empty cells, as Excel exports them
 
@@ -258,7 +262,8 @@ def test_value_under_unnamed_column_after_the_lookahead_makes_that_row_invalid(t
     rows, _ = read_all(write(tmp_path, "a.csv", "\n".join(lines) + "\n"))
     assert len(rows) == 1001
     assert rows[-1].number == 1002
-    assert rows[-1].problem.startswith("row 1,002 has a value in column B ('stray')")
+    assert rows[-1].problem.code == "unnamed_column"
+    assert rows[-1].problem.message.startswith("row 1,002 has a value in column B ('stray')")
 
 
 # --- other text formats ------------------------------------------------------------------
@@ -465,8 +470,9 @@ def test_xlsx_value_past_the_header_in_the_lookahead_is_a_file_error(tmp_path):
 def test_xlsx_value_right_of_the_header_makes_the_row_invalid(tmp_path):
     path = make_xlsx(tmp_path / "x.xlsx", {"S": [["email", "name"], ["a@x.nl", "Ann", "stray"]]})
     rows, _ = read_all(path)
-    assert rows[0].problem == ("row 2 has a value in column C ('stray'), but the header row has no name "
-                               "for column C; give that column a name or clear the cell")
+    assert rows[0].problem.code == "extra_cells"
+    assert rows[0].problem.message == ("row 2 has a value in column C ('stray'), but the header row has no "
+                                       "name for column C; give that column a name or clear the cell")
 
 
 def test_xlsx_header_only(tmp_path):
@@ -528,7 +534,7 @@ def test_file_fingerprint_is_the_sha256_of_the_bytes(tmp_path):
     content = b"email\n" + b"a@x.nl\n" * 300_000
     path = write(tmp_path, "a.csv", content)
     assert file_fingerprint(path) == hashlib.sha256(content).hexdigest()
-    with pytest.raises(FileError, match="no such file"):
+    with pytest.raises(InputFileError, match="no such file"):
         file_fingerprint(tmp_path / "gone.csv")
 
 

@@ -1,11 +1,10 @@
-"""Named transforms and the date parser used by mappings."""
+"""Named transforms used by mappings (the date parser is tested in test_dates.py)."""
 from __future__ import annotations
 
 import pytest
 
 from importer import transforms
-from importer.checks import ValueProblem
-from importer.transforms import DateParser, TransformSpecError, build_transform, chain, human_date_format
+from importer.transforms import TransformSpecError, build_transform, chain
 
 
 @pytest.mark.parametrize(("name", "cell", "expected"), [
@@ -101,54 +100,3 @@ def test_registry_is_extensible() -> None:
         assert "reverse" in transforms.known_names()
     finally:
         del transforms.SIMPLE["reverse"]
-
-
-# ------------------------------------------------------------------- dates
-
-def test_human_date_format() -> None:
-    assert human_date_format("%d-%m-%Y") == "DD-MM-YYYY"
-    assert human_date_format("%Y-%m-%d %H:%M:%S") == "YYYY-MM-DD HH:mm:ss"
-    assert human_date_format("%d %B %Y") == "DD Month YYYY"
-
-
-def test_date_parser_writes_iso_dates() -> None:
-    parse = DateParser(["%d-%m-%Y", "%Y-%m-%d"], with_time=False)
-    assert parse("31-12-1980") == "1980-12-31"
-    assert parse("1-2-1980") == "1980-02-01"
-    assert parse(" 1980-12-31 ") == "1980-12-31"
-
-
-def test_date_parser_adds_the_time_for_datetime_fields() -> None:
-    assert DateParser(["%d-%m-%Y"], with_time=True)("31-12-1980") == "1980-12-31 00:00:00"
-    assert DateParser(["%d/%m/%Y %H:%M"], with_time=True)("31/12/1980 14:05") == "1980-12-31 14:05:00"
-
-
-def test_date_parser_uses_strptime_for_named_months() -> None:
-    assert DateParser(["%d %B %Y"], with_time=False)("25 December 1980") == "1980-12-25"
-
-
-def test_date_parser_names_the_expected_form() -> None:
-    with pytest.raises(ValueProblem) as caught:
-        DateParser(["%d-%m-%Y"], with_time=False)("1980/12/31")
-    assert str(caught.value) == "'1980/12/31' is not a date in the form DD-MM-YYYY"
-
-
-def test_date_parser_explains_an_impossible_day() -> None:
-    parse = DateParser(["%d-%m-%Y", "%Y-%m-%d"], with_time=False)
-    with pytest.raises(ValueProblem) as caught:
-        parse("31-02-1980")
-    assert str(caught.value) == ("'31-02-1980' is not a real date (February 1980 has no day 31); "
-                                 "expected the form DD-MM-YYYY or YYYY-MM-DD")
-    with pytest.raises(ValueProblem, match="there is no month 13"):
-        parse("01-13-1980")
-
-
-def test_date_parser_refuses_to_guess_between_two_readings() -> None:
-    parse = DateParser(["%d-%m-%Y", "%m-%d-%Y"], with_time=False)
-    assert parse("25-12-1980") == "1980-12-25"   # only one reading is a real date
-    assert parse("05-05-1980") == "1980-05-05"   # both readings are the same day
-    with pytest.raises(ValueProblem) as caught:
-        parse("03-04-1980")
-    assert "fits more than one date format" in str(caught.value)
-    assert "1980-04-03 as DD-MM-YYYY" in str(caught.value)
-    assert "1980-03-04 as MM-DD-YYYY" in str(caught.value)

@@ -1,8 +1,8 @@
 """The reader's parts; use ``importer.reader`` (open_sheet, read_rows, Sheet).
 
-- ``messages``: every text the reader shows a user, in one place.
-- ``detect``: what a file really is (by name and content), its encoding and
-  its delimiter.
+- ``messages``: every sentence the reader shows a user (``Msg``), in one place.
+- ``detect``: what a file really is (by name and content), and its delimiter.
+- ``encoding``: a text file's encoding, checked against every byte.
 - ``cells``: spreadsheet cell values to the text a person sees in Excel.
 - ``table``: format-independent header finding, header checks and Row building.
 - ``text``: CSV/TSV/TXT (plain or gzip) as a stream of records.

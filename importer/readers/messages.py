@@ -1,185 +1,131 @@
-"""Every message the reader shows a user, in one place, in plain English.
+"""Every sentence the reader shows a user, in one place, in plain English.
 
-Each function returns the text; callers raise ``FileError``/``UsageError`` with
-it or put it into ``Row.problem``. Tests match on these texts, so keep the key
-phrases stable.
+``Msg`` holds the templates; callers fill them with ``Msg.NAME.format(...)``
+and raise ``InputFileError``/``UsageError`` with the text, or put a
+``Reason(code, Msg.NAME, params)`` into ``Row.problem``. The few helpers
+below only pick a template or build a list that goes into one. Tests and the
+README quote these sentences, so keep the key phrases stable.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz",
-                      ".xlsx", ".xlsm", ".xls", ".ods")
 
-DELIMITER_NAMES = {",": "comma (,)", ";": "semicolon (;)", "\t": "tab", "|": "pipe (|)"}
+class Msg:
+    """The reader's sentences (``{row:,}`` writes 1,002 for row 1002)."""
+    # the file itself
+    NOT_FOUND = ("{path}: there is no such file. Check the name and the folder (the path is relative to "
+                 "where you run the command).")
+    IS_A_DIRECTORY = "{path} is a folder, not a file. Give the path of the spreadsheet inside it."
+    CANNOT_OPEN = "{path} cannot be opened ({reason}). Check that the file exists and that you may read it."
+    UNSUPPORTED_EXTENSION = ("{path}: files of type '{suffix}' are not supported. Supported are {supported}. "
+                             "Save the spreadsheet as .xlsx or .csv and try again.")
+    NO_EXTENSION = "no extension"
+    EMPTY_FILE = "{path} is empty: it has no header row and no data. Check that you picked the right file."
+    NO_HEADER = ("{path} has no header row: every row is empty. Check that you picked the right file "
+                 "(or sheet).")
+    HEADER_ONLY = ("{path} has a header (row {header_row}) but no data rows. Check that you picked the right "
+                   "file (or sheet) and that it was saved with its data.")
+    LOOKS_LIKE_TEXT = ("{path} is not a real {kind} file; it looks like a CSV/text file. Rename it to .csv "
+                       "(or .txt if it is tab-separated) and try again.")
+    LOOKS_LIKE_HTML = ("{path} is not a real Excel file; it is a web page (HTML) saved with an Excel name. "
+                       "Open it in Excel and save it as .xlsx (File > Save As > Excel Workbook), then try again.")
+    WRONG_EXTENSION = "{path} is really {what_it_is}, not what its name says. Rename it to {right_suffix} and try again."
+    PASSWORD_PROTECTED = ("{path} is password-protected (encrypted), so it cannot be read. Open it in Excel, "
+                          "remove the password (File > Info > Protect Workbook > Encrypt with Password, clear "
+                          "it), save, and try again.")
+    DAMAGED_WORKBOOK = ("{path} cannot be read as an {kind} file: it is damaged or not really a spreadsheet. "
+                        "Open it in your spreadsheet program and save it again (or export it as .csv).")
+    BINARY_JUNK = ("{path} is not a text file: it contains binary data (it may be a picture, a PDF, a database "
+                   "or a damaged file). Export your list as .csv or .xlsx and try again.")
+    NOT_GZIP = ("{path} ends in .gz but is not gzip-compressed. Rename it to {inner_suffix} (without .gz) "
+                "or compress it with gzip.")
+    DAMAGED_GZIP = ("{path} is a damaged or incomplete gzip file (perhaps the download or copy was cut off). "
+                    "Get a complete copy of the file and try again.")
+    # what a file really is, named in WRONG_EXTENSION
+    IS_XLSX = "an Excel workbook"
+    IS_NEWER_XLSX = "a newer Excel workbook"
+    IS_XLS = "an Excel 97-2003 workbook"
+    IS_ODS = "an OpenDocument spreadsheet"
+    IS_GZIP = "gzip-compressed"
+    # encodings and delimiters
+    UNKNOWN_ENCODING = ("'{name}' is not an encoding this tool knows. Common ones are utf-8, utf-8-sig, "
+                        "utf-16, cp1252 (Windows Western Europe) and latin-1; or leave --encoding out to detect it.")
+    UNDECODABLE = ("{path} cannot be read as {encoding} text: line {line:,} contains the byte 0x{byte:02X}, "
+                   "which is not valid {encoding}. {advice}")
+    UNDECODABLE_FORCED = ("The file is probably in another encoding: try --encoding cp1252 (Windows Western "
+                          "Europe), or leave --encoding out to let the tool detect it.")
+    UNDECODABLE_DETECTED = ("Save the file again as 'CSV UTF-8' from your spreadsheet program, or give the "
+                            "right encoding with --encoding.")
+    BAD_DELIMITER = ("'{value}' is not a usable delimiter: give one character, for example ',' ';' '|' "
+                     "or 'tab' (also written '\\t').")
+    DELIMITER_COMMA = "comma (,)"
+    DELIMITER_SEMICOLON = "semicolon (;)"
+    DELIMITER_TAB = "tab"
+    DELIMITER_PIPE = "pipe (|)"
+    DELIMITER_OTHER = "'{delimiter}'"
+    CELL_TOO_LONG = ("{path}: around row {row:,} a cell is longer than 131,072 characters. This almost always "
+                     "means a quote (\") is opened and not closed there. Fix the quotes around row {row:,} "
+                     "and try again.")
+    MALFORMED_TEXT = "{path}: row {row:,} cannot be read as CSV ({detail}). Fix that row and try again."
+    # headers
+    UNNAMED_COLUMNS = ("{path}: the header row (row {header_row}) has no name for column{s} {columns}, while "
+                       "columns after it do have names. Give column{s} {columns} a name in row {header_row} "
+                       "(or delete the column{s} if not needed) and try again.")
+    DUPLICATE_COLUMNS = ("{path}: the header row (row {header_row}) has the same column name more than once: "
+                         "{duplicates}. Column names must be unique (upper/lower case does not count as "
+                         "different). Rename or delete the extra columns and try again.")
+    DUPLICATE_COLUMN = "'{name}' (columns {columns})"
+    # rows (Row.problem)
+    UNCLOSED_QUOTE = ("row {row:,} opens a quote (\") that is never closed, so everything after it up to the "
+                      "end of the file was read as one cell. Fix the quotes in row {row:,} and import the rows "
+                      "after it again.")
+    EXTRA_CELLS_IN_TEXT = ("row {row:,} has {cell_count} cells but the header has {header_count} columns; check "
+                           "for an unquoted {delimiter} inside a value (values containing it must be in double "
+                           "quotes), or a value typed past the last column")
+    VALUE_IN_UNNAMED_COLUMN = ("row {row:,} has a value in column {column} ('{value}'), but the header row has "
+                               "no name for column {column}; give that column a name or clear the cell")
+    # workbooks
+    UNKNOWN_SHEET = ("{path} has no sheet '{wanted}'. Its sheets are: {sheets}. Give --sheet a name or a "
+                     "position from this list.")
+    SHEET_ITEM = "{position}: '{name}'"
+    SHEET_ITEM_HIDDEN = "{position}: '{name}' (hidden)"
+    NO_VISIBLE_SHEET = ("{path} has no visible sheet with cells. Unhide the sheet with your data or choose it "
+                        "with --sheet.")
+    SHEET_OPTION_FOR_TEXT = "{path} is a text file and has no sheets; leave --sheet out."
+
+
+VALUE_SHOWN = 40          # characters of a stray cell value quoted in a row's problem, at most
+
+_DELIMITER_NAMES = {",": Msg.DELIMITER_COMMA, ";": Msg.DELIMITER_SEMICOLON, "\t": Msg.DELIMITER_TAB,
+                    "|": Msg.DELIMITER_PIPE}
 
 
 def delimiter_name(delimiter: str) -> str:
-    return DELIMITER_NAMES.get(delimiter, f"'{delimiter}'")
+    """'comma (,)', 'tab', ... for a delimiter in a sentence."""
+    return _DELIMITER_NAMES.get(delimiter, Msg.DELIMITER_OTHER.format(delimiter=delimiter))
 
 
-def _listing(items: Iterable[str]) -> str:
+def listing(items: Iterable[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-# --- the file itself -------------------------------------------------------
-
-def not_found(path: object) -> str:
-    return f"{path}: there is no such file. Check the name and the folder (the path is relative to where you run the command)."
-
-
-def is_a_directory(path: object) -> str:
-    return f"{path} is a folder, not a file. Give the path of the spreadsheet inside it."
+def shown_value(value: str) -> str:
+    """A stray cell's value as a row's problem quotes it: at most VALUE_SHOWN characters."""
+    return value if len(value) <= VALUE_SHOWN else value[:VALUE_SHOWN - 3] + "..."
 
 
-def cannot_open(path: object, reason: str) -> str:
-    return f"{path} cannot be opened ({reason}). Check that the file exists and that you may read it."
+def sheets_listing(sheets: Sequence[tuple[str, bool]]) -> str:
+    """"1: 'Leads'; 2: 'Old' (hidden)" for (name, visible) pairs."""
+    return "; ".join((Msg.SHEET_ITEM if visible else Msg.SHEET_ITEM_HIDDEN).format(position=position, name=name)
+                     for position, (name, visible) in enumerate(sheets, start=1))
 
 
-def unsupported_extension(path: object, suffix: str) -> str:
-    shown = suffix or "no extension"
-    return (f"{path}: files of type '{shown}' are not supported. Supported are "
-            f"{', '.join(SUPPORTED_SUFFIXES)}. Save the spreadsheet as .xlsx or .csv and try again.")
-
-
-def empty_file(path: object) -> str:
-    return f"{path} is empty: it has no header row and no data. Check that you picked the right file."
-
-
-def no_header(path: object) -> str:
-    return f"{path} has no header row: every row is empty. Check that you picked the right file (or sheet)."
-
-
-def header_only(path: object, header_row: int) -> str:
-    return (f"{path} has a header (row {header_row}) but no data rows. "
-            f"Check that you picked the right file (or sheet) and that it was saved with its data.")
-
-
-def looks_like_text(path: object, actual_kind: str) -> str:
-    return (f"{path} is not a real {actual_kind} file; it looks like a CSV/text file. "
-            f"Rename it to .csv (or .txt if it is tab-separated) and try again.")
-
-
-def looks_like_html(path: object) -> str:
-    return (f"{path} is not a real Excel file; it is a web page (HTML) saved with an Excel name. "
-            f"Open it in Excel and save it as .xlsx (File > Save As > Excel Workbook), then try again.")
-
-
-def wrong_extension(path: object, what_it_is: str, right_suffix: str) -> str:
-    return f"{path} is really {what_it_is}, not what its name says. Rename it to {right_suffix} and try again."
-
-
-def password_protected(path: object) -> str:
-    return (f"{path} is password-protected (encrypted), so it cannot be read. Open it in Excel, "
-            f"remove the password (File > Info > Protect Workbook > Encrypt with Password, clear it), "
-            f"save, and try again.")
-
-
-def damaged_workbook(path: object, kind: str) -> str:
-    return (f"{path} cannot be read as an {kind} file: it is damaged or not really a spreadsheet. "
-            f"Open it in your spreadsheet program and save it again (or export it as .csv).")
-
-
-def binary_junk(path: object) -> str:
-    return (f"{path} is not a text file: it contains binary data (it may be a picture, a PDF, a "
-            f"database or a damaged file). Export your list as .csv or .xlsx and try again.")
-
-
-def not_gzip(path: object, inner_suffix: str) -> str:
-    return (f"{path} ends in .gz but is not gzip-compressed. Rename it to {inner_suffix} "
-            f"(without .gz) or compress it with gzip.")
-
-
-def damaged_gzip(path: object) -> str:
-    return (f"{path} is a damaged or incomplete gzip file (perhaps the download or copy was cut off). "
-            f"Get a complete copy of the file and try again.")
-
-
-# --- encodings and delimiters ------------------------------------------------
-
-def unknown_encoding(name: str) -> str:
-    return (f"'{name}' is not an encoding this tool knows. Common ones are utf-8, utf-8-sig, "
-            f"utf-16, cp1252 (Windows Western Europe) and latin-1; or leave --encoding out to detect it.")
-
-
-def undecodable(path: object, encoding: str, line: int, byte: int, forced: bool) -> str:
-    advice = ("The file is probably in another encoding: try --encoding cp1252 (Windows Western "
-              "Europe), or leave --encoding out to let the tool detect it."
-              if forced else
-              "Save the file again as 'CSV UTF-8' from your spreadsheet program, or give the right "
-              "encoding with --encoding.")
-    return (f"{path} cannot be read as {encoding} text: line {line:,} contains the byte 0x{byte:02X}, "
-            f"which is not valid {encoding}. {advice}")
-
-
-def bad_delimiter(value: str) -> str:
-    return (f"'{value}' is not a usable delimiter: give one character, for example ',' ';' '|' "
-            f"or 'tab' (also written '\\t').")
-
-
-def unclosed_quote(row: int) -> str:
-    return (f"row {row:,} opens a quote (\") that is never closed, so everything after it up to the "
-            f"end of the file was read as one cell. Fix the quotes in row {row:,} and import the "
-            f"rows after it again.")
-
-
-def cell_too_long(path: object, row: int) -> str:
-    return (f"{path}: around row {row:,} a cell is longer than 131,072 characters. This almost "
-            f"always means a quote (\") is opened and not closed there. Fix the quotes around row "
-            f"{row:,} and try again.")
-
-
-def malformed_text(path: object, row: int, detail: str) -> str:
-    return f"{path}: row {row:,} cannot be read as CSV ({detail}). Fix that row and try again."
-
-
-# --- headers ---------------------------------------------------------------
-
-def unnamed_columns(path: object, header_row: int, columns: Sequence[str]) -> str:
-    which = _listing(columns)
-    plural = "s" if len(columns) > 1 else ""
-    return (f"{path}: the header row (row {header_row}) has no name for column{plural} {which}, "
-            f"while columns after it do have names. Give column{plural} {which} a name in row "
-            f"{header_row} (or delete the column{plural} if not needed) and try again.")
-
-
-def duplicate_columns(path: object, header_row: int, duplicates: dict[str, list[str]]) -> str:
-    parts = [f"'{name}' (columns {_listing(columns)})" for name, columns in duplicates.items()]
-    return (f"{path}: the header row (row {header_row}) has the same column name more than once: "
-            f"{'; '.join(parts)}. Column names must be unique (upper/lower case does not count as "
-            f"different). Rename or delete the extra columns and try again.")
-
-
-# --- rows --------------------------------------------------------------------
-
-def extra_cells_in_text(row: int, cell_count: int, header_count: int, delimiter: str) -> str:
-    return (f"row {row:,} has {cell_count} cells but the header has {header_count} columns; check "
-            f"for an unquoted {delimiter_name(delimiter)} inside a value (values containing it must "
-            f"be in double quotes), or a value typed past the last column")
-
-
-def value_in_unnamed_column(row: int, column: str, value: str) -> str:
-    shown = value if len(value) <= 40 else value[:37] + "..."
-    return (f"row {row:,} has a value in column {column} ('{shown}'), but the header row has no "
-            f"name for column {column}; give that column a name or clear the cell")
-
-
-# --- workbooks -----------------------------------------------------------------
-
-def unknown_sheet(path: object, wanted: object, sheets: Sequence[tuple[str, bool]]) -> str:
-    listing = "; ".join(
-        f"{position}: '{name}'{'' if visible else ' (hidden)'}"
-        for position, (name, visible) in enumerate(sheets, start=1))
-    return (f"{path} has no sheet '{wanted}'. Its sheets are: {listing}. Give --sheet a name "
-            f"or a position from this list.")
-
-
-def no_visible_sheet(path: object) -> str:
-    return f"{path} has no visible sheet with cells. Unhide the sheet with your data or choose it with --sheet."
-
-
-def sheet_option_for_text(path: object) -> str:
-    return f"{path} is a text file and has no sheets; leave --sheet out."
+def undecodable(path: object, encoding: str, line: int, byte: int, *, forced: bool) -> str:
+    """UNDECODABLE with the advice that fits: the encoding was given (--encoding) or detected."""
+    advice = Msg.UNDECODABLE_FORCED if forced else Msg.UNDECODABLE_DETECTED
+    return Msg.UNDECODABLE.format(path=path, encoding=encoding, line=line, byte=byte, advice=advice)

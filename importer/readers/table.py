@@ -21,21 +21,21 @@ from typing import NamedTuple
 
 from openpyxl.utils import get_column_letter
 
-from importer.errors import FileError
-from importer.models import Row
-from importer.readers import messages
+from importer.errors import InputFileError
+from importer.models import Reason, Row
+from importer.readers.messages import Msg, listing, shown_value
 
 BOM = "\ufeff"
 LOOKAHEAD_ROWS = 1000
 
-# (row number, extra cell texts past the header, position of the first extra cell) -> problem text
-ExtraCellsProblem = Callable[[int, list[str], int], str]
+# (row number, extra cell texts past the header, position of the first extra cell) -> the row's problem
+ExtraCellsProblem = Callable[[int, list[str], int], Reason]
 
 
 class Record(NamedTuple):
     number: int            # the row number a spreadsheet program shows
     cells: list[str]
-    problem: str | None = None   # set by a source that found the row malformed
+    problem: Reason | None = None   # set by a source that found the row malformed
 
 
 def is_blank(cells: list[str]) -> bool:
@@ -55,7 +55,7 @@ def clean_header_name(name: str) -> str:
 
 def checked_headers(path: object, header: Record) -> list[str]:
     """The header's names by position, "" for an unnamed column inside the
-    header (trailing unnamed ones dropped). Duplicates raise FileError."""
+    header (trailing unnamed ones dropped). Duplicates raise InputFileError."""
     names = [clean_header_name(cell) for cell in header.cells]
     while names and not names[-1]:
         names.pop()
@@ -63,10 +63,12 @@ def checked_headers(path: object, header: Record) -> list[str]:
     for position, name in enumerate(names):
         if name:
             by_folded.setdefault(name.casefold(), []).append(position)
-    duplicates = {names[positions[0]]: [column_letter(p) for p in positions]
-                  for positions in by_folded.values() if len(positions) > 1}
+    duplicates = [Msg.DUPLICATE_COLUMN.format(name=names[positions[0]],
+                                              columns=listing(column_letter(p) for p in positions))
+                  for positions in by_folded.values() if len(positions) > 1]
     if duplicates:
-        raise FileError(messages.duplicate_columns(path, header.number, duplicates))
+        raise InputFileError(Msg.DUPLICATE_COLUMNS.format(path=path, header_row=header.number,
+                                                          duplicates="; ".join(duplicates)))
     return names
 
 
@@ -77,8 +79,9 @@ def check_unnamed_columns_unused(path: object, header: Record, names: list[str],
     used = sorted({i for record in records for i, cell in enumerate(record.cells[:len(names)])
                    if not names[i] and cell.strip()})
     if used:
-        raise FileError(messages.unnamed_columns(path, header.number,
-                                                 [column_letter(i) for i in used]))
+        raise InputFileError(Msg.UNNAMED_COLUMNS.format(path=path, header_row=header.number,
+                                                        columns=listing(column_letter(i) for i in used),
+                                                        s="s" if len(used) > 1 else ""))
 
 
 class RowBuilder:
@@ -122,12 +125,20 @@ class RowBuilder:
             values = dict(zip(self.names, cells))
         return Row(record.number, values, problem)
 
-    def _unnamed_problem(self, number: int, cells: list[str]) -> str | None:
+    def _unnamed_problem(self, number: int, cells: list[str]) -> Reason | None:
         for position in self.unnamed:
             if cells[position].strip():
-                return messages.value_in_unnamed_column(number, column_letter(position),
-                                                        cells[position])
+                return value_in_unnamed_column("unnamed_column", number, position, cells[position])
         return None
+
+
+def value_in_unnamed_column(code: str, number: int, position: int, value: str) -> Reason:
+    """Row ``number`` has ``value`` at 0-based ``position``, a column without a header name.
+
+    ``code``: "unnamed_column" for a column between named ones, "extra_cells"
+    for one past the last named column."""
+    return Reason(code, Msg.VALUE_IN_UNNAMED_COLUMN,
+                  {"row": number, "column": column_letter(position), "value": shown_value(value)})
 
 
 def first_non_blank(records: Iterator[Record]) -> Record | None:

@@ -16,8 +16,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from importer.errors import FileError
-from importer.readers import detect, messages
+from importer.errors import InputFileError
+from importer.models import Reason
+from importer.readers import detect
+from importer.readers.encoding import check_not_binary, detect_encoding, open_binary, read_text_sample
+from importer.readers.messages import Msg, delimiter_name, undecodable
 from importer.readers.table import Record
 
 # Appended after the last line: if the csv module is still inside a quoted
@@ -33,15 +36,15 @@ class TextSource:
                  delimiter: str | None) -> None:
         self.path = path
         self.kind = kind
-        self.encoding = detect.detect_encoding(path, kind, encoding)
-        sample = detect.read_text_sample(path, kind, self.encoding)
-        detect.check_not_binary(path, sample)
+        self.encoding = detect_encoding(path, kind, encoding)
+        sample = read_text_sample(path, kind, self.encoding)
+        check_not_binary(path, sample)
         # Excel writes and reads a first line "sep=;" naming the delimiter;
         # Excel does not show it as a row, so neither do we.
         self._excel_sep_line = detect.excel_sep_line(sample)
         self.delimiter = (detect.parse_delimiter(delimiter) if delimiter
                           else self._excel_sep_line or detect.detect_delimiter(sample, kind))
-        self._file: TextIO = io.TextIOWrapper(detect.open_binary(path, kind),
+        self._file: TextIO = io.TextIOWrapper(open_binary(path, kind),
                                               encoding=self.encoding, newline="")
 
     def records(self) -> Iterator[Record]:
@@ -59,10 +62,10 @@ class TextSource:
             except csv.Error as exc:
                 raise self._csv_error(number + 1, exc) from exc
             except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-                raise FileError(messages.damaged_gzip(self.path)) from exc
+                raise InputFileError(Msg.DAMAGED_GZIP.format(path=self.path)) from exc
             except UnicodeDecodeError as exc:   # the file changed since it was checked
-                raise FileError(messages.undecodable(self.path, self.encoding, number + 1,
-                                                     exc.object[exc.start], False)) from exc
+                raise InputFileError(undecodable(self.path, self.encoding, number + 1, exc.object[exc.start],
+                                                 forced=False)) from exc
             number += 1
             if cells == [END_MARKER]:
                 return
@@ -77,18 +80,20 @@ class TextSource:
         swallowed are then reported, not lost unseen."""
         last = cells[-1]
         cells[-1] = last[: last.rfind(END_MARKER)]
-        return Record(number, cells, messages.unclosed_quote(number))
+        return Record(number, cells, Reason("unclosed_quote", Msg.UNCLOSED_QUOTE, {"row": number}))
 
-    def _csv_error(self, number: int, exc: csv.Error) -> FileError:
+    def _csv_error(self, number: int, exc: csv.Error) -> InputFileError:
         if "field larger than field limit" in str(exc):
-            return FileError(messages.cell_too_long(self.path, number))
-        return FileError(messages.malformed_text(self.path, number, str(exc)))
+            return InputFileError(Msg.CELL_TOO_LONG.format(path=self.path, row=number))
+        return InputFileError(Msg.MALFORMED_TEXT.format(path=self.path, row=number, detail=str(exc)))
 
-    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str:
+    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> Reason:
         used = width + len(extra)
         while used > width and not extra[used - width - 1].strip():
             used -= 1
-        return messages.extra_cells_in_text(number, used, width, self.delimiter)
+        return Reason("extra_cells", Msg.EXTRA_CELLS_IN_TEXT,
+                      {"row": number, "cell_count": used, "header_count": width,
+                       "delimiter": delimiter_name(self.delimiter)})
 
     def close(self) -> None:
         self._file.close()

@@ -11,10 +11,11 @@ from typing import Any
 import openpyxl
 import python_calamine
 
-from importer.errors import FileError
-from importer.readers import messages
+from importer.errors import InputFileError
+from importer.models import Reason
 from importer.readers.cells import cell_to_text, formatted_number
-from importer.readers.table import Record, column_letter
+from importer.readers.messages import Msg, sheets_listing
+from importer.readers.table import Record, value_in_unnamed_column
 
 SheetChoice = str | int | None
 
@@ -26,7 +27,7 @@ def choose_sheet(path: object, sheets: Sequence[tuple[str, bool]], wanted: Sheet
         for index, (_, visible) in enumerate(sheets):
             if visible:
                 return index
-        raise FileError(messages.no_visible_sheet(path))
+        raise InputFileError(Msg.NO_VISIBLE_SHEET.format(path=path))
     if isinstance(wanted, str):
         for index, (name, _) in enumerate(sheets):
             if name == wanted:
@@ -38,7 +39,7 @@ def choose_sheet(path: object, sheets: Sequence[tuple[str, bool]], wanted: Sheet
             wanted = int(wanted.strip())
     if isinstance(wanted, int) and 1 <= wanted <= len(sheets):
         return wanted - 1
-    raise FileError(messages.unknown_sheet(path, wanted, sheets))
+    raise InputFileError(Msg.UNKNOWN_SHEET.format(path=path, wanted=wanted, sheets=sheets_listing(sheets)))
 
 
 def texts(values: Sequence[Any]) -> list[str]:
@@ -65,7 +66,7 @@ class XlsxSource:
             self._book = openpyxl.load_workbook(path, read_only=True, data_only=True,
                                                 keep_links=False)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise FileError(messages.damaged_workbook(path, "Excel (.xlsx)")) from exc
+            raise InputFileError(Msg.DAMAGED_WORKBOOK.format(path=path, kind="Excel (.xlsx)")) from exc
         worksheets = self._book.worksheets
         sheets = [(ws.title, ws.sheet_state == "visible") for ws in worksheets]
         self._sheet = worksheets[choose_sheet(path, sheets, sheet)]
@@ -85,12 +86,12 @@ class XlsxSource:
             except StopIteration:
                 return
             except (zipfile.BadZipFile, KeyError, ValueError, SyntaxError, OSError) as exc:
-                raise FileError(messages.damaged_workbook(self.path, "Excel (.xlsx)")) from exc
+                raise InputFileError(Msg.DAMAGED_WORKBOOK.format(path=self.path, kind="Excel (.xlsx)")) from exc
             number += 1
             yield Record(number, [_shown(c) for c in cells])
 
-    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str:
-        return _value_in_unnamed_column(number, extra, width)
+    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> Reason:
+        return _value_past_the_header(number, extra, width)
 
     def close(self) -> None:
         self._book.close()
@@ -108,9 +109,9 @@ class CalamineSource:
             metadata = [m for m in self._book.sheets_metadata
                         if m.typ == python_calamine.SheetTypeEnum.WorkSheet]
         except python_calamine.PasswordError as exc:
-            raise FileError(messages.password_protected(path)) from exc
+            raise InputFileError(Msg.PASSWORD_PROTECTED.format(path=path)) from exc
         except Exception as exc:  # calamine's errors on a damaged file vary
-            raise FileError(messages.damaged_workbook(path, kind_name)) from exc
+            raise InputFileError(Msg.DAMAGED_WORKBOOK.format(path=path, kind=kind_name)) from exc
         sheets = [(m.name, m.visible == python_calamine.SheetVisibleEnum.Visible)
                   for m in metadata]
         self.sheet_name: str = sheets[choose_sheet(path, sheets, sheet)][0]
@@ -122,17 +123,17 @@ class CalamineSource:
             # numbers are the ones the spreadsheet shows
             grid = sheet.to_python(skip_empty_area=False)
         except Exception as exc:
-            raise FileError(messages.damaged_workbook(self.path, self.kind_name)) from exc
+            raise InputFileError(Msg.DAMAGED_WORKBOOK.format(path=self.path, kind=self.kind_name)) from exc
         for number, values in enumerate(grid, start=1):
             yield Record(number, texts(values))
 
-    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> str:
-        return _value_in_unnamed_column(number, extra, width)
+    def extra_cells_problem(self, number: int, extra: list[str], width: int) -> Reason:
+        return _value_past_the_header(number, extra, width)
 
     def close(self) -> None:
         self._book.close()
 
 
-def _value_in_unnamed_column(number: int, extra: list[str], width: int) -> str:
+def _value_past_the_header(number: int, extra: list[str], width: int) -> Reason:
     offset = next(i for i, value in enumerate(extra) if value.strip())
-    return messages.value_in_unnamed_column(number, column_letter(width + offset), extra[offset])
+    return value_in_unnamed_column("extra_cells", number, width + offset, extra[offset])

@@ -1,0 +1,391 @@
+"""Fitting a mapping to one file and one database, then turning rows into profiles.
+
+``compile_mapping(mapping, headers, schema)`` checks once what can be checked
+once: mapped columns must exist in the file, mapped fields and interests in
+the database, constants must fit their fields. It returns a ``RowConverter``,
+a callable that turns each ``Row`` into a ``Profile`` or a ``RowError`` with
+all the row's problems at once. Everything a row needs is decided here, in
+small frozen rules, so the per-row work stays small.
+
+Each problem of a row is one ``Reason``: a value check's reason in its
+column's words (``IN_COLUMN``, the code kept), ``empty_required``,
+``empty_key`` or ``not_yes_no``; a malformed row keeps the reader's reason.
+What is sent anyway is noted in ``Profile.warnings``: ``value_omitted`` and
+``sent_anyway`` (``on_invalid``; the check's own code is the ``cause``
+param) and ``unmatched_item`` (a list item no interest takes).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from importer import checks, dates, transforms
+from importer.errors import MappingError, SchemaError
+from importer.mapping.names import closest_in_list
+from importer.mapping.spec import FieldSpec, Mapping, folded, interest_constant, plural
+from importer.models import Profile, Reason, Row, RowError
+from importer.schema import DatabaseSchema, FieldDef
+
+KEY_SEPARATOR = " | "
+DATE_TYPES = frozenset({"date", "empty_date"})
+DATETIME_TYPES = frozenset({"datetime", "empty_datetime"})
+
+
+class Msg:
+    """What fitting a mapping and converting rows can say."""
+    MISSING_COLUMNS = ("{source}: {count} not in the file: {missing}. "
+                       "The file's columns are: {headers}")
+    MISSING_COLUMN = "{column!r}{hint}"
+    WRONG_DELIMITER = ("{source}: the file was read as one single column ({header!r}...): its columns are "
+                       "separated by {delimiter!r}. Leave --delimiter out to detect it, or use "
+                       "--delimiter '{delimiter}'")
+    ONE_MISSING_COLUMN = "a mapped column is"
+    MISSING_COLUMNS_COUNT = "{n} mapped columns are"
+    UNKNOWN_FIELDS = ("{source}: {count} not in database {database}: {names}. "
+                      "Its {kind}s are: {known}")
+    ONE_UNKNOWN = "the mapped {kind} is"
+    UNKNOWN_COUNT = "{{n}} mapped {kind}s are"     # {kind} is filled first, then {n}
+    NONE = "none"
+    UNKNOWN_NAME = "{name!r}{hint}"
+    BAD_CONSTANT = "{source}: fields.{name}.value: {why}"
+    # rows
+    EMPTY_BUT_REQUIRED = "column {column!r} is empty but required"
+    EMPTY_KEY = ("the key field {field!r} (column {column!r}) is empty, so this row cannot be "
+                 "matched or de-duplicated")
+    IN_COLUMN = "column {column!r}: {inner}"
+    NOT_YES_NO = ("'{value}' is not a yes/no value for interest {interest!r} "
+                  "(yes: {truthy}; no: {falsy})")
+    EMPTY_CELL = "empty"         # the empty cell among the yes/no values of NOT_YES_NO
+    UNMATCHED_ITEM = ("column {column!r}: '{value}' matches no mapped interest and is not imported "
+                      "(mapped: {known})")
+    OMITTED = "{inner}; left out (on_invalid: omit)"
+    SENT_ANYWAY = "{inner}; sent anyway (on_invalid: send)"
+
+
+def key_text(parts: list[str]) -> str:
+    """A composite key as one readable, unambiguous text: ('a | b', 'c') and
+    ('a', 'b | c') must not both read 'a | b | c' (that would make two people
+    one duplicate), so a part holding '|' or '"' is written in JSON quotes."""
+    if len(parts) == 1:
+        return parts[0]
+    return KEY_SEPARATOR.join(json.dumps(p, ensure_ascii=False) if ("|" in p or '"' in p) else p for p in parts)
+
+
+# ----------------------------------------------------------- compiled rules
+
+Check = Callable[[str], str]   # returns the value to send or raises checks.ValueProblem
+
+_NUMBER_WITH_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+
+
+def _comma_to_dot(value: str) -> str:
+    """decimal_comma without a schema to check against: '7,5' -> '7.5', anything else unchanged."""
+    text = value.strip()
+    return text.replace(",", ".") if _NUMBER_WITH_COMMA.fullmatch(text) else value
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldRule:
+    """Everything needed to produce one field of one row, decided at compile time."""
+    name: str                    # real spelling
+    column: str
+    transform: Check | None
+    checks: tuple[Check, ...]
+    required: bool
+    is_key: bool
+    on_invalid: str
+    blank_existing: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _YesNoInterest:
+    """An interest switched on or off by a yes/no column."""
+    name: str                    # real spelling
+    column: str
+    truthy: frozenset[str]       # casefolded
+    falsy: frozenset[str]
+    allowed_text: tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _ListColumn:
+    """A column holding a separated list ("Football;Tennis") that several interests read.
+
+    It is split once per row; items that no interest takes are reported.
+    """
+    column: str
+    separator: str
+    interests: tuple[tuple[str, str], ...]   # (interest's real name, casefolded item)
+    known: frozenset[str]
+    known_text: str
+
+
+def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, ...]:
+    """The checks one field's non-empty value goes through, in order."""
+    steps: list[Check] = []
+    if spec.check_as == "email" and not (field_def is not None and field_def.type == "email"):
+        steps.append(checks.check_email)   # an email-type field is checked by check_value below
+    if spec.date_format:
+        steps.append(_date_parser(spec.date_format, field_def))
+    if field_def is not None and _needs_type_check(spec, field_def):
+        steps.append(functools.partial(checks.check_value, field_def,
+                                       decimal_comma=spec.decimal_comma, fix_case=spec.fix_case))
+    elif field_def is None and spec.decimal_comma:
+        steps.append(_comma_to_dot)
+    return tuple(steps)
+
+
+def _date_parser(formats: list[str], field_def: FieldDef | None) -> dates.DateParser:
+    """Dates go out as YYYY-MM-DD, with the time for datetime fields (or, without a schema, time formats)."""
+    if field_def is not None and field_def.type in DATETIME_TYPES | DATE_TYPES:
+        with_time = field_def.type in DATETIME_TYPES
+    else:
+        with_time = any(dates.has_time(f) for f in formats)
+    return dates.DateParser(formats, with_time)
+
+
+def _needs_type_check(spec: FieldSpec, field_def: FieldDef) -> bool:
+    """False where check_value could not object, to keep the per-row work small."""
+    if spec.date_format and field_def.type in DATE_TYPES | DATETIME_TYPES:
+        return False  # the date parser already wrote a valid YYYY-MM-DD
+    if field_def.type in ("text", "big", "phone") and field_def.length is None:
+        return False
+    return True
+
+
+def _yes_no_text(values: list[str]) -> str:
+    return ", ".join(Msg.EMPTY_CELL if v == "" else v for v in values)
+
+
+class RowConverter:
+    """Turns a ``Row`` into a ``Profile`` or a ``RowError``; build with ``compile_mapping``.
+
+    An empty cell is not sent: its field is absent from ``Profile.fields``,
+    except for fields marked ``blank_existing``, which appear there as ""
+    and are listed in ``Profile.empty_fields`` (an update blanks them, a
+    create leaves them out). Interests read from an empty cell are "off" and
+    listed in ``Profile.empty_interests``: an update leaves them alone unless
+    the interest is marked ``blank_existing``.
+    """
+
+    def __init__(self, mapping: Mapping, fields: list[_FieldRule], constants: dict[str, str],
+                 yes_no_interests: list[_YesNoInterest], interest_constants: dict[str, int],
+                 list_columns: list[_ListColumn], key_fields: list[str]) -> None:
+        self.mapping = mapping
+        self.key_fields = key_fields            # real spelling, in key order
+        self._fields = tuple(fields)
+        self._constants = constants
+        self._yes_no_interests = tuple(yes_no_interests)
+        self._interest_constants = interest_constants
+        self._list_columns = tuple(list_columns)
+
+    def __call__(self, row: Row) -> Profile | RowError:
+        if row.problem is not None:
+            return RowError(row.number, (row.problem,))
+        cells = row.values
+        values = dict(self._constants)
+        problems: list[Reason] = []
+        warnings: list[Reason] = []
+        blanks: list[str] = []
+        keys: dict[str, str] = {}
+        for rule in self._fields:
+            value = cells.get(rule.column, "")
+            if rule.transform is not None:
+                value = rule.transform(value)
+            if rule.is_key:
+                keys[rule.name] = value
+            if value == "":
+                if rule.is_key:
+                    problems.append(Reason("empty_key", Msg.EMPTY_KEY, {"field": rule.name, "column": rule.column}))
+                elif rule.required:
+                    problems.append(Reason("empty_required", Msg.EMPTY_BUT_REQUIRED, {"column": rule.column}))
+                elif rule.blank_existing:
+                    # sent as "" by an update only; a create leaves out what is in empty_fields
+                    values[rule.name] = ""
+                    blanks.append(rule.name)
+                continue
+            try:
+                for check in rule.checks:
+                    value = check(value)
+            except checks.ValueProblem as exc:
+                problem = exc.reason.within(Msg.IN_COLUMN, column=rule.column)
+                if rule.on_invalid == "reject":
+                    problems.append(problem)
+                    continue
+                if rule.on_invalid == "omit":
+                    warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
+                    continue
+                warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
+            values[rule.name] = value
+            if rule.is_key:
+                keys[rule.name] = value
+        interests = dict(self._interest_constants)
+        empty_interests: set[str] = set()
+        self._read_yes_no(cells, interests, problems, empty_interests)
+        if self._list_columns:
+            self._read_lists(cells, interests, warnings, empty_interests)
+        key = key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
+        if problems:
+            return RowError(row.number, tuple(problems), key)
+        return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
+                       empty_interests=frozenset(empty_interests))
+
+    def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[Reason],
+                     empty_interests: set[str]) -> None:
+        for rule in self._yes_no_interests:
+            cell = cells.get(rule.column, "")
+            folded = cell.strip().casefold()
+            if folded == "" and "" in rule.falsy:
+                empty_interests.add(rule.name)  # "off" for a create; an update leaves it alone
+            if folded in rule.truthy:
+                interests[rule.name] = 1
+            elif folded in rule.falsy:
+                interests[rule.name] = 0
+            else:
+                problem = Reason("not_yes_no", Msg.NOT_YES_NO,
+                                 {"value": dates.shown(cell), "interest": rule.name,
+                                  "truthy": rule.allowed_text[0], "falsy": rule.allowed_text[1]})
+                problems.append(problem.within(Msg.IN_COLUMN, column=rule.column))
+
+    def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[Reason],
+                    empty_interests: set[str]) -> None:
+        for list_column in self._list_columns:
+            cell = cells.get(list_column.column, "")
+            if cell.strip() == "":
+                empty_interests.update(name for name, _ in list_column.interests)
+            items = [item.strip() for item in cell.split(list_column.separator)]
+            folded = {item.casefold() for item in items}
+            for name, wanted in list_column.interests:
+                interests[name] = 1 if wanted in folded else 0
+            for item in items:  # said, not silently dropped
+                if item and item.casefold() not in list_column.known:
+                    warnings.append(Reason("unmatched_item", Msg.UNMATCHED_ITEM,
+                                           {"column": list_column.column, "value": dates.shown(item),
+                                            "known": list_column.known_text}))
+
+
+def _noted(code: str, template: str, problem: Reason) -> Reason:
+    """A value sent anyway or left out (``on_invalid``): the check's sentence and code kept inside."""
+    return Reason(code, template, {"inner": problem.message, "cause": problem.code})
+
+
+# ------------------------------------------------------------------ compile
+
+def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema | None = None) -> RowConverter:
+    """Fit ``mapping`` to a file with ``headers`` and (when given) a database's structure.
+
+    Raises ``MappingError`` when mapped columns are missing from the file or a
+    constant does not fit its field, and ``SchemaError`` when mapped fields or
+    interests do not exist in the database. Each lists every problem at once.
+    """
+    _check_columns(mapping, headers)
+    field_defs = _resolve(mapping, schema, "field", list(mapping.fields))
+    interest_names = _resolve(mapping, schema, "interest", list(mapping.interests))
+    real_field = {name: (d.name if d is not None else name) for name, d in field_defs.items()}
+    real_interest = {name: (d.name if d is not None else name) for name, d in interest_names.items()}
+    key_folded = {k.casefold() for k in mapping.key}
+
+    fields: list[_FieldRule] = []
+    constants: dict[str, str] = {}
+    for name, spec in mapping.fields.items():
+        field_def = field_defs[name]
+        if spec.value is not None:
+            constants[real_field[name]] = _checked_constant(mapping, name, spec, field_def)
+            continue
+        fields.append(_FieldRule(
+            name=real_field[name], column=spec.column or "",
+            transform=transforms.chain(transforms.build_transform(t) for t in spec.transform),
+            checks=_field_checks(spec, field_def), required=spec.required,
+            is_key=name.casefold() in key_folded, on_invalid=spec.on_invalid,
+            blank_existing=spec.blank_existing))
+
+    yes_no: list[_YesNoInterest] = []
+    interest_constants: dict[str, int] = {}
+    for name, ispec in mapping.interests.items():
+        if ispec.value is not None:
+            interest_constants[real_interest[name]] = interest_constant(ispec.value)
+        elif ispec.contains is None:
+            yes_no.append(_YesNoInterest(
+                name=real_interest[name], column=ispec.column or "",
+                truthy=frozenset(folded(v) for v in ispec.truthy),
+                falsy=frozenset(folded(v) for v in ispec.falsy),
+                allowed_text=(_yes_no_text(ispec.truthy), _yes_no_text(ispec.falsy))))
+
+    key_fields = [real_field[_mapped_name(mapping, k)] for k in mapping.key]
+    return RowConverter(mapping, fields, constants, yes_no, interest_constants,
+                        _list_columns(mapping, real_interest), key_fields)
+
+
+def _mapped_name(mapping: Mapping, name: str) -> str:
+    """The mapping's own spelling of a field named case-insensitively (the key may differ in case)."""
+    folded = name.casefold()
+    return next(n for n in mapping.fields if n.casefold() == folded)
+
+
+def _delimiter_in_single_header(headers: list[str], missing: list[str]) -> str | None:
+    """The delimiter a one-column header is made of, when the mapped columns sit inside it."""
+    if len(headers) != 1:
+        return None
+    for delimiter in (";", ",", "\t", "|"):
+        parts = headers[0].split(delimiter)
+        if len(parts) > 1 and any(c in parts for c in missing):
+            return "tab" if delimiter == "\t" else delimiter
+    return None
+
+
+def _check_columns(mapping: Mapping, headers: list[str]) -> None:
+    present = set(headers)
+    missing = [c for c in mapping.source_columns() if c not in present]
+    if not missing:
+        return
+    glued = _delimiter_in_single_header(headers, missing)
+    if glued is not None:  # read with the wrong delimiter: one long column
+        raise MappingError(Msg.WRONG_DELIMITER.format(source=mapping.source, delimiter=glued,
+                                                          header=headers[0][:80]))
+    described = ", ".join(Msg.MISSING_COLUMN.format(column=c, hint=closest_in_list(c, headers)) for c in missing)
+    raise MappingError(Msg.MISSING_COLUMNS.format(
+        source=mapping.source, count=plural(len(missing), Msg.ONE_MISSING_COLUMN, Msg.MISSING_COLUMNS_COUNT),
+        missing=described, headers=", ".join(repr(h) for h in headers) or Msg.NONE))
+
+
+def _resolve(mapping: Mapping, schema: DatabaseSchema | None, kind: str, names: list[str]) -> dict[str, Any]:
+    """Each mapped name -> its definition in the database (None without a schema); all unknown ones at once."""
+    if schema is None:
+        return {name: None for name in names}
+    lookup = schema.field if kind == "field" else schema.interest
+    found = {name: lookup(name) for name in names}
+    unknown = [name for name, definition in found.items() if definition is None]
+    if unknown:
+        known = [d.name for d in (schema.fields if kind == "field" else schema.interests)]
+        described = ", ".join(Msg.UNKNOWN_NAME.format(name=n, hint=closest_in_list(n, known)) for n in unknown)
+        count = plural(len(unknown), Msg.ONE_UNKNOWN.format(kind=kind), Msg.UNKNOWN_COUNT.format(kind=kind))
+        raise SchemaError(Msg.UNKNOWN_FIELDS.format(
+            source=mapping.source, count=count, database=schema.id, names=described,
+            kind=kind, known=", ".join(known) or Msg.NONE))
+    return found
+
+
+def _checked_constant(mapping: Mapping, name: str, spec: FieldSpec, field_def: FieldDef | None) -> str:
+    value = spec.value or ""
+    if field_def is None:
+        return value
+    try:
+        return checks.check_value(field_def, value, decimal_comma=spec.decimal_comma, fix_case=spec.fix_case)
+    except checks.ValueProblem as exc:
+        raise MappingError(Msg.BAD_CONSTANT.format(source=mapping.source, name=name, why=exc)) from None
+
+
+def _list_columns(mapping: Mapping, real_interest: dict[str, str]) -> list[_ListColumn]:
+    by_column: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for name, spec in mapping.interests.items():
+        if spec.contains is not None and spec.column is not None:
+            by_column.setdefault((spec.column, spec.separator), []).append((name, spec.contains.strip()))
+    return [_ListColumn(column=column, separator=separator,
+                        interests=tuple((real_interest[name], item.casefold()) for name, item in pairs),
+                        known=frozenset(item.casefold() for _, item in pairs),
+                        known_text=", ".join(item for _, item in pairs))
+            for (column, separator), pairs in by_column.items()]

@@ -1,0 +1,401 @@
+"""The mapping file's settings: validated models, and what is said when one is wrong.
+
+``Mapping`` (with ``FieldSpec`` for each field and ``InterestSpec`` for each
+interest) is the validated content of a mapping file. Every problem is
+collected by pydantic and described here with the place in the file and,
+through the line map of ``importer.mapping.load``, its line
+("line 4: fields.email.transform[1]: unknown transform 'lowr'; did you mean
+'lower'?"); ``validated`` raises one ``MappingError`` listing them all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from importer import dates, transforms
+from importer.errors import MappingError
+from importer.mapping.names import closest
+
+DEFAULT_TRUTHY: tuple[str, ...] = ("yes", "y", "1", "x", "true", "ja")
+DEFAULT_FALSY: tuple[str, ...] = ("no", "n", "0", "false", "nee", "")
+
+# a place in the document ('fields', 'email', 'transform', 1) -> its line (see load.yaml_lines)
+LineMap = dict[tuple[Any, ...], int]
+
+
+class Msg:
+    """What validating a mapping can say."""
+    INVALID = "{path}: {count} in the mapping file:\n{problems}"
+    ONE_PROBLEM = "a problem"
+    PROBLEMS = "{n} problems"
+    PROBLEM_ITEM = "  - {problem}"
+    A_SET_OF_SETTINGS = "a set of settings"
+    A_LIST = "a list"
+    NOTHING = "nothing"
+    NONE = "none"
+    AT_LINE = "line {line}: "
+    AT_PLACE = "{place}: "
+    # settings
+    UNKNOWN_SETTING = "unknown setting '{name}'{hint} (allowed: {allowed})"
+    NO_SOURCE = "say where the value comes from: a column name, {{column: ...}} or a constant {{value: ...}}"
+    BOTH_SOURCES = "use either 'column' or 'value', not both"
+    EMPTY_COLUMN_NAME = "the column name is empty"
+    EMPTY_CONSTANT = "the constant value is empty; leave the field out instead"
+    CONSTANT_OPTIONS = "{options} only apply to a value read from a column, not to a constant"
+    BAD_DATE_FORMAT = ("date format {fmt!r} cannot be used: {why} (write it with %d for the day, "
+                       "%m for the month and %Y for the year, for example '%d-%m-%Y')")
+    CONTAINS_WITH_TRUTHY = "truthy/falsy apply to a yes/no column, not to 'contains'"
+    CONTAINS_EMPTY = "'contains' is empty; give the item to look for"
+    SEPARATOR_WITHOUT_CONTAINS = "'separator' only applies together with 'contains'"
+    TRUTHY_AND_FALSY = "{values} cannot mean both yes (truthy) and no (falsy)"
+    BAD_INTEREST_CONSTANT = "{value!r} is not a yes/no value; use 1 (on) or 0 (off)"
+    NOTHING_MAPPED = "the mapping maps no fields and no interests"
+    SAME_NAME_TWICE = "{kind} {a!r} and {b!r} are the same {kind} (names are case-insensitive)"
+    KEY_NOT_MAPPED = "key: {name!r} is not one of the mapped fields{hint} (mapped: {mapped})"
+    KEY_IS_CONSTANT = "key: field {name!r} is a constant, so every row would have the same key"
+    REQUIRED_OMIT = "a required field cannot be left out, so on_invalid cannot be 'omit' here"
+    KEY_ON_INVALID = ("fields.{name}.on_invalid: a key field must be valid, so it cannot be "
+                      "'{mode}'; remove on_invalid from this field")
+    NEEDS_KEY = ("on_existing: {mode} needs a key to find existing profiles; add for example "
+                 "'key: email' to the mapping")
+    NOT_ALLOWED = "{value!r} is not allowed here{hint}; use {expected}"
+    NOT_BOOLEAN = "{value!r} is not true or false"
+    NOT_WHOLE_NUMBER = "{value!r} is not a whole number"
+    TOO_SMALL = "{value!r} is too small: {why}"
+    NOT_TEXT = "expected a single value here, not {got}"
+    NOT_SETTINGS = "expected settings written as 'name: value' lines here, not {got}"
+    NOT_LIST = "expected a list here, such as [a, b], not {got}"
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """``one`` for a single thing, else ``many`` with ``{n}`` filled in."""
+    return one if count == 1 else many.format(n=count)
+
+
+def described(value: Any) -> str:
+    """A YAML value as a message names it: 'a list', 'a set of settings', 'nothing' or the quoted text."""
+    if isinstance(value, dict):
+        return Msg.A_SET_OF_SETTINGS
+    if isinstance(value, list):
+        return Msg.A_LIST
+    if value is None:
+        return Msg.NOTHING
+    return repr(transforms.scalar_text(value))
+
+
+# --------------------------------------------------------------- the model
+
+def _mapping_error(text: str) -> PydanticCustomError:
+    # the text goes in through the context so that braces in it are not read as placeholders
+    return PydanticCustomError("mapping", "{text}", {"text": text})
+
+
+def _as_text(value: Any) -> Any:
+    """Scalars become the text the user typed; lists and mappings are left to fail."""
+    if isinstance(value, (str, int, float, bool)):
+        return transforms.scalar_text(value)
+    return value
+
+
+def _as_list(value: Any) -> Any:
+    """A single value where a list is allowed: ``transform: trim`` = ``transform: [trim]``."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _checked_transform(spec: Any) -> Any:
+    try:
+        transforms.build_transform(spec)
+    except transforms.TransformSpecError as exc:
+        raise _mapping_error(str(exc)) from None
+    return spec
+
+
+def _checked_date_format(fmt: str) -> str:
+    why = dates.date_format_problem(fmt)
+    if why is not None:
+        raise _mapping_error(Msg.BAD_DATE_FORMAT.format(fmt=fmt, why=why))
+    return fmt
+
+
+Text = Annotated[str, BeforeValidator(_as_text)]
+TransformStep = Annotated[Any, AfterValidator(_checked_transform)]
+DateFormat = Annotated[str, BeforeValidator(_as_text), AfterValidator(_checked_date_format)]
+
+
+class _Settings(BaseModel):
+    """A section of the mapping: unknown settings are refused with the closest known one."""
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_settings(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            allowed = [f.alias or name for name, f in cls.model_fields.items()]
+            for name in data:
+                if name not in allowed:
+                    raise _mapping_error(Msg.UNKNOWN_SETTING.format(
+                        name=name, hint=closest(str(name), allowed), allowed=", ".join(allowed)))
+        return data
+
+
+def _column_shorthand(data: Any) -> Any:
+    """``firstname: First name`` means ``firstname: {column: First name}``."""
+    if data is None:
+        raise _mapping_error(Msg.NO_SOURCE)
+    if isinstance(data, (str, int, float, bool)):
+        return {"column": transforms.scalar_text(data)}
+    return data
+
+
+class FieldSpec(_Settings):
+    """Where one Copernica field's value comes from and how it is prepared."""
+    column: Text | None = None
+    value: Text | None = None
+    transform: Annotated[list[TransformStep], BeforeValidator(_as_list)] = []
+    check_as: Literal["email"] | None = Field(default=None, alias="validate")
+    required: bool = False
+    date_format: Annotated[list[DateFormat], BeforeValidator(_as_list)] = []
+    decimal_comma: bool = False
+    fix_case: bool = False
+    on_invalid: Literal["reject", "omit", "send"] = "reject"
+    blank_existing: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return _column_shorthand(data)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "FieldSpec":
+        _check_one_source(self.column, self.value)
+        if self.required and self.on_invalid == "omit":
+            raise _mapping_error(Msg.REQUIRED_OMIT)
+        if self.value is not None:
+            used = [name for name in ("transform", "validate", "required", "date_format", "blank_existing")
+                    if name in self.model_fields_set or (name == "validate" and self.check_as)]
+            if used:
+                raise _mapping_error(Msg.CONSTANT_OPTIONS.format(options=", ".join(used)))
+        return self
+
+
+def _check_one_source(column: str | None, value: str | None) -> None:
+    if column is None and value is None:
+        raise _mapping_error(Msg.NO_SOURCE)
+    if column is not None and value is not None:
+        raise _mapping_error(Msg.BOTH_SOURCES)
+    if column is not None and column.strip() == "":
+        raise _mapping_error(Msg.EMPTY_COLUMN_NAME)
+    if value is not None and value == "":
+        raise _mapping_error(Msg.EMPTY_CONSTANT)
+
+
+class InterestSpec(_Settings):
+    """Where one interest's on/off comes from: a yes/no column, an item in a list column, or a constant."""
+    column: Text | None = None
+    value: Text | None = None
+    truthy: Annotated[list[Text], BeforeValidator(_as_list)] = list(DEFAULT_TRUTHY)
+    falsy: Annotated[list[Text], BeforeValidator(_as_list)] = list(DEFAULT_FALSY)
+    contains: Text | None = None
+    separator: Text = ";"
+    blank_existing: bool = False  # on update, an empty cell switches the interest off
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return _column_shorthand(data)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "InterestSpec":
+        _check_one_source(self.column, self.value)
+        if self.value is not None:
+            interest_constant(self.value)
+            used = [n for n in ("truthy", "falsy", "contains", "separator", "blank_existing")
+                    if n in self.model_fields_set]
+            if used:
+                raise _mapping_error(Msg.CONSTANT_OPTIONS.format(options=", ".join(used)))
+        if self.contains is not None:
+            if self.contains.strip() == "":
+                raise _mapping_error(Msg.CONTAINS_EMPTY)
+            if {"truthy", "falsy"} & self.model_fields_set:
+                raise _mapping_error(Msg.CONTAINS_WITH_TRUTHY)
+        elif "separator" in self.model_fields_set:
+            raise _mapping_error(Msg.SEPARATOR_WITHOUT_CONTAINS)
+        both = {folded(v) for v in self.truthy} & {folded(v) for v in self.falsy}
+        if both and self.contains is None:
+            raise _mapping_error(Msg.TRUTHY_AND_FALSY.format(
+                values=", ".join(repr(v) for v in sorted(both))))
+        return self
+
+
+def folded(value: str) -> str:
+    return value.strip().casefold()
+
+
+def interest_constant(value: str) -> int:
+    text = folded(value)
+    if text in DEFAULT_TRUTHY or text == "on":
+        return 1
+    if text in DEFAULT_FALSY or text == "off":
+        return 0
+    raise _mapping_error(Msg.BAD_INTEREST_CONSTANT.format(value=value))
+
+
+class Mapping(_Settings):
+    """A validated mapping file. Build with ``load_mapping``; fit to a file with ``compile_mapping``."""
+    database: int | None = Field(default=None, ge=1)
+    key: Annotated[list[Text], BeforeValidator(_as_list)] = []
+    on_existing: Literal["create", "skip", "update", "upsert"] = "create"
+    duplicates: Literal["first", "last"] = "first"
+    interests_on_update: Literal["add", "replace"] = "add"
+    fields: dict[Text, FieldSpec] = {}
+    interests: dict[Text, InterestSpec] = {}
+
+    _source: str = PrivateAttr(default="the mapping")
+
+    @field_validator("fields", "interests", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Mapping":
+        if not self.fields and not self.interests:
+            raise _mapping_error(Msg.NOTHING_MAPPED)
+        for kind, names in (("field", list(self.fields)), ("interest", list(self.interests))):
+            seen: dict[str, str] = {}
+            for name in names:
+                if name.casefold() in seen:
+                    raise _mapping_error(Msg.SAME_NAME_TWICE.format(
+                        kind=kind, a=seen[name.casefold()], b=name))
+                seen[name.casefold()] = name
+        for name in self.key:
+            spec = self._field_spec(name)
+            if spec is None:
+                raise _mapping_error(Msg.KEY_NOT_MAPPED.format(
+                    name=name, hint=closest(name, list(self.fields)), mapped=", ".join(self.fields) or Msg.NONE))
+            if spec.value is not None:
+                raise _mapping_error(Msg.KEY_IS_CONSTANT.format(name=name))
+            if spec.on_invalid != "reject":
+                raise _mapping_error(Msg.KEY_ON_INVALID.format(name=name, mode=spec.on_invalid))
+        if self.on_existing != "create" and not self.key:
+            raise _mapping_error(Msg.NEEDS_KEY.format(mode=self.on_existing))
+        return self
+
+    def _field_spec(self, name: str) -> FieldSpec | None:
+        folded = name.casefold()
+        return next((spec for n, spec in self.fields.items() if n.casefold() == folded), None)
+
+    @property
+    def source(self) -> str:
+        """The mapping file's path, for messages."""
+        return self._source
+
+    @property
+    def key_fields(self) -> list[str]:
+        """The key's field names as the mapping spells them; [] without a key."""
+        return list(self.key)
+
+    def source_columns(self) -> list[str]:
+        """The spreadsheet columns the mapping reads, each once, in mapping order."""
+        columns = [s.column for s in (*self.fields.values(), *self.interests.values()) if s.column is not None]
+        return list(dict.fromkeys(columns))
+
+    def fingerprint(self) -> str:
+        """sha256 of the mapping's content (not its formatting or comments): resume refuses a change.
+
+        The database and on_existing are left out: a run's identity names them
+        on their own, so a refused resume says which of them changed."""
+        content = self.model_dump(mode="json", by_alias=True, exclude={"database", "on_existing"})
+        canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def with_overrides(self, database: int | None = None, on_existing: str | None = None) -> "Mapping":
+        """A copy with command-line overrides applied (None keeps the mapping's setting)."""
+        data = self.model_dump(by_alias=True, exclude_unset=True)
+        if database is not None:
+            data["database"] = database
+        if on_existing is not None:
+            data["on_existing"] = on_existing
+        return validated(data, self._source, {})
+
+
+def validated(data: Any, source: str, lines: LineMap) -> Mapping:
+    """``data`` (a mapping file's content) as a ``Mapping``; one ``MappingError`` listing every problem."""
+    try:
+        mapping = Mapping.model_validate(data)
+    except ValidationError as exc:
+        problems = [_describe_error(err, lines) for err in exc.errors()]
+        count = plural(len(problems), Msg.ONE_PROBLEM, Msg.PROBLEMS)
+        raise MappingError(Msg.INVALID.format(
+            path=source, count=count, problems="\n".join(Msg.PROBLEM_ITEM.format(problem=p) for p in problems))) from None
+    mapping._source = source
+    return mapping
+
+
+def _place(loc: tuple[Any, ...]) -> str:
+    """('fields', 'email', 'transform', 1) -> 'fields.email.transform[1]'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _line_of(loc: tuple[Any, ...], lines: LineMap) -> int | None:
+    for end in range(len(loc), 0, -1):  # the deepest place the YAML knows
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def _describe_error(err: dict[str, Any], lines: LineMap) -> str:
+    # pydantic adds the name of a type-specific validator ('function-after[...]') to loc
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    text = _error_text(err)
+    place = _place(loc)
+    line = _line_of(loc, lines)
+    where = (Msg.AT_LINE.format(line=line) if line else "") + (Msg.AT_PLACE.format(place=place) if place else "")
+    return where + text
+
+
+def _error_text(err: dict[str, Any]) -> str:
+    kind, value = err["type"], err.get("input")
+    if kind == "mapping":
+        return err["ctx"]["text"]
+    if kind == "literal_error":
+        allowed = re.findall(r"'([^']*)'", err["ctx"]["expected"])
+        return Msg.NOT_ALLOWED.format(value=transforms.scalar_text(value),
+                                      hint=closest(transforms.scalar_text(value), allowed),
+                                      expected=", ".join(allowed))
+    if kind in ("bool_parsing", "bool_type"):
+        return Msg.NOT_BOOLEAN.format(value=transforms.scalar_text(value))
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return Msg.NOT_WHOLE_NUMBER.format(value=transforms.scalar_text(value))
+    if kind in ("greater_than_equal", "greater_than"):
+        return Msg.TOO_SMALL.format(value=transforms.scalar_text(value), why=err["msg"].lower())
+    if kind == "string_type":
+        return Msg.NOT_TEXT.format(got=described(value))
+    if kind in ("model_type", "dict_type"):
+        return Msg.NOT_SETTINGS.format(got=described(value))
+    if kind == "list_type":
+        return Msg.NOT_LIST.format(got=described(value))
+    return err["msg"].removeprefix("Value error, ")
