@@ -31,7 +31,7 @@ _PUBLIC = {
     "FileResult": "importer.batch",
     "Confirmation": "importer.batch",
     "run_batch": "importer.batch",
-    "rollback": "importer.rollback",
+    "rollback": "importer.undo",
     "RunSummary": "importer.summary",
     "Connection": "importer.connection",
     "CopernicaClient": "importer.client",
@@ -83,7 +83,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from importer.reader import open_sheet, read_rows
     from importer.redaction import install_log_redaction
     from importer.retry import RetryPolicy
-    from importer.rollback import rollback
+    from importer.undo import rollback
     from importer.runner import ImportOptions, check_file, run_import
     from importer.schema import load_schema_file
     from importer.summary import RunSummary

@@ -157,6 +157,9 @@ def _run_parser(sub) -> None:
                      help="write each file's results (and journal) in DIR (default: the current folder)")
     run.add_argument("--archive-dir", metavar="DIR",
                      help="move each fully processed file, with its results and journal, to DIR")
+    run.add_argument("--wait-for-lock", type=float, default=0.0, metavar="S",
+                     help="while another run on this computer sends to the same database, wait up to S seconds "
+                          "(default: stop at once with a message naming it)")
     run.add_argument("--settle-seconds", type=float, default=None, metavar="S",
                      help="files found by a pattern that changed in the last S seconds (or change while "
                           "watched) are left for the next run (default 60; 0 turns the check off)")
@@ -203,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     rollback.add_argument("--dry-run", action="store_true", help="list what would be deleted")
     rollback.add_argument("--output", metavar="OUT.csv", help="rollback results file (default: RESULTS.rollback.csv)")
+    rollback.add_argument("--workers", type=int, default=8, metavar="N", help="deletes in flight at most (default 8)")
+    rollback.add_argument("--rate", type=float, default=None, metavar="R", help="at most R requests per second")
     _api_options(rollback)
 
     sub.add_parser("sandbox", help="start a local Copernica-compatible sandbox server", add_help=False)

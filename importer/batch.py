@@ -44,6 +44,16 @@ class Msg:
     NO_API = "nothing to send to: give a Connection, or use the sandbox or a dry run"
     NOTHING_TO_RESUME = "nothing to resume for {file}: starting it"
     ARCHIVED = "archived {path} to {target}"
+    NOT_ARCHIVED = ("{path} was not archived: {rows:,} rows are not finished ({what}); it stays where it is, "
+                    "so that the next run with --resume retries them")
+    NOT_FINISHED = "{failed:,} failed, {unknown:,} unknown, {unresolved:,} left for --resume"
+    ARCHIVE_MATCHED = ("the archive folder {archive} is matched by the pattern {pattern!r}: archived files would "
+                       "be imported again next time. Choose an archive folder outside the drop folder")
+    OVERWRITE_CREATED = ("{results} belongs to an earlier run that created {created:,} profiles (its results and "
+                         "journal will be kept under a dated name). Running the file again in create mode would "
+                         "create them a second time. To undo that run first: copernica-import rollback {results}; "
+                         "or to add only the people not in Copernica yet: --on-existing skip")
+    OVERWRITE_QUESTION = "Create them again anyway? Type yes to continue: "
 
 
 @dataclass
@@ -71,6 +81,7 @@ class BatchOptions:
     sandbox_api_version: int = 3
     yes: bool = False                       # no confirmation needed
     always_confirm: bool = False            # ask even when the API is on this computer
+    wait_for_lock: float = 0.0              # seconds to wait while another run sends to the same database
 
     def for_file(self, file: Path) -> ImportOptions:
         results = self.results
@@ -80,7 +91,8 @@ class BatchOptions:
             file=Path(file), mapping=self.mapping, database=self.database, results=results,
             schema=self.schema, dry_run=self.dry_run, resume=self.resume, overwrite=self.overwrite,
             workers=self.workers, on_existing=self.on_existing, max_errors=self.max_errors,
-            retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet)
+            retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet,
+            wait_for_lock=self.wait_for_lock)
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,14 @@ class Confirmation:
     host: str
 
 
+@dataclass(frozen=True)
+class OverwriteQuestion:
+    """--overwrite of a run that created profiles, in create mode: asked before anything is sent."""
+    results: Path
+    created: int
+    text: str
+
+
 @dataclass
 class FileResult:
     """One input file: its summary when it ran, the error when it could not."""
@@ -100,6 +120,7 @@ class FileResult:
     summary: RunSummary | None = None
     error: CopernicaImportError | None = None
     archived: list[Path] = field(default_factory=list)   # the file, its results, its journal (new places)
+    kept_for_retry: bool = False                          # not archived: rows left for --resume
 
     @property
     def exit_code(self) -> int:
@@ -148,18 +169,21 @@ class BatchReporter:
 
 def run_batch(options: BatchOptions, connection: Connection | None = None, *,
               reporter: BatchReporter | None = None, confirm: Callable[[Confirmation], bool] | None = None,
+              confirm_overwrite: Callable[[OverwriteQuestion], bool] | None = None,
               stop: threading.Event | None = None) -> BatchResult:
     """Imports every file ``options.inputs`` names. Raises only for problems
     found before any file starts (nothing sent); afterwards every problem is
     in the result. ``confirm`` is asked before a real send to a remote API
-    (None: refuse unless ``options.yes``); ``stop`` interrupts, resumably."""
+    (None: refuse unless ``options.yes``); ``confirm_overwrite`` before an
+    --overwrite that would create an earlier run's profiles again; ``stop``
+    interrupts, resumably."""
     reporter = reporter or BatchReporter()
     _check(options)
     result = BatchResult(sandbox=options.sandbox)
+    archive_dir = _archive_dir(options)
     files = _files_to_import(options, result, reporter)
     if not files:
         return result
-    archive_dir = _archive_dir(options)
     with ExitStack() as stack:
         sandbox = None
         if options.sandbox:
@@ -174,10 +198,14 @@ def run_batch(options: BatchOptions, connection: Connection | None = None, *,
         for number, file in enumerate(files, start=1):
             file_options = _file_options(options, file, several)
             reporter.file_started(number, len(files), file_options)
-            done = _run_file(file_options, client, stop, reporter, sandbox)
-            if done.summary is not None and archive_dir is not None and not options.dry_run \
-                    and done.summary.stopped is None:
-                done.archived = _archive(file, done.summary, archive_dir, reporter)
+            try:
+                _guard_overwrite(file_options, options, confirm_overwrite)
+            except CopernicaImportError as exc:
+                done = FileResult(Path(file), error=exc)
+            else:
+                done = _run_file(file_options, client, stop, reporter, sandbox)
+            if done.summary is not None and archive_dir is not None and not options.dry_run:
+                _archive_finished(done, archive_dir, reporter)
             result.files.append(done)
             reporter.file_finished(done)
             if isinstance(done.error, ApiError) or (done.error is not None and not several):
@@ -215,6 +243,7 @@ def _files_to_import(options: BatchOptions, result: BatchResult, reporter: Batch
     for note in notes:
         reporter.note(note)
     result.notes += notes
+    _refuse_overlaps(options, files)
     if len(files) > 1 and not options.resume:
         taken: dict[Path, Path] = {}
         for file in files:
@@ -225,11 +254,57 @@ def _files_to_import(options: BatchOptions, result: BatchResult, reporter: Batch
     return files
 
 
+def _refuse_overlaps(options: BatchOptions, files: list[Path]) -> None:
+    """No results or journal may land on an input file, the mapping or the schema."""
+    from importer.journal import journal_path_for
+    from importer.paths import refuse_overlaps
+
+    inputs = [("the input file", f) for f in files] + [("the mapping", options.mapping), ("the schema", options.schema)]
+    for file in files:
+        results = options.for_file(file).results_path()
+        refuse_overlaps(inputs, [("the results file", results), ("the journal", journal_path_for(results))])
+
+
 def _archive_dir(options: BatchOptions) -> Path | None:
+    """The archive folder, refused when a drop pattern could find files in it."""
     if options.archive_dir is None:
         return None
+    import glob
+    import os
+
     from importer.drops import check_archive_dir
-    return check_archive_dir(Path(options.archive_dir))
+    from importer.paths import inside
+
+    archive = Path(options.archive_dir)
+    for pattern in options.inputs:
+        if not set("*?[") & set(pattern):
+            continue
+        expanded = os.path.expanduser(pattern)
+        folder = Path(expanded).parent
+        matches = [Path(p) for p in glob.glob(expanded, recursive=True)]
+        if (archive.exists() and folder.exists() and folder.resolve() == archive.resolve()) \
+                or any(inside(m, archive) for m in matches) or (not archive.exists() and folder == archive):
+            raise UsageError(Msg.ARCHIVE_MATCHED.format(archive=archive, pattern=pattern))
+    return check_archive_dir(archive)
+
+
+def _guard_overwrite(file_options: ImportOptions, options: BatchOptions,
+                     confirm: Callable[[OverwriteQuestion], bool] | None) -> None:
+    """--overwrite of a run that created profiles, in create mode, needs an explicit yes."""
+    from importer.journal import earlier_run, journal_path_for, rollback_path_for
+
+    if not file_options.overwrite or file_options.resume or file_options.discard_earlier or options.dry_run:
+        return
+    results = file_options.results_path()
+    earlier = earlier_run(journal_path_for(results), rollback_path_for(results))
+    remaining = earlier.created - earlier.rolled_back
+    if remaining <= 0 or options.yes:
+        return
+    if load_run_mapping(file_options).on_existing != "create":
+        return  # skip/update/upsert look every person up first: nobody is created twice
+    text = Msg.OVERWRITE_CREATED.format(results=results, created=remaining)
+    if confirm is None or not confirm(OverwriteQuestion(results, remaining, text)):
+        raise UsageError(text)
 
 
 def _start_sandbox(options: BatchOptions, stack: ExitStack):
@@ -252,6 +327,7 @@ def _file_options(options: BatchOptions, file: Path, several: bool) -> ImportOpt
     if options.sandbox and not options.resume:
         # a rehearsal: the sandbox starts empty each time, so its results may be replaced
         file_options.overwrite = True
+        file_options.discard_earlier = True
         if file_options.results is None:
             file_options.results = Path.cwd() / (Path(file).name.split(".")[0] + ".sandbox-results.csv")
     return file_options
@@ -300,15 +376,29 @@ def _confirm(options: BatchOptions, files: list[Path], client, connection: Conne
         raise UsageError(Msg.DECLINED)
 
 
-def _archive(file: Path, summary: RunSummary, archive_dir: Path, reporter: BatchReporter) -> list[Path]:
+def _archive_finished(done: FileResult, archive_dir: Path, reporter: BatchReporter) -> None:
+    """Moves a file whose rows all ended (with its results and journal) to the archive;
+    a file with rows left to retry stays, and a file inside the archive is never moved again."""
     from importer.drops import archive
+    from importer.paths import inside
 
+    summary = done.summary
+    assert summary is not None
+    if summary.stopped is not None or inside(done.path, archive_dir):
+        return
+    failed, unknown = summary.counts.get(Status.FAILED, 0), summary.counts.get(Status.UNKNOWN, 0)
+    if failed or unknown or summary.unresolved:
+        done.kept_for_retry = True
+        what = Msg.NOT_FINISHED.format(failed=failed, unknown=unknown, unresolved=len(summary.unresolved))
+        message = Msg.NOT_ARCHIVED.format(path=done.path, rows=failed + unknown + len(summary.unresolved), what=what)
+        reporter.note(message)
+        log.warning(message)
+        return
     companions = [p for p in (summary.results_path, summary.journal_path) if p is not None]
-    moved = archive([Path(file), *companions], archive_dir)
-    message = Msg.ARCHIVED.format(path=file, target=moved[0] if moved else archive_dir)
+    done.archived = archive([done.path, *companions], archive_dir)
+    message = Msg.ARCHIVED.format(path=done.path, target=done.archived[0] if done.archived else archive_dir)
     reporter.note(message)
     log.info(message)
-    return moved
 
 
 def created_any(result: FileResult) -> bool:

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from importer.arguments import apply_environment, build_parser, has_token, read_token
 from importer.batch import BatchOptions, BatchResult, Confirmation
+from importer.batch import Msg as BatchMsg
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
 from importer.redaction import RedactingFormatter, install_log_redaction
@@ -44,6 +45,7 @@ class Msg:
     SCHEMA_WRITTEN = "Database {id} ({name}): {fields} fields, {interests} interests written to {out}"
     RESULTS_MISSING = "results file {path} does not exist"
     LOG_FILE = "cannot write the log file {path}: {why}"
+    WORKERS = "--workers must be at least 1"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         args.from_environment = apply_environment(args)
+        _refuse_overlaps(args)
         _setup_logging(args)
         return COMMANDS[args.command](args)
     except CopernicaImportError as exc:
@@ -65,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         print(Msg.INTERRUPTED, file=sys.stderr)
+        if args.command == "run" and not getattr(args, "sandbox", False):
+            from importer.terminal import Msg as TerminalMsg
+            from importer.terminal import resume_command
+            print(TerminalMsg.RESUME_HINT.format(command=resume_command(argv)), file=sys.stderr)
         return 3
 
 
@@ -82,8 +89,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     error: CopernicaImportError | None = None
     try:
         with _stop_on_signals() as stop:
+            at_terminal = sys.stdin.isatty()
             result = run_batch(options, connection, reporter=reporter, stop=stop,
-                               confirm=_ask if sys.stdin.isatty() else None)
+                               confirm=_ask if at_terminal else None,
+                               confirm_overwrite=_ask_overwrite if at_terminal else None)
     except CopernicaImportError as exc:
         error = exc
         raise
@@ -105,7 +114,8 @@ def _batch_options(args: argparse.Namespace) -> BatchOptions:
         archive_dir=Path(args.archive_dir) if args.archive_dir else None, settle_seconds=args.settle_seconds,
         dry_run=args.dry_run, resume=args.resume, overwrite=args.overwrite, retry_failed=not args.skip_failed,
         workers=DEFAULT_WORKERS if args.workers is None else args.workers, max_errors=args.max_errors,
-        sandbox=args.sandbox, sandbox_api_version=args.api_version or 3, yes=args.yes, always_confirm=args.confirm)
+        sandbox=args.sandbox, sandbox_api_version=args.api_version or 3, yes=args.yes, always_confirm=args.confirm,
+        wait_for_lock=args.wait_for_lock)
 
 
 def _ask(confirmation: Confirmation) -> bool:
@@ -113,8 +123,56 @@ def _ask(confirmation: Confirmation) -> bool:
     names = ", ".join(str(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     print(Msg.CONFIRM.format(rows=confirmation.rows, files=names, database_id=confirmation.database_id,
                              database_name=confirmation.database_name, host=confirmation.host), file=sys.stderr)
-    print(Msg.CONFIRM_QUESTION, end="", file=sys.stderr, flush=True)
-    return sys.stdin.readline().strip().lower() in ("y", "yes")
+    return _prompt(Msg.CONFIRM_QUESTION).strip().lower() in ("y", "yes")
+
+
+def _ask_overwrite(question) -> bool:
+    print(question.text, file=sys.stderr)
+    return _prompt(BatchMsg.OVERWRITE_QUESTION).strip().lower() in ("y", "yes")
+
+
+_prompting = threading.Event()
+
+
+def _prompt(text: str) -> str:
+    """A question at the terminal; Ctrl-C while it waits for the answer aborts."""
+    print(text, end="", file=sys.stderr, flush=True)
+    _prompting.set()
+    try:
+        return sys.stdin.readline()
+    finally:
+        _prompting.clear()
+
+
+def _refuse_overlaps(args: argparse.Namespace) -> None:
+    """Before anything is written (the log file included): no output on an input."""
+    from importer.paths import refuse_overlaps
+
+    def path(value) -> Path | None:
+        return Path(value) if value else None
+
+    inputs = [("the mapping", path(getattr(args, "mapping", None))), ("the schema", path(getattr(args, "schema", None))),
+              ("the token file", path(getattr(args, "token_file", None)))]
+    if args.command == "run":
+        from importer.drops import expand_inputs
+        try:
+            inputs += [("the input file", f) for f in expand_inputs(args.files).files]
+        except CopernicaImportError:
+            pass  # reported by the run itself
+    elif args.command in ("check", "init"):
+        inputs.append(("the input file", path(args.file)))
+    elif args.command == "rollback":
+        from importer.journal import journal_path_for
+        inputs += [("the results file", path(args.results)), ("the journal", journal_path_for(Path(args.results)))]
+    outputs = [("--log-file", path(getattr(args, "log_file", None))),
+               ("--summary-json", path(getattr(args, "summary_json", None))),
+               ("--report-html", path(getattr(args, "report_html", None))),
+               ("--report", path(getattr(args, "report", None))),
+               ("--output", path(getattr(args, "output", None)))]
+    if args.command == "run" and args.results:
+        from importer.journal import journal_path_for
+        outputs += [("the results file", Path(args.results)), ("the journal", journal_path_for(Path(args.results)))]
+    refuse_overlaps(inputs, outputs)
 
 
 def _write_record(args: argparse.Namespace, result: BatchResult | None, error: CopernicaImportError | None) -> None:
@@ -141,7 +199,13 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     """Ctrl-C / SIGTERM set an event: the run stops taking rows, lets the
     requests in flight finish, writes everything, and exits 3."""
     stop = threading.Event()
-    previous = {s: signal.signal(s, lambda signum, frame: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+
+    def handler(signum, frame) -> None:
+        if _prompting.is_set() or stop.is_set():
+            raise KeyboardInterrupt  # at a question, or a second Ctrl-C: stop at once
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield stop
     finally:
@@ -221,7 +285,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from importer.journal import journal_path_for, recorded_api
-    from importer.rollback import rollback
+    from importer.undo import rollback
 
     results = Path(args.results)
     if not results.exists():
@@ -230,13 +294,18 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if recorded and (args.api_url is None or "api_url" in args.from_environment):
         # delete where the run created, whatever the environment's default address
         args.api_url, args.api_version = recorded["url"], recorded.get("version", 3)
-    connection = None if args.dry_run else _connection(args)
+    if args.workers < 1:
+        raise UsageError(Msg.WORKERS)
+    connection = None if args.dry_run else _connection(args, rate=args.rate)
     if recorded:
         target = f"database {recorded['database']} at {urlsplit(recorded['url']).netloc}"
     else:
         target = connection.host if connection is not None else "Copernica"
-    return rollback(results, connection, yes=args.yes, dry_run=args.dry_run, target=target,
-                    output=Path(args.output) if args.output else None)
+    with _stop_on_signals() as stop:
+        done = rollback(results, connection, yes=args.yes, dry_run=args.dry_run, target=target, stop=stop,
+                        confirm=_prompt,
+                        workers=args.workers, output=Path(args.output) if args.output else None)
+    return done.exit_code
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "init": cmd_init, "schema": cmd_schema, "rollback": cmd_rollback}

@@ -45,6 +45,7 @@ from importer.redaction import add_secret
 from importer.retry import (
     AttemptFailed,
     FinalAnswer,
+    MaybeProcessed,
     RetryPolicy,
     error_detail,
     public_error,
@@ -68,10 +69,13 @@ class Msg:
     REFUSED_PROFILE = "Copernica refused the profile: {detail}"
     NO_PROFILE_ID = "Copernica answered {status} but sent no profile ID (X-Created header missing or not a number)"
     UNEXPECTED_REDIRECT = "Copernica answered with an unexpected redirect (HTTP {status})"
-    UNEXPECTED_ANSWER = "Copernica sent an answer that is not valid JSON (HTTP {status})"
     SCHEMA_FAILED = "could not read the structure of database {database_id} at {host}: {error}"
     BAD_VERSION = "API version must be 3 or 4, not {version!r}"
     UNKNOWN_FIELD_TYPE = "field %r has type %r, which the importer checks as text"
+    R_NOT_JSON = "the answer was not valid JSON (HTTP {status})"
+    R_NOT_A_LIST = "the answer was not a list of {what} (HTTP {status})"
+    R_TOO_LARGE = "the answer was larger than {mb} MB"
+    R_UNEXPECTED = "the answer was not what Copernica sends (HTTP {status})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +103,7 @@ class CopernicaClient:
     """Thread-safe client of the Copernica REST API (v3 or v4)."""
 
     PAGE_SIZE = 1000               # Copernica's largest page
+    MAX_ANSWER_BYTES = 10 * 1024 * 1024  # a longer answer body is not Copernica's: refused, memory stays flat
 
     def __init__(self, api_url: str, token: str, *, api_version: int = 3,
                  auth_url: str | None = None, timeout: tuple[float, float] = (5.0, 30.0),
@@ -152,19 +157,23 @@ class CopernicaClient:
                        interests: dict[str, int] | None = None,
                        replace_interests: bool = False) -> int:
         """Update fields, then add/switch (or replace) interests; returns attempts."""
-        attempts = 0
-        pid = int(profile_id)
-        if fields:
-            _, n = self._request(_Call("PUT", f"profile/{pid}/fields", body=fields,
-                                       ok_statuses=_UPDATED, refused_message=Msg.REFUSED_PROFILE))
-            attempts += n
-        if interests is not None and (interests or replace_interests):
-            # POST adds or switches the named interests and leaves the others
-            # alone; sending the same set twice gives the same result.
-            method = "PUT" if replace_interests else "POST"
-            _, n = self._request(_Call(method, f"profile/{pid}/interests", body=interests,
-                                       ok_statuses=_UPDATED, refused_message=Msg.REFUSED_PROFILE))
-            attempts += n
+        attempts = self.update_fields(profile_id, fields) if fields else 0
+        if interests:
+            attempts += self.update_interests(profile_id, interests, replace=replace_interests)
+        return attempts
+
+    def update_fields(self, profile_id: int, fields: dict[str, Any]) -> int:
+        """PUT the given fields of one profile (others stay); returns attempts."""
+        _, attempts = self._request(_Call("PUT", f"profile/{int(profile_id)}/fields", body=fields,
+                                          ok_statuses=_UPDATED, refused_message=Msg.REFUSED_PROFILE))
+        return attempts
+
+    def update_interests(self, profile_id: int, interests: dict[str, int], *, replace: bool = False) -> int:
+        """Add or switch the named interests (POST; the others stay), or replace
+        the whole set (PUT); sending the same set twice gives the same result."""
+        _, attempts = self._request(_Call("PUT" if replace else "POST", f"profile/{int(profile_id)}/interests",
+                                          body=interests, ok_statuses=_UPDATED,
+                                          refused_message=Msg.REFUSED_PROFILE))
         return attempts
 
     def delete_profile(self, profile_id: int) -> None:
@@ -181,8 +190,9 @@ class CopernicaClient:
 
     # -- database structure ------------------------------------------------
     def database(self, database_id: int) -> dict:
-        response, _ = self._request(_Call("GET", f"database/{int(database_id)}", database_id=int(database_id)))
-        return _json(response)
+        info, _ = self._request(_Call("GET", f"database/{int(database_id)}", database_id=int(database_id)),
+                                read=_json_object)
+        return info
 
     def fields(self, database_id: int) -> list[dict]:
         return self._list_all(f"database/{int(database_id)}/fields", (), database_id=database_id)
@@ -221,29 +231,30 @@ class CopernicaClient:
         start = 0
         while True:
             page_params = params + (("start", str(start)), ("limit", str(self.page_size)), ("total", "false"))
-            response, _ = self._request(_Call("GET", path, params=page_params, database_id=database_id))
-            page = _json(response)
-            data = page.get("data") or [] if isinstance(page, dict) else []
+            (data, limit), _ = self._request(_Call("GET", path, params=page_params, database_id=database_id),
+                                             read=_page)
             items.extend(data)
             # the server may cap the page size below what was asked
-            limit = int(page.get("limit") or self.page_size) if isinstance(page, dict) else self.page_size
-            if len(data) < limit or not data:
+            if not data or len(data) < (limit or self.page_size):
                 return items
             start += len(data)
 
     # -- one logical request, with retries ----------------------------------
-    def _request(self, call: _Call) -> tuple[requests.Response, int]:
-        """Send ``call`` with retries; returns the response and the attempts used.
+    def _request(self, call: _Call, read: Callable[[requests.Response], Any] = lambda r: r) -> tuple[Any, int]:
+        """Send ``call`` with retries; returns ``read(response)`` and the attempts used.
 
-        Public errors are raised outside any ``except`` block so that they
-        carry no ``__context__`` holding a requests exception (and its URL).
+        ``read`` may raise ``MaybeProcessed`` for an answer that is not what
+        Copernica sends (not JSON, not a list): such an attempt is retried
+        like any other, and in the end becomes ``AnswerLost``. Public errors
+        are raised outside any ``except`` block so that they carry no
+        ``__context__`` holding a requests exception (and its URL).
         """
         attempts = 0
 
-        def attempt() -> requests.Response:
+        def attempt() -> Any:
             nonlocal attempts
             attempts += 1
-            return self._attempt(call)
+            return read(self._attempt(call))
 
         failure: Exception
         try:
@@ -314,7 +325,20 @@ class CopernicaClient:
         prepared = requests.PreparedRequest()
         prepared.prepare(method=method, url=f"{url}?{urlencode(params)}" if params else url,
                          headers={**session.headers, **headers}, json=body, cookies=session.cookies)
-        return session.send(prepared, timeout=self.timeout, allow_redirects=False)
+        response = session.send(prepared, timeout=self.timeout, allow_redirects=False, stream=True)
+        try:
+            # read at most MAX_ANSWER_BYTES: a huge answer (a proxy's error page, a
+            # wrong address) must not fill the memory
+            chunks, size = [], 0
+            for chunk in response.iter_content(64 * 1024):
+                size += len(chunk)
+                if size > self.MAX_ANSWER_BYTES:
+                    raise MaybeProcessed(Msg.R_TOO_LARGE.format(mb=self.MAX_ANSWER_BYTES // (1024 * 1024)))
+                chunks.append(chunk)
+            response._content = b"".join(chunks)  # what requests itself does when it reads a body
+        finally:
+            response.close()
+        return response
 
     def _check(self, response: requests.Response, call: _Call) -> requests.Response:
         """Turn an HTTP answer into success or the right attempt error."""
@@ -377,7 +401,27 @@ def _json(response: requests.Response) -> Any:
     try:
         return response.json()
     except ValueError:
-        raise ApiUnavailable(Msg.UNEXPECTED_ANSWER.format(status=response.status_code)) from None
+        raise MaybeProcessed(Msg.R_NOT_JSON.format(status=response.status_code)) from None
+
+
+def _json_object(response: requests.Response) -> dict:
+    data = _json(response)
+    if not isinstance(data, dict):
+        raise MaybeProcessed(Msg.R_UNEXPECTED.format(status=response.status_code))
+    return data
+
+
+def _page(response: requests.Response) -> tuple[list[dict], int | None]:
+    """One page of a list: its items and the page size the server used (None when it did not say)."""
+    page = _json(response)
+    data = page.get("data") if isinstance(page, dict) else None
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise MaybeProcessed(Msg.R_NOT_A_LIST.format(what="items", status=response.status_code))
+    try:
+        limit = int(page.get("limit"))
+    except (TypeError, ValueError):
+        limit = None
+    return data, (limit if limit and limit > 0 else None)
 
 
 def _field_def(raw: dict) -> FieldDef:

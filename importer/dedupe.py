@@ -32,13 +32,13 @@ class DuplicateIndex:
         """First pass for ``last``: remember the last row of each key."""
         rows = self._rows
         for row, key in pairs:
-            rows[_folded(key)] = row
+            rows[folded(key)] = row
 
     def winner(self, row: int, key: str) -> int | None:
         """The row this one duplicates (it is skipped), or None (import it)."""
         if not key:
             return None
-        h = _folded(key)
+        h = folded(key)
         if self.keep == "last":
             last = self._rows.get(h, row)
             return None if last == row else last
@@ -49,7 +49,8 @@ class DuplicateIndex:
         return len(self._rows)
 
 
-def _folded(key: str) -> int:
+def folded(key: str) -> int:
+    """A key's identity as Copernica compares it (case and Unicode form ignored), as a hash."""
     if not key.isascii():
         key = unicodedata.normalize("NFC", key)
     return hash(key.casefold())

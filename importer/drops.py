@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable
@@ -81,10 +82,13 @@ def expand_inputs(patterns: Iterable[str]) -> Inputs:
     return inputs
 
 
+_OUR_OUTPUT = re.compile(r".*\.((sandbox-)?results(-[0-9]+)?(\.csv|\.xlsx|\.rollback\.csv)"
+                         r"|journal(-wal|-shm|\.lock|\.new)?|lock)$")
+
+
 def _is_our_output(path: Path) -> bool:
-    """`drops/*` must not pick up results or journals written next to the drops."""
-    name = path.name
-    return name.endswith((".results.csv", ".journal", ".journal-wal", ".journal-shm", ".lock"))
+    """`drops/*` must not pick up results, journals or locks written next to the drops."""
+    return _OUR_OUTPUT.fullmatch(path.name) is not None
 
 
 def still_being_written(path: Path, *, settle_seconds: float = DEFAULT_SETTLE_SECONDS,

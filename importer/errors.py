@@ -11,6 +11,7 @@ context is set by the constructor. ``exit_code`` is a property of the type::
     ├── MappingError                   the mapping file is wrong, or does not fit the file
     ├── SchemaError                    the mapping does not fit the database's structure
     ├── JournalError                   the run's journal is locked, missing or of another import
+    │   └── DatabaseBusy               another run on this computer is sending to the same database
     ├── OutputError                    a results, journal or report file cannot be written
     ├── ApiError                       Copernica's answer stops the whole command
     │   ├── InvalidTokenError          the access token is refused
@@ -70,6 +71,10 @@ class SchemaError(CopernicaImportError):
 
 class JournalError(CopernicaImportError):
     """The journal cannot be used for this run (locked, mismatched, missing)."""
+
+
+class DatabaseBusy(JournalError):
+    """Another run on this computer is sending to the same database right now."""
 
 
 class OutputError(CopernicaImportError):

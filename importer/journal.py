@@ -3,36 +3,50 @@
 SQLite in WAL mode beside the results file. The order of events makes a
 crash at any instant (kill -9 included) recoverable:
 
-1. ``mark_sending`` is committed before a row's request leaves;
+1. ``mark`` is committed before a row's request leaves: ``sending`` before
+   its first request (a look-up, or in create mode the POST itself), and
+   ``creating`` before a POST that follows a look-up (skip, upsert);
 2. the final outcome is committed before its results line is written.
 
-So on ``--resume`` a row is either final (not sent again), ``sending``
-(in flight at the crash: looked up by key before anything else), or new.
+So on ``--resume`` a row is either final (not sent again), in flight at the
+crash (``sending`` / ``creating``: looked up by key before anything else, and
+reported ``created`` when its POST had left and Copernica has it), or new.
+
+Each row also keeps a digest of its cells, so a resume after the user fixed
+the file (a cell too long, a bad byte) knows which rows are unchanged (their
+outcome stands), which changed (treated by the mode's rules: in create mode a
+key this run created is never created again) and which are new.
+
+Every failed write (a full disk) is an ``OutputError`` naming the journal.
 """
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import JournalError
+from importer.errors import JournalError, OutputError
 from importer.models import Outcome, Reason, Status
+from importer.state import Busy, lock_file, unlock_file
 
-# 2: outcomes keep their reasons (code, template, values) as JSON
+# 2: outcomes keep their reasons (code, template, values) as JSON; rows keep a digest of their cells
 SCHEMA_VERSION = 2
+IN_FLIGHT = ("sending", "creating")
 
 
 class Msg:
     """What the journal tells a user."""
     EXISTS = ("a journal of an earlier run exists: {path}\n"
               "  to continue that run: add --resume\n"
-              "  to start over (the earlier run's record is lost): add --overwrite")
+              "  to start over: add --overwrite (the earlier run's results and journal are kept under a "
+              "dated name; if it created profiles you are asked first)")
     NOTHING_TO_RESUME = "nothing to resume: no journal at {path} (run without --resume to start a new run)"
     UNREADABLE = ("{path} is not a readable journal ({why}); start a new run "
                   "with another --results path, or with --overwrite to replace it")
@@ -40,13 +54,13 @@ class Msg:
     NOT_THE_SAME = ("cannot resume: this is not the same import as the journal's ({path}); changed: {changes}.\n"
                     "  Resume with the same file and mapping, or start a new run with "
                     "another --results path (or --overwrite to discard the old run's record).")
-    CHANGED_FILE = "the input file's content ({name} changed since the first run)"
     CHANGED_MAPPING = "the mapping"
     CHANGED_DATABASE = "the database ({before} then, {now} now)"
     CHANGED_MODE = "--on-existing ({before} then, {now} now)"
     LOCKED = ("another copernica-import run is using {path} right now{holder}; "
               "wait for it to finish, or use another --results path")
     LOCK_HOLDER = " (process {pid})"
+    WRITE_FAILED = "the journal could not be written ({why})"
 
 
 @dataclass(frozen=True)
@@ -59,8 +73,9 @@ class RunIdentity:
     on_existing: str
 
     def differences(self, other: "RunIdentity") -> list[str]:
+        # A changed input file is not refused: rows are compared one by one by
+        # their digests (see the module docstring).
         labels = {
-            "file_fingerprint": Msg.CHANGED_FILE.format(name=other.file_name),
             "mapping_fingerprint": Msg.CHANGED_MAPPING,
             "database": Msg.CHANGED_DATABASE.format(before=other.database, now=self.database),
             "on_existing": Msg.CHANGED_MODE.format(before=other.on_existing, now=self.on_existing),
@@ -68,8 +83,33 @@ class RunIdentity:
         return [label for attr, label in labels.items() if getattr(self, attr) != getattr(other, attr)]
 
 
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """What the journal knows of one row: ``state`` is 'sending', 'creating' or 'final'."""
+    row: int
+    state: str
+    outcome: Outcome | None
+    digest: str
+    key: str
+
+    @property
+    def in_flight(self) -> bool:
+        return self.state in IN_FLIGHT
+
+
+def row_digest(values: dict[str, str]) -> str:
+    """A short digest of a row's cells (its column names and texts)."""
+    text = json.dumps(values, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+
+
 def journal_path_for(results_path: Path) -> Path:
     return results_path.with_name(results_path.name + ".journal")
+
+
+def rollback_path_for(results_path: Path) -> Path:
+    """Where ``rollback`` records what it deleted: RESULTS.rollback.csv."""
+    return results_path.with_name(results_path.name.removesuffix(".csv") + ".rollback.csv")
 
 
 class Journal:
@@ -85,9 +125,12 @@ class Journal:
 
     # -- opening -------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | Path, identity: RunIdentity, *, resume: bool, overwrite: bool = False) -> "Journal":
+    def open(cls, path: str | Path, identity: RunIdentity, *, resume: bool, overwrite: bool = False,
+             lock: "RunLock | None" = None) -> "Journal":
+        """Opens (or creates) the journal under its run lock: ``lock`` when the
+        caller holds it already, else one taken here. The journal releases it."""
         path = Path(path)
-        run_lock = RunLock(path).acquire()
+        run_lock = lock or RunLock(path).acquire()
         try:
             exists = path.exists()
             if exists and not resume and not overwrite:
@@ -95,10 +138,12 @@ class Journal:
             if resume and not exists:
                 raise JournalError(Msg.NOTHING_TO_RESUME.format(path=path))
             if exists and overwrite and not resume:
-                for suffix in ("", "-wal", "-shm"):
-                    Path(str(path) + suffix).unlink(missing_ok=True)
+                _remove(path)  # the caller set the earlier run aside (or chose to discard it)
             if not resume:
-                _create_file(path, identity)
+                try:
+                    _create_file(path, identity)
+                except (sqlite3.Error, OSError) as exc:
+                    raise OutputError(path, Msg.WRITE_FAILED.format(why=exc)) from None
             journal = cls(path, _connect(path), run_lock)
             journal._check_identity(identity)
             return journal
@@ -118,8 +163,10 @@ class Journal:
         if diffs:
             raise JournalError(Msg.NOT_THE_SAME.format(path=self.path, changes="; ".join(diffs)))
         columns = {r[1] for r in self._conn.execute("PRAGMA table_info(rows)")}
-        if "reasons" not in columns:  # a journal of version 1: the reasons were one text
-            self._conn.execute("ALTER TABLE rows ADD COLUMN reasons TEXT")
+        for column in ("reasons", "digest"):  # a journal of version 1
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT")
+        self.file_changed = before.file_fingerprint != identity.file_fingerprint
 
     # -- meta values (for example the run's lowest created ID) ----------------
     def set_meta(self, name: str, value) -> None:
@@ -127,75 +174,111 @@ class Journal:
             self._conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, json.dumps(value)))
 
     # -- writing -------------------------------------------------------------
-    def mark_sending(self, rows: list[tuple[int, str]]) -> None:
-        """Durably note that these rows (number, key) are about to be sent."""
-        with self._lock:
+    def mark(self, row: int, key: str, digest: str, state: str = "sending") -> None:
+        """Durably note that a request of this row is about to leave (see the module docstring)."""
+        with self._writing():
             c = self._conn
             if not c.in_transaction:
                 c.execute("BEGIN")
-            c.executemany("INSERT OR REPLACE INTO rows (row, state, key) VALUES (?, 'sending', ?)", rows)
+            c.execute("INSERT OR REPLACE INTO rows (row, state, key, digest) VALUES (?, ?, ?, ?)",
+                      (row, state, key, digest))
             c.execute("COMMIT")
             # _pending and _last_commit stay: they tell commit_due() that the
             # runner holds results lines to write out. Resetting them here (on
             # every send) kept every line in memory until the end of the run.
 
-    def unmark(self, row: int) -> None:
-        """Forget a 'sending' mark for a row that certainly was not stored."""
-        with self._lock:
+    def mark_creating(self, row: int) -> None:
+        """Durably note that a POST of this row (after its look-up) is about to leave."""
+        with self._writing():
             c = self._conn
             if not c.in_transaction:
                 c.execute("BEGIN")
-            c.execute("DELETE FROM rows WHERE row=? AND state='sending'", (row,))
+            c.execute("UPDATE rows SET state='creating' WHERE row=? AND state='sending'", (row,))
             c.execute("COMMIT")
 
-    def record(self, outcome: Outcome) -> None:
+    def unmark(self, row: int) -> None:
+        """Forget an in-flight mark for a row that certainly was not stored."""
+        with self._writing():
+            c = self._conn
+            if not c.in_transaction:
+                c.execute("BEGIN")
+            c.execute("DELETE FROM rows WHERE row=? AND state IN ('sending', 'creating')", (row,))
+            c.execute("COMMIT")
+
+    def record(self, outcome: Outcome, digest: str = "") -> None:
         """Note a final outcome; durable after the next ``commit``."""
-        with self._lock:
+        with self._writing():
             c = self._conn
             if not c.in_transaction:
                 c.execute("BEGIN")
             c.execute(
-                "INSERT OR REPLACE INTO rows (row, state, status, profile_id, error, attempts, key, reasons) "
-                "VALUES (?, 'final', ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO rows (row, state, status, profile_id, error, attempts, key, reasons, digest) "
+                "VALUES (?, 'final', ?, ?, ?, ?, ?, ?, ?)",
                 (outcome.row, outcome.status.value, outcome.profile_id, outcome.error, outcome.attempts,
-                 outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False)))
+                 outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False), digest))
             self._pending += 1
 
     def commit(self) -> None:
-        with self._lock:
+        with self._writing():
             if self._conn.in_transaction:
                 self._conn.execute("COMMIT")
             self._pending = 0
             self._last_commit = time.monotonic()
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The journal's lock; a failed write (a full disk) becomes an OutputError."""
+        with self._lock:
+            try:
+                yield
+            except (sqlite3.Error, OSError) as exc:
+                if self._conn.in_transaction:
+                    try:
+                        self._conn.execute("ROLLBACK")
+                    except sqlite3.Error:
+                        pass
+                raise OutputError(self.path, Msg.WRITE_FAILED.format(why=exc)) from None
 
     def commit_due(self, max_pending: int = 500, max_age: float = 0.25) -> bool:
         return self._pending >= max_pending or (
             self._pending > 0 and time.monotonic() - self._last_commit >= max_age)
 
     # -- reading -------------------------------------------------------------
-    def states(self, page: int = 10_000) -> Iterator[tuple[int, str, Outcome | None]]:
-        """(row, state, final outcome or None) in row order, paged (flat memory)."""
+    def states(self, page: int = 10_000) -> Iterator["RowState"]:
+        """Every journaled row in row order, paged (flat memory)."""
         last = 0
         while True:
             with self._lock:
                 batch = self._conn.execute(
-                    "SELECT row, state, status, profile_id, error, attempts, key, reasons FROM rows "
+                    "SELECT row, state, status, profile_id, error, attempts, key, reasons, digest FROM rows "
                     "WHERE row > ? ORDER BY row LIMIT ?", (last, page)).fetchall()
             if not batch:
                 return
-            for row, state, status, pid, error, attempts, key, reasons in batch:
+            for row, state, status, pid, error, attempts, key, reasons, digest in batch:
                 outcome = None
                 if state == "final":
                     outcome = Outcome(row, Status(status), pid, _reasons(reasons, error, status), attempts, key)
-                yield row, state, outcome
+                yield RowState(row, state, outcome, digest or "", key or "")
             last = batch[-1][0]
+
+    def last_row(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT coalesce(max(row), 0) FROM rows").fetchone()[0]
+
+    def created_keys(self) -> Iterator[tuple[int, str]]:
+        """(row, key) of every row this run may have created a profile for."""
+        with self._lock:
+            found = self._conn.execute(
+                "SELECT row, key FROM rows WHERE key != '' AND (state IN ('sending', 'creating') "
+                "OR status IN ('created', 'unknown'))").fetchall()
+        yield from found
 
     def sent(self) -> int:
         """Rows that may have reached Copernica in any run of this journal: in
         flight, or final after at least one request."""
         with self._lock:
             return self._conn.execute(
-                "SELECT count(*) FROM rows WHERE state='sending' OR attempts > 0").fetchone()[0]
+                "SELECT count(*) FROM rows WHERE state IN ('sending', 'creating') OR attempts > 0").fetchone()[0]
 
     def counts(self) -> dict[str, int]:
         with self._lock:
@@ -248,7 +331,8 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
                 state TEXT NOT NULL,          -- 'sending' or 'final'
                 status TEXT, profile_id INTEGER, error TEXT NOT NULL DEFAULT '',
                 attempts INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL DEFAULT '',
-                reasons TEXT);                -- JSON: [[code, template, values], ...]
+                reasons TEXT,                 -- JSON: [[code, template, values], ...]
+                digest TEXT);                 -- of the row's cells: a resume knows a changed row
         """)
         meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
         conn.execute("BEGIN")
@@ -257,6 +341,84 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
     finally:
         conn.close()  # rollback-journal mode until here: one self-contained file to rename
     os.replace(building, path)
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class EarlierRun:
+    """What an earlier run's journal says it did (read without its lock)."""
+    created: int = 0       # profiles it created (or may have: in flight, unknown)
+    rolled_back: int = 0   # of those, deleted by a rollback since
+
+
+def earlier_run(journal_path: Path, rollback_record: Path | None = None) -> EarlierRun:
+    """How many profiles the run behind ``journal_path`` created and how many a
+    rollback has deleted since; zeros when there is no readable journal."""
+    if not Path(journal_path).exists():
+        return EarlierRun()
+    try:
+        conn = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
+        try:
+            ids = {pid for (pid,) in conn.execute(
+                "SELECT profile_id FROM rows WHERE status='created' AND profile_id IS NOT NULL")}
+            uncertain = conn.execute("SELECT count(*) FROM rows WHERE state IN ('sending', 'creating') "
+                                     "OR status='unknown'").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return EarlierRun()
+    deleted = _deleted_ids(rollback_record) if rollback_record is not None else set()
+    return EarlierRun(created=len(ids) + uncertain, rolled_back=len(ids & deleted))
+
+
+def _deleted_ids(record: Path) -> set[int]:
+    import csv
+    try:
+        with open(record, encoding="utf-8-sig", newline="") as f:
+            return {int(r["profile_id"]) for r in csv.DictReader(f)
+                    if r.get("status") == "deleted" and (r.get("profile_id") or "").isdigit()}
+    except (OSError, KeyError, ValueError):
+        return set()
+
+
+def set_aside(paths: list[Path], stamp: str) -> list[Path]:
+    """Renames an earlier run's files (results, journal, rollback record) to
+    ``name.<stamp>.ext`` beside them, never overwriting; returns the new names."""
+    moved = []
+    for path in paths:
+        for suffix in ("-wal", "-shm"):  # a journal's SQLite companions go with it
+            companion = Path(str(path) + suffix)
+            if companion.exists() and path.exists():
+                _checkpoint(path)
+        if not path.exists():
+            continue
+        base, dot, rest = path.name.partition(".")
+        target = path.with_name(f"{base}.{stamp}.{rest}" if dot else f"{base}.{stamp}")
+        counter = 1
+        while target.exists():
+            counter += 1
+            target = path.with_name(f"{base}.{stamp}-{counter}.{rest}" if dot else f"{base}.{stamp}-{counter}")
+        os.replace(path, target)
+        moved.append(target)
+    return moved
+
+
+def _checkpoint(journal: Path) -> None:
+    """Folds a journal's WAL into its main file, so the file alone is complete."""
+    try:
+        conn = sqlite3.connect(journal)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass
+    for suffix in ("-wal", "-shm"):
+        Path(str(journal) + suffix).unlink(missing_ok=True)
 
 
 def recorded_api(journal_path: Path) -> dict | None:
@@ -300,16 +462,11 @@ class RunLock:
         self._file = None
 
     def acquire(self) -> "RunLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        f = open(self.path, "a+")
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.seek(0)
-            holder = f.read().strip()
-            f.close()
+        f = lock_file(self.path)
+        if isinstance(f, Busy):
+            holder = f.text.strip()
             raise JournalError(Msg.LOCKED.format(path=self.journal_path,
-                                                 holder=Msg.LOCK_HOLDER.format(pid=holder) if holder else "")) from None
+                                                 holder=Msg.LOCK_HOLDER.format(pid=holder) if holder else ""))
         f.seek(0)
         f.truncate()
         f.write(str(os.getpid()))
@@ -319,12 +476,8 @@ class RunLock:
 
     def release(self) -> None:
         f, self._file = self._file, None
-        if f is None:
-            return
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
-        finally:
-            f.close()
+        if f is not None:
+            unlock_file(self.path, f)
 
     def __enter__(self) -> "RunLock":
         return self.acquire()

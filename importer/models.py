@@ -36,7 +36,10 @@ class StopReason(str, Enum):
     TOKEN = "token"                 # the access token was refused
     API = "api"                     # an answer that stops every row alike (database gone, ...)
     UNRESOLVED = "unresolved"       # the file ended, but some lost answers could not be checked
-    ERROR = "error"                 # an unexpected error (a bug, a full disk, ...)
+    ERROR = "error"                 # an unexpected error (a bug)
+    READ_ERROR = "read-error"       # the input file could not be read on (a cell too large, a bad byte)
+    WRITE_ERROR = "write-error"     # the journal, results or a report could not be written (a full disk)
+    FILE_CHANGED = "file-changed"   # the input file changed while it was being imported
 
     def __str__(self) -> str:
         return self.value
@@ -75,15 +78,20 @@ REASON_TITLES: dict[str, str] = {
     "not_found": "no profile with this key (update mode)",
     "many_match": "several profiles match the key",
     "done_before": "done in the run the results file came from",
+    "changed_since_created": "changed after this run created its profile",
+    "created_before": "this run created a profile with this key already",
+    "key_trimmed": "spaces around the key removed",
     # failed: sent, and it did not work
     "refused": "Copernica refused it",
     "unreachable": "Copernica could not be reached",
     "answer_lost": "the answer from Copernica was lost",
     "lookup_failed": "the key could not be looked up",
-    "gave_up": "given up after repeated lost answers",
+    "gave_up": "answers lost twice and not found by its key",
+    "partial_update": "fields updated, interests not",
     # unknown: sent, the result cannot be known
     "in_flight_no_key": "in flight at a crash, no key to check it",
     "other_values": "profiles with this key hold other values",
+    "in_flight_changed": "in flight at a crash, changed since",
     # invalid, added with the reader's reasons
     "unnamed_column": "a value in a column the header does not name",
 }

@@ -42,10 +42,10 @@ class ResultsRecorder:
         with self._lock:
             self._expected.append(row)
 
-    def record(self, outcome: Outcome, values: dict[str, str], *, journaled: bool = False) -> None:
+    def record(self, outcome: Outcome, values: dict[str, str], digest: str = "", *, journaled: bool = False) -> None:
         with self._lock:
             if not journaled:
-                self._journal.record(outcome)
+                self._journal.record(outcome, digest)
                 self.failed += outcome.status is Status.FAILED
             self._lines.append((outcome, values))
             self._summary.add(outcome)

@@ -11,9 +11,10 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from importer.errors import InputFileError
+from importer.errors import InputFileError, OutputError
 from importer.models import Outcome
 
 
@@ -31,15 +32,19 @@ NEUTRALISER = "'"
 
 
 def neutralise(value: str) -> str:
-    """``=cmd|...`` -> ``'=cmd|...``: shown as text, never executed."""
-    if value and value.startswith(_FORMULA_STARTS):
+    """``=cmd|...`` -> ``'=cmd|...``: shown as text, never executed.
+
+    A value that itself starts with the apostrophe gets one more, so that
+    ``unneutralise`` gives back exactly what the source cell held
+    (``'+31 6`` -> ``''+31 6`` -> ``'+31 6``)."""
+    if value and value.startswith((*_FORMULA_STARTS, NEUTRALISER)):
         return NEUTRALISER + value
     return value
 
 
 def unneutralise(value: str) -> str:
-    """Undo ``neutralise`` when a results file is imported again."""
-    if value.startswith(NEUTRALISER) and value[1:2] and value[1:].startswith(_FORMULA_STARTS):
+    """Undo ``neutralise`` when a results file is imported again (exactly one apostrophe)."""
+    if value.startswith(NEUTRALISER) and value[1:].startswith((*_FORMULA_STARTS, NEUTRALISER)):
         return value[1:]
     return value
 
@@ -106,25 +111,43 @@ class ResultsWriter:
         """``columns``: the input's own columns (see ``source_columns``)."""
         self.path = Path(path)
         self.source_columns = list(columns)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._file)
-        self._csv.writerow(results_header(self.source_columns))
-        self._file.flush()
         self.lines = 0
+        with self._writing():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._file)
+            self._csv.writerow(results_header(self.source_columns))
+            self._file.flush()
 
     def write(self, outcome: Outcome, values: dict[str, str] | None) -> None:
-        self._csv.writerow(self._line(outcome, values))
+        with self._writing():
+            self._csv.writerow(self._line(outcome, values))
         self.lines += 1
 
     def flush(self) -> None:
-        self._file.flush()
+        with self._writing():
+            self._file.flush()
 
     def close(self) -> None:
-        if not self._file.closed:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
+        if self._file.closed:
+            return
+        try:
+            with self._writing():
+                self._file.flush()
+                os.fsync(self._file.fileno())
+        finally:
+            try:
+                self._file.close()
+            except OSError:
+                pass  # a full disk: the flush above said so already
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write (a full disk, a file size limit) becomes an OutputError naming the file."""
+        try:
+            yield
+        except OSError as exc:
+            raise OutputError(self.path, exc.strerror or str(exc)) from None
 
     def __enter__(self) -> "ResultsWriter":
         return self

@@ -11,26 +11,44 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from importer.connection import DEFAULT_WORKERS, Connection
 from importer.dedupe import DuplicateIndex
-from importer.errors import CopernicaImportError, InvalidTokenError, RunStopped, UsageError
-from importer.journal import Journal, RunIdentity, journal_path_for
+from importer.errors import (
+    InputFileError,
+    OutputError,
+    RunStopped,
+    UsageError,
+)
+from importer.journal import (
+    Journal,
+    RunIdentity,
+    RunLock,
+    journal_path_for,
+    rollback_path_for,
+    row_digest,
+    set_aside,
+)
 from importer.mapping import Mapping, RowConverter, compile_mapping, load_mapping
 from importer.models import Outcome, Profile, Reason, Row, RowError, Status, StopReason
 from importer.reader import Sheet, file_fingerprint, open_sheet
 from importer.recorder import ResultsRecorder
-from importer.redaction import redact
 from importer.results import ResultsWriter, is_results_header, source_columns, source_values
+from importer.resume import FileWatch, Final, ResumePlan, journal_states
 from importer.schema import DatabaseSchema, load_schema_file
+from importer.state import DatabaseLock
 from importer.summary import RunSummary
+from importer.workers import StopFlag, put, send_rows
 
 if TYPE_CHECKING:
     from importer.client import CopernicaClient
@@ -47,12 +65,14 @@ class Msg:
     DUPLICATE_LAST = "duplicate of row {row} (the later row is imported)"
     DONE_BEFORE = "already {status} in the run this results file came from{profile}; not sent again"
     DONE_BEFORE_PROFILE = " (profile {pid})"
-    UNEXPECTED = ("an unexpected error while sending row {row} stopped the run: {error}. Everything done so far "
-                  "is recorded; run the same command with --resume to continue")
     NO_DATABASE = "the mapping names no database: add `database: ID` to it or use --database"
     RESULTS_EXIST = ("the results file {path} exists already; choose another --results path, "
                      "or add --overwrite to replace it")
     NEEDS_API = "run_import needs a Connection or a client to send (or dry_run=True)"
+    FILE_CHANGED = ("{file} changed while it was being imported (its size or modification time changed): "
+                    "the run stopped. When the file is complete, run the same command with --resume: rows "
+                    "already imported are not sent again")
+    CREATED_BEFORE = "a profile with this key was created by this run already (from row {row}); not created again"
 
 
 @dataclass
@@ -73,6 +93,8 @@ class ImportOptions:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    wait_for_lock: float = 0.0         # seconds to wait while another run sends to the same database
+    discard_earlier: bool = False      # --overwrite deletes (instead of setting aside) the earlier run's files
 
     def results_path(self) -> Path:
         if self.results is not None:
@@ -81,8 +103,16 @@ class ImportOptions:
 
 
 def results_name(file: Path) -> str:
-    """orders.csv.gz -> orders.results.csv."""
-    return Path(Path(file).name.removesuffix(".gz")).stem + ".results.csv"
+    """orders.csv.gz -> orders.results.csv; a results file imported again gets
+    a numbered name instead of a stacked one (x.results.csv -> x.results-2.csv)."""
+    stem = Path(Path(file).name.removesuffix(".gz")).stem
+    again = _RESULTS_STEM.fullmatch(stem)
+    if again is None:
+        return stem + ".results.csv"
+    return f"{again['base']}.results-{int(again['n'] or 1) + 1}.csv"
+
+
+_RESULTS_STEM = re.compile(r"(?P<base>.+?)\.results(?:-(?P<n>[0-9]+))?")
 
 
 @dataclass
@@ -220,40 +250,6 @@ def _client_for(api: "Connection | CopernicaClient | None", options: ImportOptio
 
 
 # -- run -------------------------------------------------------------------------
-class _Stop:
-    """Why the run stops taking new rows (the first reason wins).
-
-    Setting it stops the client's pacer, so that senders waiting for a slot
-    (an open circuit, a Retry-After pause) give up at once instead of after
-    the cool-down: their rows are not in flight. Requests on the wire finish.
-    The caller's event counts as an interrupt; it is looked at whenever the
-    run asks whether to go on.
-    """
-
-    def __init__(self, external: threading.Event | None, on_stop: Callable[[], None] | None) -> None:
-        self.reason: StopReason | None = None
-        self.error: CopernicaImportError | None = None
-        self.unresolved: list[int] = []  # rows whose lost answer could not be checked: left 'sending'
-        self._external = external
-        self._on_stop = on_stop
-        self._lock = threading.Lock()
-        self._event = threading.Event()
-
-    def set(self, reason: StopReason, error: CopernicaImportError | None = None) -> None:
-        with self._lock:
-            if self._event.is_set():
-                return
-            self.reason, self.error = reason, error
-            self._event.set()
-        if self._on_stop is not None:
-            self._on_stop()
-
-    def __bool__(self) -> bool:
-        if not self._event.is_set() and self._external is not None and self._external.is_set():
-            self.set(StopReason.INTERRUPTED)
-        return self._event.is_set()
-
-
 def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None" = None, *,
                stop: threading.Event | None = None, on_outcome: Callable[[Outcome], None] | None = None,
                on_start: Callable[[Prepared], None] | None = None) -> RunSummary:
@@ -289,15 +285,19 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
     summary = RunSummary(results_path=results_path, journal_path=journal_path, schema_checked=schema is not None,
                          file=Path(options.file))
     pacer = client.pacer
-    stop = _Stop(external, on_stop=pacer.stop if pacer is not None else None)  # the pacer stays stopped afterwards
+    stop = StopFlag(external, on_stop=pacer.stop if pacer is not None else None)  # the pacer stays stopped afterwards
     with ExitStack() as stack:
         prepared = prepare(options, mapping, schema, stack)
+        watch = FileWatch(Path(options.file))
         identity = RunIdentity(Path(options.file).name, file_fingerprint(options.file), mapping.fingerprint(),
                                int(mapping.database), mapping.on_existing)
         if results_path.exists() and not (options.resume or options.overwrite) and not journal_path.exists():
             raise UsageError(Msg.RESULTS_EXIST.format(path=results_path))
-        journal = stack.enter_context(Journal.open(journal_path, identity, resume=options.resume,
-                                                   overwrite=options.overwrite))
+        # one run at a time into one database from this computer
+        database_lock = DatabaseLock(urlsplit(client.api_url).netloc, int(mapping.database), about=str(options.file))
+        database_lock.acquire(options.wait_for_lock, stopping=lambda: bool(stop))
+        stack.callback(database_lock.release)
+        journal = stack.enter_context(_open_journal(options, journal_path, results_path, identity, summary))
         # so that `rollback` deletes where the run created, not at a default address
         journal.set_meta("api", {"url": client.api_url, "version": client.api_version,
                                  "database": int(mapping.database)})
@@ -307,24 +307,28 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
             client, int(mapping.database), mapping.on_existing, tuple(prepared.converter.key_fields),
             replace_interests=mapping.interests_on_update == "replace",
             blank_fields=frozenset(n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
-            blank_interests=frozenset(n.lower() for n, spec in mapping.interests.items() if spec.blank_existing))
+            blank_interests=frozenset(n.lower() for n, spec in mapping.interests.items() if spec.blank_existing),
+            on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait)
         if on_start:
             on_start(prepared)
         work: queue.Queue = queue.Queue(maxsize=max(2, options.workers * 2))
-        workers = [threading.Thread(target=_work, args=(work, sender, journal, recorder, stop, options),
+        workers = [threading.Thread(target=send_rows, args=(work, sender, journal, recorder, stop, options.max_errors),
                                     name=f"sender-{i}", daemon=True) for i in range(options.workers)]
         for t in workers:
             t.start()
         try:
-            _feed(prepared, index, journal, recorder, work, stop, options)
+            _feed(prepared, index, journal, recorder, work, stop, options, watch, summary)
         finally:
             for _ in workers:
-                _put(work, None, None)
+                put(work, None, None)
             for t in workers:
                 while t.is_alive():
                     t.join(timeout=0.5)
                     bool(stop)  # notices the caller's stop event while requests finish
-            recorder.close()
+            try:
+                recorder.close()
+            except OutputError as exc:
+                stop.set(StopReason.WRITE_ERROR, exc)
         summary.empty_rows = prepared.sheet.empty_rows
         summary.sent = journal.sent()
     summary.elapsed = time.monotonic() - started
@@ -332,95 +336,74 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
     summary.unresolved = sorted(stop.unresolved)
     if summary.unresolved and summary.stopped is None:
         summary.stopped = StopReason.UNRESOLVED
+    if summary.stop_error is not None and not summary.sent:
+        _forget(summary)  # nothing left: the same command works again, without --resume
     return summary
 
 
-def _journal_states(journal: Journal, resume: bool):
-    """A cursor over the journal in row order, for a merge with the rows."""
-    it = journal.states() if resume else iter(())
-    current = next(it, None)
+def _open_journal(options: ImportOptions, journal_path: Path, results_path: Path, identity: RunIdentity,
+                  summary: RunSummary) -> Journal:
+    """The run's journal; with --overwrite the earlier run's files are first set
+    aside under a dated name (never destroyed: it may still need a rollback)."""
+    lock = RunLock(journal_path).acquire()
+    try:
+        if options.overwrite and not options.resume and (journal_path.exists() or results_path.exists()):
+            earlier = [results_path, journal_path, rollback_path_for(results_path)]
+            if options.discard_earlier:
+                for path in earlier:
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(str(path) + suffix).unlink(missing_ok=True)
+            else:
+                summary.set_aside = set_aside(earlier, datetime.now().strftime("%Y%m%d-%H%M%S"))
+        journal = Journal.open(journal_path, identity, resume=options.resume, overwrite=options.overwrite,
+                               lock=lock)
+    except BaseException:
+        lock.release()
+        raise
+    summary.file_changed = options.resume and journal.file_changed
+    return journal
 
-    def state_of(row_number: int):
-        nonlocal current
-        while current is not None and current[0] < row_number:
-            current = next(it, None)
-        if current is not None and current[0] == row_number:
-            return current[1], current[2]
-        return None, None
-    return state_of
+
+def _forget(summary: RunSummary) -> None:
+    """A run that stopped before anything reached Copernica leaves no journal
+    and no results behind (they hold nothing a resume would need)."""
+    for path in (summary.journal_path, summary.results_path):
+        if path is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+    summary.journal_path = summary.results_path = None
 
 
 def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder: ResultsRecorder,
-          work: queue.Queue, stop: _Stop, options: ImportOptions) -> None:
-    state_of = _journal_states(journal, options.resume)
-    for row, verdict in classify(prepared, _rows(prepared.sheet), index):
-        if stop:
-            break
-        recorder.expect(row.number)
-        state, final = state_of(row.number)
-        if final is not None and not (final.status is Status.FAILED and options.retry_failed):
-            recorder.record(final, row.values, journaled=True)
-            continue
-        if isinstance(verdict, Outcome):
-            recorder.record(verdict, row.values)
-            continue
-        if not _put(work, (verdict, row.values, state == "sending"), stop):
-            break
-        recorder.tick()
-
-
-def _put(work: queue.Queue, item, stop: _Stop | None) -> bool:
-    """Blocks while the senders are busy (so reading never runs far ahead)."""
-    while True:
-        if stop is not None and stop:
-            return False
-        try:
-            work.put(item, timeout=0.2)
-            return True
-        except queue.Full:
-            continue
-
-
-def _stop_unexpectedly(stop: _Stop, row: int, exc: Exception) -> None:
-    log.error("row %s: unexpected error", row, exc_info=exc)
-    stop.set(StopReason.ERROR, RunStopped(StopReason.ERROR, Msg.UNEXPECTED.format(row=row, error=redact(repr(exc)))))
-
-
-def _work(work: queue.Queue, sender, journal: Journal, recorder: ResultsRecorder, stop: _Stop,
-          options: ImportOptions) -> None:
-    from importer.sender import Deferred  # the HTTP side only when sending
-    while True:
-        item = work.get()
-        if item is None:
-            return
-        if stop:
-            continue  # not sent, not journaled: a resume picks the row up
-        profile, values, was_in_flight = item
-        try:
-            if not was_in_flight:
-                journal.mark_sending([(profile.row, profile.key)])
-            result = sender.send(profile, was_in_flight=was_in_flight)
-            if isinstance(result, Deferred):
-                _defer(result, profile.row, journal, stop)
+          work: queue.Queue, stop: StopFlag, options: ImportOptions, watch: FileWatch, summary: RunSummary) -> None:
+    state_of = journal_states(journal, options.resume)
+    resume = ResumePlan(journal, prepared.mapping.on_existing, bool(prepared.converter.key_fields),
+                        resume=options.resume, retry_failed=options.retry_failed)
+    try:
+        for count, (row, verdict) in enumerate(classify(prepared, _rows(prepared.sheet), index), start=1):
+            if stop:
+                break
+            if count % watch.EVERY_ROWS == 0 and watch.changed():
+                stop.set(StopReason.FILE_CHANGED, RunStopped(StopReason.FILE_CHANGED,
+                                                             Msg.FILE_CHANGED.format(file=watch.path)))
+                break
+            recorder.expect(row.number)
+            digest = row_digest(row.values)
+            action = resume.decide(row.number, verdict, state_of(row.number), digest)
+            if isinstance(action, Final):
+                recorder.record(action.outcome, row.values, digest, journaled=action.journaled)
                 continue
-            recorder.record(result, values)
-        except Exception as exc:  # noqa: BLE001 - a dead sender would lose its row and hang the run
-            _stop_unexpectedly(stop, profile.row, exc)  # the row keeps its 'sending' mark
-            continue
-        if (options.max_errors is not None and result.status is Status.FAILED
-                and recorder.failed >= options.max_errors):
-            stop.set(StopReason.MAX_ERRORS)
+            if not put(work, (verdict, row.values, digest, action.in_flight), stop):
+                break
+            recorder.tick()
+        else:
+            if watch.changed():
+                stop.set(StopReason.FILE_CHANGED, RunStopped(StopReason.FILE_CHANGED,
+                                                             Msg.FILE_CHANGED.format(file=watch.path)))
+    except InputFileError as exc:  # the file cannot be read on (a cell too large, a bad byte)
+        stop.set(StopReason.READ_ERROR, exc)
+    except OutputError as exc:
+        stop.set(StopReason.WRITE_ERROR, exc)
+    summary.changed_rows, summary.added_rows = resume.changed, resume.added
 
 
-def _defer(deferred, row: int, journal: Journal, stop: _Stop) -> None:
-    """A row without an outcome in this run: its mark goes or stays; maybe the run stops."""
-    if not deferred.keep_mark:
-        journal.unmark(row)  # certainly not stored: a resume sends it, no look-up
-    if deferred.unresolved:
-        # not sent again and not called failed (a resume would re-send a failed row):
-        # it keeps its 'sending' mark, the run goes on, and --resume looks it up
-        log.warning("%s", deferred.unresolved)
-        stop.unresolved.append(row)
-    if deferred.stop is not None:
-        reason = StopReason.TOKEN if isinstance(deferred.stop, InvalidTokenError) else StopReason.API
-        stop.set(reason, deferred.stop)

@@ -2,8 +2,11 @@
 
 The rule that keeps a run free of duplicates: a POST whose answer was lost
 (``AnswerLost``) is never sent again blindly. With a key, the profile is
-looked up first; only when Copernica does not have it is it sent again.
-Without a key, the row ends ``unknown``.
+looked up; when Copernica does not show it, it is looked up once more after
+``lookup_delay`` seconds (a store may lag behind its writes), and only then
+sent again, at most ``max_resends`` times (once). A row whose repeated POSTs
+all lost their answers and that still cannot be found ends ``unknown``, never
+sent a third time. Without a key, the row ends ``unknown`` at once.
 
 ``ProfileSender.send`` returns a value, never raises for control flow: an
 ``Outcome`` (the row is final), or ``Deferred`` (the row has no outcome in
@@ -11,7 +14,9 @@ this run: its 'sending' mark goes or stays, and the run may have to stop).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from importer.client import CopernicaClient
 from importer.errors import AnswerLost, ApiError, CopernicaImportError, InvalidTokenError, RequestFailed
@@ -37,7 +42,11 @@ class Msg:
     LOOKUP_FAILED = "could not look the key up in Copernica ({why}); nothing was changed"
     UPDATE_LOST = ("the answer to the update was lost ({why}); the profile may or may not hold the new "
                    "values; importing this row again is safe")
-    GAVE_UP = "gave up: {why}, {times} times"
+    GAVE_UP = ("the answer from Copernica was lost {times} times ({why}) and the profile could not be found "
+               "by its key afterwards; not sent again, so that nobody is created twice. Look it up in Copernica "
+               "before importing this row again")
+    PARTIAL_UPDATE = ("the fields of profile {pid} were updated, but its interests were not ({why}); "
+                      "importing this row again is safe")
     # Several profiles with one key: nobody can tell which one the row means, so
     # none is touched. In `skip` mode that is what was asked (the person exists):
     # `skipped`. In `update`/`upsert` the row's change did not happen: `failed`, so
@@ -78,13 +87,23 @@ class ProfileSender:
     replace_interests: bool = False
     blank_fields: frozenset[str] = frozenset()   # lower-cased fields whose empty cell blanks on update
     blank_interests: frozenset[str] = frozenset()  # lower-cased interests whose empty cell switches off
-    max_resends: int = 3  # POSTs after lost answers whose lookup found nothing
+    max_resends: int = 1          # POSTs after lost answers whose look-ups found nothing
+    lookup_delay: float = 2.0     # seconds before the second look-up after a lost answer
+    # called before a POST that follows a look-up (skip, upsert): the journal notes
+    # 'creating', so a resume after a crash reports the profile as created
+    on_create: Callable[[Profile], None] | None = None
+    # waits that long unless the run is stopping; False when it is
+    wait: Callable[[float], bool] = field(default=lambda seconds: not time.sleep(seconds))
 
-    def send(self, profile: Profile, *, was_in_flight: bool = False) -> SendResult:
-        """One row's outcome, or ``Deferred`` when it has none in this run."""
-        row = _RowState(maybe_stored=was_in_flight)
+    def send(self, profile: Profile, *, was_in_flight: bool = False, create_sent: bool = False) -> SendResult:
+        """One row's outcome, or ``Deferred`` when it has none in this run.
+
+        ``was_in_flight``: a request of this row had left when a run stopped
+        (a crash); ``create_sent``: that request was a POST (skip/upsert modes).
+        """
+        row = _RowState(maybe_stored=was_in_flight and (self.mode == "create" or create_sent))
         try:
-            return self._send(profile, row, was_in_flight)
+            return self._send(profile, row, was_in_flight and (self.mode == "create" or create_sent))
         except PacerStopped:
             # the run is stopping: a row whose earlier answer was lost keeps its
             # mark for a look-up; otherwise nothing of it can be stored (a POST is
@@ -104,12 +123,12 @@ class ProfileSender:
             return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts,
                                  reason=Reason(exc.reason_code, Msg.REQUEST_FAILED, {"why": str(exc)}))
 
-    def _send(self, profile: Profile, row: "_RowState", was_in_flight: bool) -> Outcome:
-        # Only a create can be recovered as "created": in the other modes the
-        # profile found may have existed before the run, and calling it
-        # created would let a rollback delete it. Those modes look up first
-        # anyway, so sending the row again cannot duplicate it.
-        if was_in_flight and self.mode == "create":
+    def _send(self, profile: Profile, row: "_RowState", create_was_sent: bool) -> Outcome:
+        # Only a POST that had left can be recovered as "created": a profile found
+        # after a mere look-up may have existed before the run, and calling it
+        # created would let a rollback delete it. (In skip/upsert the look-up
+        # before the POST found nothing, so a profile found now is this row's.)
+        if create_was_sent:
             if not self.key_fields:
                 return self._outcome(profile, Status.UNKNOWN, reason=Reason("in_flight_no_key", Msg.UNKNOWN_IN_FLIGHT))
             row.attempts += 1
@@ -127,6 +146,8 @@ class ProfileSender:
     def _create(self, profile: Profile, row: "_RowState") -> Outcome:
         fields = {k: v for k, v in profile.fields.items() if k not in profile.empty_fields}
         last: AnswerLost | None = None
+        if self.mode != "create" and self.on_create is not None:
+            self.on_create(profile)
         for _ in range(self.max_resends + 1):
             try:
                 result = self.client.create_profile(self.database_id, fields, profile.interests)
@@ -143,13 +164,22 @@ class ProfileSender:
                     return recovered
                 row.maybe_stored = False  # the look-up proved it was not stored
                 last = exc  # not stored: sending again cannot duplicate
-        return self._outcome(profile, Status.FAILED, row.attempts, reason=Reason(
+        # every POST lost its answer and no look-up found the profile: it may still
+        # appear (a lagging store); a third POST could make the person twice
+        return self._outcome(profile, Status.UNKNOWN, row.attempts, reason=Reason(
             "gave_up", Msg.GAVE_UP, {"why": str(last), "times": self.max_resends + 1}))
 
     def _recover(self, profile: Profile, row: "_RowState", *, why: str, found: Reason) -> Outcome | None:
         """After a lost answer: the row's outcome if Copernica may have it, None
-        when it certainly does not (then sending it cannot duplicate)."""
+        when two look-ups ``lookup_delay`` apart do not find it (then sending
+        it again cannot duplicate, unless the store lags longer than that:
+        which is why it is sent again only ``max_resends`` times)."""
         ours, others = self._find_ours(profile)
+        if ours is None and not others:
+            if not self.wait(self.lookup_delay):
+                raise PacerStopped()  # the run is stopping: the row keeps its mark, --resume looks it up
+            row.attempts += 1
+            ours, others = self._find_ours(profile)
         if ours is not None:
             return self._outcome(profile, Status.CREATED, row.attempts, ours, reason=found)
         if others:
@@ -181,13 +211,12 @@ class ProfileSender:
             pid = int(matches[0]["ID"])
             if self.mode == "skip":
                 return self._outcome(profile, Status.SKIPPED, row.attempts, pid, reason=Reason("exists", Msg.EXISTS))
-            attempts = row.attempts + self._update(pid, profile)
-            return self._outcome(profile, Status.UPDATED, attempts, pid)
+            return self._update(pid, profile, row)
         if self.mode == "update":
             return self._outcome(profile, Status.SKIPPED, row.attempts, reason=Reason("not_found", Msg.NOT_FOUND))
         return self._create(profile, row)  # skip / upsert: create the new person
 
-    def _update(self, profile_id: int, profile: Profile) -> int:
+    def _update(self, profile_id: int, profile: Profile, row: "_RowState") -> Outcome:
         # an empty cell does not blank a stored value unless the mapping says so
         fields = {k: v for k, v in profile.fields.items()
                   if k not in profile.empty_fields or k.lower() in self.blank_fields}
@@ -196,8 +225,20 @@ class ProfileSender:
         interests = profile.interests if self.replace_interests else {
             k: v for k, v in profile.interests.items()
             if k not in profile.empty_interests or k.lower() in self.blank_interests}
-        return self.client.update_profile(profile_id, fields, interests or None,
-                                          replace_interests=self.replace_interests)
+        if fields:
+            row.attempts += self.client.update_fields(profile_id, fields)
+        if interests:
+            try:
+                row.attempts += self.client.update_interests(profile_id, interests,
+                                                             replace=self.replace_interests)
+            except RequestFailed as exc:
+                if not fields:
+                    raise
+                # the fields are changed already: say so, with the profile's ID
+                return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts, profile_id,
+                                     reason=Reason("partial_update", Msg.PARTIAL_UPDATE,
+                                                   {"pid": profile_id, "why": str(exc)}))
+        return self._outcome(profile, Status.UPDATED, row.attempts, profile_id)
 
     # -- lookups --------------------------------------------------------------
     def _key_match(self, profile: Profile) -> dict[str, str]:

@@ -40,6 +40,10 @@ class Msg:
                   "whether it stored them (rows {rows}); they were not sent again. "
                   "Run the same command with --resume to check them.")
     SENT_BEFORE_STOP = "  {n:,} rows had been sent when the run stopped."
+    FILE_CHANGED = ("  The input file changed since the run began: {changed:,} rows changed, {added:,} rows the "
+                    "earlier run had not reached (unchanged rows kept their outcome; see the README, "
+                    "'Never a lost row').")
+    SET_ASIDE = "  The earlier run's files were kept as: {paths}"
     TIME = "Time: {elapsed:.1f} s, {rate:,.0f} rows/s"
     RESULTS = "Results: {path}"
     JOURNAL = "Journal: {path}"
@@ -74,6 +78,10 @@ class RunSummary:
     stop_error: CopernicaImportError | None = None  # what stopped it (token refused, ...), if anything
     sent: int = 0                # rows that may have reached Copernica (this run and the runs it resumes)
     unresolved: list[int] = field(default_factory=list)  # rows left for --resume to check
+    file_changed: bool = False   # a resume found the input file changed since the first run
+    changed_rows: int = 0        # ... rows whose cells changed (handled by the mode's rules)
+    added_rows: int = 0          # ... rows the first run never saw
+    set_aside: list[Path] = field(default_factory=list)  # --overwrite: the earlier run's files, renamed
     file: Path | None = None     # the input file
     # (seconds since the start, rows done) a few times a second: the report's chart
     throughput: list[tuple[float, int]] = field(default_factory=list)
@@ -134,6 +142,10 @@ class RunSummary:
             "stop_message": str(self.stop_error) if self.stop_error else None,
             "sent": self.sent,
             "unresolved_rows": self.unresolved,
+            "file_changed": self.file_changed,
+            "changed_rows": self.changed_rows,
+            "added_rows": self.added_rows,
+            "set_aside": [str(p) for p in self.set_aside],
             "exit_code": self.exit_code,
             "throughput": [[round(t, 2), n] for t, n in self.throughput],
         }
@@ -161,6 +173,10 @@ class RunSummary:
             shown = ", ".join(str(r) for r in self.unresolved[:EXAMPLE_ROWS])
             more = ", ..." if len(self.unresolved) > EXAMPLE_ROWS else ""
             lines.append(Msg.UNRESOLVED.format(n=len(self.unresolved), rows=shown + more))
+        if self.file_changed:
+            lines.append(Msg.FILE_CHANGED.format(changed=self.changed_rows, added=self.added_rows))
+        if self.set_aside:
+            lines.append(Msg.SET_ASIDE.format(paths=", ".join(str(p) for p in self.set_aside)))
         if self.stopped is not None and self.sent:
             lines.append(Msg.SENT_BEFORE_STOP.format(n=self.sent))
         lines.append(Msg.TIME.format(elapsed=self.elapsed, rate=self.rows_per_second))

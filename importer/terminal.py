@@ -26,6 +26,7 @@ class Msg:
                     "`copernica-import sandbox --db FILE.sqlite` and import with --api-url.")
     UNDO_HINT = "To undo what this run created: copernica-import rollback {results}"
     RESUME_HINT = "The run stopped early. To continue where it stopped:\n  {command}"
+    RETRY_HINT = "To retry the rows that are not finished (nothing done is sent again):\n  {command}"
     SANDBOX_NO_RESUME = ("The rehearsal stopped early. Its built-in sandbox stopped with it, so there is nothing to "
                          "resume: run the same command again.")
 
@@ -83,6 +84,8 @@ class TerminalReporter(BatchReporter):
             return [Msg.SANDBOX_NO_RESUME if summary.exit_code == 3 else Msg.SANDBOX_GONE]
         if summary.exit_code == 3:
             return [Msg.RESUME_HINT.format(command=resume_command(sys.argv[1:]))]
+        if result.kept_for_retry:
+            return [Msg.RETRY_HINT.format(command=resume_command(sys.argv[1:]))]
         if created_any(result):
             results = result.archived[1] if len(result.archived) > 1 else summary.results_path
             return [Msg.UNDO_HINT.format(results=results)]

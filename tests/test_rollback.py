@@ -16,7 +16,7 @@ from importer.client import CopernicaClient, RetryPolicy
 from importer.errors import UsageError
 from importer.journal import JournalError, _acquire_lock, _release_lock, journal_path_for
 from importer.pacing import Pacer
-from importer.rollback import rollback
+from importer.undo import rollback
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
 

@@ -31,6 +31,7 @@ from importer.models import Profile, Reason, Row, RowError
 from importer.schema import DatabaseSchema, FieldDef
 
 KEY_SEPARATOR = " | "
+NUMBER_TYPES = frozenset({"integer", "float", "foreign_key"})
 DATE_TYPES = frozenset({"date", "empty_date"})
 DATETIME_TYPES = frozenset({"datetime", "empty_datetime"})
 
@@ -62,6 +63,10 @@ class Msg:
     EMPTY_CELL = "empty"         # the empty cell among the yes/no values of NOT_YES_NO
     UNMATCHED_ITEM = ("column {column!r}: '{value}' matches no mapped interest and is not imported "
                       "(mapped: {known})")
+    KEY_TRIMMED = ("column {column!r}: the spaces around the key {value!r} were removed (Copernica's look-ups "
+                   "ignore them); add transform: [trim] to this key field to say so in the mapping")
+    BLANK_NUMBER = ("{source}: fields.{name}.blank_existing: field {field!r} holds numbers, and Copernica stores "
+                    "an empty number as 0 instead of blanking it; remove blank_existing from this field")
     OMITTED = "{inner}; left out (on_invalid: omit)"
     SENT_ANYWAY = "{inner}; sent anyway (on_invalid: send)"
 
@@ -196,6 +201,11 @@ class RowConverter:
             value = cells.get(rule.column, "")
             if rule.transform is not None:
                 value = rule.transform(value)
+            if rule.is_key and value != value.strip():
+                # Copernica's look-ups ignore the spaces around a key ("Smith " is looked up as
+                # "Smith"): stored with them, the person could never be found again
+                warnings.append(Reason("key_trimmed", Msg.KEY_TRIMMED, {"column": rule.column, "value": value}))
+                value = value.strip()
             if rule.is_key:
                 keys[rule.name] = value
             if value == "":
@@ -293,6 +303,8 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
     constants: dict[str, str] = {}
     for name, spec in mapping.fields.items():
         field_def = field_defs[name]
+        if spec.blank_existing and field_def is not None and field_def.type in NUMBER_TYPES:
+            raise SchemaError(Msg.BLANK_NUMBER.format(source=mapping.source, name=name, field=field_def.name))
         if spec.value is not None:
             constants[real_field[name]] = _checked_constant(mapping, name, spec, field_def)
             continue

@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--slow-seconds", type=float, default=3.0, help="delay for --slow-after-store (default 3)")
     f.add_argument("--expire-token-after", type=int, metavar="K",
                    help="from the K-th API request on, answer 'Invalid access token'")
+    f.add_argument("--lookup-lag-ms", type=float, default=0,
+                   help="look-ups do not see profiles younger than this (a store that lags behind writes)")
     f.add_argument("--jwt-lifetime", type=float, default=86400, help="seconds a v4 JWT stays valid (default 86400)")
     return p
 

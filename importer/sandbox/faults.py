@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import threading
+import time
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -30,13 +31,14 @@ class Faults:
     slow_seconds: float = 3.0
     expire_token_after: int | None = None  # from the K-th API request on: "Invalid access token"
     jwt_lifetime: float = 86400      # seconds a v4 JWT stays valid
+    lookup_lag_ms: float = 0         # look-ups do not see profiles younger than this (an eventually consistent store)
 
     def __post_init__(self) -> None:
         for name in ("rate_429", "rate_503", "drop_before_store", "drop_after_store", "slow_after_store"):
             rate = getattr(self, name)
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"{name} must be a rate between 0 and 1, not {rate}")
-        for name in ("latency_ms", "jitter_ms", "slow_seconds", "jwt_lifetime"):
+        for name in ("latency_ms", "jitter_ms", "slow_seconds", "jwt_lifetime", "lookup_lag_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} cannot be negative")
         if self.capacity is not None and self.capacity < 1:
@@ -82,6 +84,7 @@ class FaultInjector:
         self._in_flight = 0
         self._max_in_flight = 0
         self._api_requests_since_expiry_set = 0
+        self._born: dict[int, float] = {}  # profile ID -> monotonic creation time (lookup_lag_ms)
 
     @property
     def faults(self) -> Faults:
@@ -158,6 +161,25 @@ class FaultInjector:
             if self._draw(f.slow_after_store):
                 return AfterStore.SLOW
             return AfterStore.ANSWER
+
+    def note_created(self, ids: list[int]) -> None:
+        """Remember when profiles were created, for ``lookup_lag_ms``."""
+        with self._lock:
+            if self._faults.lookup_lag_ms > 0:
+                now = time.monotonic()
+                self._born.update((i, now) for i in ids)
+
+    def visible(self, profile_id: int) -> bool:
+        """False while a new profile is younger than ``lookup_lag_ms`` (look-ups miss it)."""
+        with self._lock:
+            lag = self._faults.lookup_lag_ms / 1000.0
+            born = self._born.get(profile_id)
+            if born is None:
+                return True
+            if time.monotonic() - born >= lag:
+                del self._born[profile_id]
+                return True
+            return False
 
     def _draw(self, rate: float) -> bool:
         # no draw for a switched-off fault, so adding one fault does not

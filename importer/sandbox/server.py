@@ -223,6 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
             sandbox.stats_counter.add("posts")
         response = sandbox.api.handle(request)
         self._count_write(method, response)
+        if response.created_ids:
+            sandbox.injector.note_created(response.created_ids)
         if response.stored_profile:
             after = sandbox.injector.after_store()
             if after is AfterStore.DROP:
@@ -347,7 +349,7 @@ class Sandbox:
         self.stop_event = threading.Event()
         field_names = {f.name for db in self.schema.databases for f in db.fields}
         self.store = ProfileStore(db_path, indexed_fields=field_names)
-        self.api = CopernicaApi(self.schema, self.store)
+        self.api = CopernicaApi(self.schema, self.store, visible=self.injector.visible)
         self._requested_port = port
         self._http: _HttpServer | None = None
         self._thread: threading.Thread | None = None

@@ -1,0 +1,133 @@
+"""What a run does with each row, given what its journal knows (``--resume``),
+and the watch on an input file that changes while it is imported.
+
+A row whose cells are unchanged keeps its final outcome (failed ones are
+sent again unless --skip-failed). A changed row is handled by the mode's
+rules: in create mode a row that created a profile is never created again,
+nor is any key this run created already (rows may have moved); in skip,
+update and upsert the row is simply looked up again. Rows the first run
+never saw are imported. A row that was in flight at a crash is looked up by
+its key before anything else.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from importer.dedupe import folded
+from importer.journal import Journal, RowState
+from importer.models import Outcome, Profile, Reason, Status
+
+
+class Msg:
+    CHANGED_SINCE_CREATED = ("this row changed after this run created its profile{profile}; not created again "
+                             "(to bring the change into Copernica, import the file with --on-existing update)")
+    CREATED_BEFORE = "a profile with this key was created by this run already (from row {row}); not created again"
+    IN_FLIGHT_CHANGED = ("this row was being sent when the run stopped and has changed since, so it cannot be "
+                         "checked: look up key {key} in Copernica before importing this row again")
+    PROFILE = " (profile {pid})"
+
+
+class FileWatch:
+    """Notices an input file that changes while it is imported (another program still writing it)."""
+
+    EVERY_ROWS = 1000
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._before = self._look()
+
+    def _look(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_size, st.st_mtime_ns
+
+    def changed(self) -> bool:
+        return self._before is not None and self._look() != self._before
+
+
+def journal_states(journal: Journal, resume: bool) -> Callable[[int], RowState | None]:
+    """A cursor over the journal in row order, for a merge with the rows."""
+    it = journal.states() if resume else iter(())
+    current = next(it, None)
+
+    def state_of(row_number: int) -> RowState | None:
+        nonlocal current
+        while current is not None and current.row < row_number:
+            current = next(it, None)
+        if current is not None and current.row == row_number:
+            return current
+        return None
+    return state_of
+
+
+@dataclass(frozen=True, slots=True)
+class Final:
+    outcome: Outcome
+    journaled: bool = False   # the outcome comes from the journal (not recorded again)
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    in_flight: str | None = None  # 'sending' / 'creating' when a request of it had left before a crash
+
+
+class ResumePlan:
+    """What to do with each row, given what the journal knows of it.
+
+    A row whose cells are unchanged keeps its final outcome (failed ones are
+    sent again unless --skip-failed). A changed row is handled by the mode's
+    rules: in create mode a row that created a profile is never created
+    again, nor is any key this run created already. New rows are imported.
+    """
+
+    def __init__(self, journal: Journal, mode: str, has_key: bool, *, resume: bool, retry_failed: bool) -> None:
+        self.mode, self.has_key, self.resume, self.retry_failed = mode, has_key, resume, retry_failed
+        self.changed = self.added = 0
+        self._last_known = 0
+        self._created: dict[int, int] = {}  # folded key hash -> row that may have created it
+        if resume:
+            self._last_known = journal.last_row()
+            if mode == "create" and has_key:
+                self._created = {folded(key): row for row, key in journal.created_keys()}
+
+    def decide(self, number: int, verdict: Profile | Outcome, known: RowState | None, digest: str) -> Final | Send:
+        if known is None:
+            if self.resume and number > self._last_known:
+                self.added += 1
+            return self._fresh(number, verdict)
+        if known.outcome is not None and known.digest in ("", digest):  # unchanged ("": a journal of version 1)
+            if known.outcome.status is Status.FAILED and self.retry_failed:
+                return self._fresh(number, verdict)
+            return Final(known.outcome, journaled=True)
+        if known.digest != digest:
+            self.changed += 1
+        if known.in_flight:
+            if isinstance(verdict, Outcome):  # its earlier version was being sent: it may exist
+                return Final(Outcome(number, Status.UNKNOWN, reasons=(Reason(
+                    "in_flight_changed", Msg.IN_FLIGHT_CHANGED, {"key": known.key or "?"}),), key=known.key))
+            return Send(in_flight=known.state)
+        outcome = known.outcome
+        assert outcome is not None
+        same_person = not self.has_key or isinstance(verdict, Outcome) or \
+            folded(verdict.key) == folded(outcome.key)
+        if self.mode == "create" and outcome.status in (Status.CREATED, Status.UNKNOWN) and same_person:
+            pid = outcome.profile_id
+            return Final(Outcome(number, Status.SKIPPED, pid, (Reason(
+                "changed_since_created", Msg.CHANGED_SINCE_CREATED,
+                {"profile": Msg.PROFILE.format(pid=pid) if pid else ""}),), key=outcome.key))
+        return self._fresh(number, verdict)
+
+    def _fresh(self, number: int, verdict: Profile | Outcome) -> Final | Send:
+        if isinstance(verdict, Outcome):
+            return Final(verdict)
+        if self._created and verdict.key:
+            other = self._created.get(folded(verdict.key))
+            if other is not None and other != number:
+                return Final(Outcome(number, Status.SKIPPED, reasons=(Reason(
+                    "created_before", Msg.CREATED_BEFORE, {"row": other}),), key=verdict.key))
+        return Send()
+
