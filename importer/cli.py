@@ -20,13 +20,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from importer.arguments import apply_environment, build_parser, has_token, read_token
-from importer.batch import BatchOptions, BatchResult, Confirmation
-from importer.batch import Msg as BatchMsg
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
+
+if TYPE_CHECKING:
+    from importer.batch import BatchOptions, BatchResult, Confirmation
 from importer.redaction import RedactingFormatter, install_log_redaction
 
 log = logging.getLogger("importer")
@@ -85,7 +87,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.sandbox and (not args.dry_run or has_token(args.token_file)):
         connection = _connection(args, rate=args.rate, sandbox_hint=True)
     reporter = TerminalReporter(args)
-    result: BatchResult | None = None
+    result: "BatchResult | None" = None
     error: CopernicaImportError | None = None
     try:
         with _stop_on_signals() as stop:
@@ -103,7 +105,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
-def _batch_options(args: argparse.Namespace) -> BatchOptions:
+def _batch_options(args: argparse.Namespace) -> "BatchOptions":
+    from importer.batch import BatchOptions
     from importer.connection import DEFAULT_WORKERS
 
     return BatchOptions(
@@ -118,7 +121,7 @@ def _batch_options(args: argparse.Namespace) -> BatchOptions:
         wait_for_lock=args.wait_for_lock)
 
 
-def _ask(confirmation: Confirmation) -> bool:
+def _ask(confirmation: "Confirmation") -> bool:
     files = confirmation.files
     names = ", ".join(str(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
     print(Msg.CONFIRM.format(rows=confirmation.rows, files=names, database_id=confirmation.database_id,
@@ -127,6 +130,8 @@ def _ask(confirmation: Confirmation) -> bool:
 
 
 def _ask_overwrite(question) -> bool:
+    from importer.batch import Msg as BatchMsg
+
     print(question.text, file=sys.stderr)
     return _prompt(BatchMsg.OVERWRITE_QUESTION).strip().lower() in ("y", "yes")
 
@@ -175,7 +180,7 @@ def _refuse_overlaps(args: argparse.Namespace) -> None:
     refuse_overlaps(inputs, outputs)
 
 
-def _write_record(args: argparse.Namespace, result: BatchResult | None, error: CopernicaImportError | None) -> None:
+def _write_record(args: argparse.Namespace, result: "BatchResult | None", error: CopernicaImportError | None) -> None:
     """--summary-json and --report-html, written even when the command ends with an error."""
     if not (args.summary_json or args.report_html):
         return
