@@ -91,11 +91,22 @@ def test_windows_1252_is_detected_when_the_file_is_not_utf8(tmp_path):
 
 
 def test_a_non_utf8_byte_far_down_the_file_is_still_found(tmp_path):
-    lines = ["email,name"] + [f"u{i}@x.nl,plain" for i in range(20_000)] + ["last@x.nl,Citroën"]
+    lines = ["email,name"] + [f"u{i}@x.nl,plain" for i in range(20_000)] + ["last@x.nl,Françoise Citroën-Müller"]
     path = write(tmp_path, "a.csv", "\n".join(lines) + "\n", encoding="cp1252")
     rows, sheet = read_all(path)
     assert sheet.encoding == "cp1252"
-    assert rows[-1].values["name"] == "Citroën"
+    assert rows[-1].values["name"] == "Françoise Citroën-Müller"
+
+
+def test_one_accented_word_that_reads_as_two_languages_is_refused_with_both_readings(tmp_path):
+    # 'ë' is ë in Western European and ė (Lithuanian) in Baltic: one word cannot tell them apart
+    lines = ["email,name"] + [f"u{i}@x.nl,plain" for i in range(2_000)] + ["last@x.nl,Citroën"]
+    path = write(tmp_path, "a.csv", "\n".join(lines) + "\n", encoding="cp1252")
+    message = file_error(path)
+    assert "reads plausibly in more than one encoding; line 2,002 reads" in message
+    assert "as cp1252 (Western European): 'last@x.nl,Citroën'" in message
+    assert "as cp1257 (Baltic): 'last@x.nl,Citroėn'" in message
+    assert "--encoding cp1252" in message
 
 
 def test_forced_encoding_overrides_detection(tmp_path):
@@ -317,11 +328,12 @@ def _peak_memory_reading(path: Path) -> tuple[int, int]:
 def test_memory_does_not_grow_with_the_file(tmp_path):
     def contacts(n: int) -> str:
         return "email,name,city\n" + "".join(f"user{i}@example.com,Name {i},City\n" for i in range(n))
-    small = write(tmp_path, "small.csv", contacts(5_000))       # ~0.2 MB
-    large = write(tmp_path, "large.csv", contacts(45_000))      # ~1.7 MB
+    # both larger than the blocks the encoding scan reads (256 KiB)
+    small = write(tmp_path, "small.csv", contacts(20_000))      # ~0.8 MB
+    large = write(tmp_path, "large.csv", contacts(100_000))     # ~4 MB
     small_count, small_peak = _peak_memory_reading(small)
     large_count, large_peak = _peak_memory_reading(large)
-    assert (small_count, large_count) == (5_000, 45_000)
+    assert (small_count, large_count) == (20_000, 100_000)
     assert large_peak < small_peak * 1.25 + 100_000, (small_peak, large_peak)
 
 

@@ -36,6 +36,14 @@ class Record(NamedTuple):
     number: int            # the row number a spreadsheet program shows
     cells: list[str]
     problem: Reason | None = None   # set by a source that found the row malformed
+    last: bool = False              # the last record of a text file
+    unterminated: bool = False      # ... and the file ends without a line break after it
+
+
+# What Excel shows in a cell whose formula failed; such a value is never data.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+                          "#EXTERNAL!", "#PYTHON!"})
 
 
 def is_blank(cells: list[str]) -> bool:
@@ -51,6 +59,11 @@ def column_letter(position: int) -> str:
 
 def clean_header_name(name: str) -> str:
     return name.replace(BOM, "").strip()
+
+
+def letter_names(width: int) -> list[str]:
+    """A, B, C, ... for a file without a header (``header: none``)."""
+    return [column_letter(i) for i in range(width)]
 
 
 def checked_headers(path: object, header: Record) -> list[str]:
@@ -90,14 +103,20 @@ class RowBuilder:
     ``names`` is by position, with "" for an unnamed (ignored) column.
     """
 
-    def __init__(self, names: list[str], extra_cells_problem: ExtraCellsProblem) -> None:
+    def __init__(self, names: list[str], extra_cells_problem: ExtraCellsProblem,
+                 checked: set[str] | None = None) -> None:
         self.names = names
         self.headers = [name for name in names if name]
         self.width = len(names)
         self.unnamed = [i for i, name in enumerate(names) if not name]
         self.extra_cells_problem = extra_cells_problem
+        # the columns whose Excel error values make a row invalid (None: all)
+        self.checked = [i for i, name in enumerate(names) if name and (checked is None or name in checked)]
         self.empty_rows = 0
         self.data_rows = 0
+        self.short_rows = 0
+        self.last_row = 0                  # the last data row handed out
+        self.cut_off_after: int | None = None
 
     def rows(self, records: Iterator[Record]) -> Iterator[Row]:
         for record in records:
@@ -111,9 +130,13 @@ class RowBuilder:
             self.empty_rows += 1
             return None
         self.data_rows += 1
+        problem = record.problem
+        if record.last and problem is None:
+            problem = self._cut_off(record)
         if len(cells) < self.width:
+            self.short_rows += 1
             cells = cells + [""] * (self.width - len(cells))
-        problem = record.problem or self._unnamed_problem(record.number, cells)
+        problem = problem or self._unnamed_problem(record.number, cells) or self._excel_error(record.number, cells)
         if len(cells) > self.width:
             extra = cells[self.width:]
             cells = cells[:self.width]
@@ -123,7 +146,29 @@ class RowBuilder:
             values = {name: cell for name, cell in zip(self.names, cells) if name}
         else:
             values = dict(zip(self.names, cells))
+        self.last_row = record.number
         return Row(record.number, values, problem)
+
+    def _cut_off(self, record: Record) -> Reason | None:
+        """The last row of a text file that ends without a line break, or with
+        fewer cells than the header (while every row before it had them all),
+        is what a stalled upload leaves: that row is not trusted."""
+        if record.unterminated:
+            why = Msg.CUT_OFF_NO_LINE_BREAK
+        elif len(record.cells) < self.width and not self.short_rows:
+            why = Msg.CUT_OFF_SHORT.format(cells=len(record.cells), width=self.width)
+        else:
+            return None
+        self.cut_off_after = self.last_row
+        return Reason("cut_off", Msg.CUT_OFF, {"row": record.number, "after": self.last_row, "why": why})
+
+    def _excel_error(self, number: int, cells: list[str]) -> Reason | None:
+        for position in self.checked:
+            cell = cells[position]
+            if cell[:1] == "#" and cell.strip() in EXCEL_ERRORS:
+                return Reason("excel_error", Msg.EXCEL_ERROR, {"row": number, "column": self.names[position],
+                                                                "error": cell.strip()})
+        return None
 
     def _unnamed_problem(self, number: int, cells: list[str]) -> Reason | None:
         for position in self.unnamed:

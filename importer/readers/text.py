@@ -18,9 +18,10 @@ from typing import TextIO
 
 from importer.errors import InputFileError
 from importer.models import Reason
-from importer.readers import detect
-from importer.readers.encoding import check_not_binary, detect_encoding, open_binary, read_text_sample
+from importer.readers import detect, limits
+from importer.readers.encoding import check_not_binary, detect_with_scan, open_binary, read_text_sample
 from importer.readers.messages import Msg, delimiter_name, undecodable
+from importer.readers.plausible import encoding_label
 from importer.readers.table import Record
 
 # Appended after the last line: if the csv module is still inside a quoted
@@ -36,7 +37,9 @@ class TextSource:
                  delimiter: str | None) -> None:
         self.path = path
         self.kind = kind
-        self.encoding = detect_encoding(path, kind, encoding)
+        self.encoding, _ = detect_with_scan(path, kind, encoding)
+        self.notes = [Msg.READ_AS.format(name=path.name, encoding=self.encoding,
+                                         label=encoding_label(self.encoding))]
         sample = read_text_sample(path, kind, self.encoding)
         check_not_binary(path, sample)
         # Excel writes and reads a first line "sep=;" naming the delimiter;
@@ -47,10 +50,35 @@ class TextSource:
         self._file: TextIO = io.TextIOWrapper(open_binary(path, kind),
                                               encoding=self.encoding, newline="")
 
+    def _lines(self) -> Iterator[str]:
+        """The file's lines, none longer than the limit; remembers whether the last one ended."""
+        limit = limits.MAX_LINE_BYTES
+        while True:
+            line = self._file.readline(limit + 1)
+            if not line:
+                return
+            if len(line) > limit:
+                limits.check_line_length(self.path, len(line), self._line_count + 1)
+            self._line_count += 1
+            self._ended = line.endswith(("\n", "\r"))
+            yield line
+
     def records(self) -> Iterator[Record]:
+        """The records, the last one marked (and whether the file ends without a line break after it)."""
+        pending: Record | None = None
+        for record in self._raw_records():
+            if pending is not None:
+                yield pending
+            pending = record
+        if pending is not None:
+            yield pending._replace(last=True, unterminated=not self._ended)
+
+    def _raw_records(self) -> Iterator[Record]:
+        self._line_count = 0
+        self._ended = True
         if self._excel_sep_line:
             self._file.readline()
-        reader = csv.reader(itertools.chain(self._file, [END_MARKER + "\n"]),
+        reader = csv.reader(itertools.chain(self._lines(), [END_MARKER + "\n"]),
                             delimiter=self.delimiter, quotechar='"', doublequote=True,
                             skipinitialspace=False, strict=False)
         number = 0
