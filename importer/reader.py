@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -37,9 +38,14 @@ from importer.readers.table import (
 from importer.readers.text import TextSource
 from importer.readers.workbook import CalamineSource, SheetChoice, XlsSource, XlsxSource
 
-__all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "cut_off_note", "SUPPORTED_SUFFIXES"]
+__all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "last_row_cut_off", "SUPPORTED_SUFFIXES",
+           "FILE_NOTES"]
 
 SUPPORTED_SUFFIXES = detect.SUPPORTED_SUFFIXES
+TEXT_SUFFIXES = tuple(s for s in SUPPORTED_SUFFIXES if not s.startswith((".xl", ".od")))
+# the logger that says how a file was read (Sheet.announce); the CLI prints it plainly on stderr
+FILE_NOTES = "importer.file"
+notes_log = logging.getLogger(FILE_NOTES)
 
 
 class _Source(Protocol):
@@ -68,6 +74,7 @@ class Sheet:
         self.delimiter = source.delimiter
         self.sheet_name = sheet_name
         self.notes: list[str] = list(getattr(source, "notes", []))
+        self._announced = False
         self._source = source
         self._records = source.records()
         window = self._read_window(header_row)
@@ -131,6 +138,18 @@ class Sheet:
                                                       text=skipped_text(skipped)))
         return chosen
 
+    def announce(self) -> None:
+        """Log the notes (INFO on the ``importer.file`` logger), now and as more
+        come (formats not applied, a file cut off) while the rows are read."""
+        self._announced = True
+        for note in self.notes:
+            notes_log.info(note)
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        if self._announced:
+            notes_log.info(text)
+
     @property
     def empty_rows(self) -> int:
         """Fully empty rows after the header skipped so far."""
@@ -166,7 +185,11 @@ class Sheet:
         lookahead, self._lookahead = self._lookahead, []
         yield from self._builder.rows(iter(lookahead))
         yield from self._builder.rows(self._records)
-        self.notes.extend(getattr(self._source, "late_notes", []))
+        for note in getattr(self._source, "late_notes", []):
+            self._note(note)
+        if self._builder.cut_off_after is not None:
+            self._note(Msg.CUT_OFF_NOTE.format(name=self.path.name, row=self._builder.cut_off_after,
+                                               last=self._builder.last_row))
 
     def __iter__(self) -> Iterator[Row]:
         return self._rows
@@ -221,16 +244,12 @@ def _open_source(path: Path, kind: detect.FileKind, encoding: str | None,
     return TextSource(path, kind, encoding, delimiter)
 
 
-def cut_off_note(path: str | Path, **options: object) -> str | None:
-    """Why a text file seems cut off (its last row), or None; reads the whole
-    file. For the drop rules: such a file is left for the next run."""
-    path = Path(path)
-    if detect.kind_from_name(path).base not in detect.TEXT_FORMATS.values():
-        return None
-    with open_sheet(path, **options) as sheet:  # type: ignore[arg-type]
-        last = None
-        for row in sheet:
-            last = row
+def last_row_cut_off(sheet: Sheet) -> str | None:
+    """Why the sheet's text file seems cut off (its last row), or None; reads
+    every row. For the drop rules: such a file is left for the next run."""
+    last = None
+    for row in sheet:
+        last = row
     if last is not None and last.problem is not None and last.problem.code == "cut_off":
         return last.problem.message
     return None

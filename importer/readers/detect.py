@@ -42,7 +42,21 @@ class FileKind:
 
 # --- format --------------------------------------------------------------------
 
+def lock_file_owner(path: Path) -> tuple[str, str] | None:
+    """(program, the file it locks) when ``path`` is an office lock file:
+    Excel's ``~$name.xlsx`` or LibreOffice's ``.~lock.name#``."""
+    name = path.name
+    if name.startswith("~$"):
+        return "Excel", name[2:]
+    if name.startswith(".~lock.") and name.endswith("#"):
+        return "LibreOffice", name[len(".~lock."):-1]
+    return None
+
+
 def check_path(path: Path) -> None:
+    owner = lock_file_owner(path)
+    if owner is not None:
+        raise InputFileError(Msg.LOCK_FILE.format(path=path, program=owner[0], original=owner[1]))
     if path.is_dir():
         raise InputFileError(Msg.IS_A_DIRECTORY.format(path=path))
     if not path.exists():
@@ -148,10 +162,20 @@ def _check_is_xlsx(path: Path, head: bytes) -> None:
     _raise_for_non_workbook(path, head, "Excel")
 
 
+# The BOF record that starts a BIFF2-BIFF4 file (no compound-file wrapper): Excel 2.x-4.0
+_OLD_BIFF = {b"\x09\x00": "Excel 2.x (BIFF2)", b"\x09\x02": "Excel 3.0 (BIFF3)",
+             b"\x09\x04": "Excel 4.0 (BIFF4)"}
+
+
 def _check_is_xls(path: Path, head: bytes) -> None:
+    if head[:2] in _OLD_BIFF and len(head) >= 4 and head[2:4] in (b"\x04\x00", b"\x06\x00", b"\x08\x00"):
+        raise InputFileError(Msg.OLD_EXCEL.format(path=path, version=_OLD_BIFF[head[:2]]))
     if head.startswith(OLE2_MAGIC):
-        if _is_encrypted_ole2(path) and not _has_ole2_stream(path, "Workbook"):
+        names = _ole2_directory_names(path)
+        if ("EncryptedPackage" in names or "EncryptionInfo" in names) and "Workbook" not in names:
             raise InputFileError(Msg.PASSWORD_PROTECTED.format(path=path))
+        if "Book" in names and "Workbook" not in names:
+            raise InputFileError(Msg.OLD_EXCEL.format(path=path, version="Excel 5.0/95 (BIFF5)"))
         return
     if head.startswith(ZIP_MAGIC):
         kind = _zip_workbook_kind(path)
@@ -195,9 +219,11 @@ def looks_like_text(head: bytes) -> bool:
 
 
 def control_char_share(text: str) -> float:
+    """The share of control characters; tab, line breaks, vertical tab and form
+    feed are spacing (a quoted header may hold them), not binary data."""
     if not text:
         return 0.0
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\r\n\f\v")
     return controls / len(text)
 
 
@@ -225,10 +251,6 @@ def _ole2_directory_names(path: Path) -> list[str]:
 def _is_encrypted_ole2(path: Path) -> bool:
     names = _ole2_directory_names(path)
     return "EncryptedPackage" in names or "EncryptionInfo" in names
-
-
-def _has_ole2_stream(path: Path, name: str) -> bool:
-    return name in _ole2_directory_names(path)
 
 
 # --- delimiter --------------------------------------------------------------------

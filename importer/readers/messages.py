@@ -112,6 +112,8 @@ class Msg:
     ROWS_SKIPPED_ONE = "row {first}"
     ROWS_SKIPPED_MANY = "rows {first}-{last}"
     NO_HEADER_NOTE = "{name}: no header row (header: none); the columns are named {first}-{last}, as in a spreadsheet"
+    CUT_OFF_NOTE = ("{name} seems cut off after row {row:,}: its last row ({last:,}) is incomplete and is "
+                    "marked invalid; get the complete file")
     # rows (Row.problem)
     CUT_OFF = ("the file seems cut off after row {after:,}: row {row:,} {why}, as when an upload or a copy stops "
                "halfway; get the complete file and import it again")

@@ -58,7 +58,9 @@ def column_letter(position: int) -> str:
 
 
 def clean_header_name(name: str) -> str:
-    return name.replace(BOM, "").strip()
+    """Without a BOM and surrounding spaces; a vertical tab or form feed inside a
+    (quoted) name, which some programs write for a line break, is a space."""
+    return name.replace(BOM, "").replace("\v", " ").replace("\f", " ").strip()
 
 
 def letter_names(width: int) -> list[str]:
