@@ -314,7 +314,7 @@ def _delimiter_score(lines: list[str], delimiter: str) -> tuple[bool, int, int]:
     widths = [len(r) for r in rows]
     wide = [w for w in widths if w >= 2]
     if not wide:
-        return (True, 0, 1)
+        return (False, 0, 1)
     common = max(set(wide), key=lambda w: (wide.count(w), w))
     header = widths.index(common) if common in widths else 0
     data = rows[header + 1:] or rows[header:]
