@@ -36,6 +36,8 @@ SAMPLE_LINE_BYTES = 2048                    # of a line kept to quote in a messa
 
 
 def mib(size: int) -> str:
+    if size < 1024 ** 2:
+        return f"{max(size, 1) / 1024:,.0f} kB"
     return f"{size / 1024 ** 2:,.0f} MB"
 
 

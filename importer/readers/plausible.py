@@ -112,6 +112,7 @@ class Reading:
     cased_words: int = 0              # words in Latin, Cyrillic or Greek letters
     capitals: int = 0                 # of which with a capital letter
     uncommon: float = 0.0             # share of uncommon CJK characters
+    cjk: int = 0                      # Chinese characters (Hanzi, Kanji, Hanja)
     _coherence: float | None = None
 
     @property
@@ -164,7 +165,7 @@ def _rank(readings: list[Reading]) -> list[Reading]:
     left = sorted(readings, key=lambda r: (r.suspicious, r.languages, r.uncommon, -r.coherence))
     # Hangul words only come from a Korean file: a Chinese or Japanese file read
     # as Korean mixes Hangul with Hanja inside words within a few words
-    for measure, margin in ((lambda r: r.suspicious, 0), (lambda r: r.hangul_words < KOREAN_WORDS, 0),
+    for measure, margin in ((lambda r: r.suspicious, 0), (_not_surely_korean, 0),
                             (lambda r: r.languages, 0), (_all_lower_case, 0),
                             (lambda r: r.uncommon, CLEAR_MARGIN), (lambda r: -r.coherence, CLEAR_MARGIN)):
         best = min(measure(r) for r in left)
@@ -173,6 +174,12 @@ def _rank(readings: list[Reading]) -> list[Reading]:
         if len(left) == 1:
             break
     return left
+
+
+def _not_surely_korean(reading: Reading) -> bool:
+    """A Korean reading has Hangul words and no Chinese characters at all; a
+    Chinese or Japanese file read as Korean gives Hanja among the Hangul."""
+    return reading.hangul_words < KOREAN_WORDS or reading.cjk > 0
 
 
 def _all_lower_case(reading: Reading) -> bool:
@@ -224,7 +231,7 @@ def _measure(reading: Reading) -> None:
         odd = False
         for word in _words(text):
             letters, word_cjk, word_uncommon, word_odd = _look_at_word(word, chinese, common)
-            reading.hangul_words += all(_script(ch) == "hangul" for ch in word)
+            reading.hangul_words += len(word) > 1 and all(_script(ch) == "hangul" for ch in word)
             if len(word) > 1 and not word.isascii() and _script(word[-1]) in ("latin", "cyrillic", "greek"):
                 reading.cased_words += 1
                 reading.capitals += any(ch.isupper() for ch in word)
@@ -235,6 +242,7 @@ def _measure(reading: Reading) -> None:
         reading.suspicious += odd
     reading.languages = _languages_needed(latin_letters)
     reading.uncommon = uncommon / cjk if cjk else 0.0
+    reading.cjk = cjk
 
 
 def _suspicious_token(text: str) -> bool:
