@@ -128,7 +128,7 @@ def _kinds_agree(candidate: Record, after: list[Record]) -> bool:
 def skipped_text(rows: list[Record]) -> str:
     """The first skipped row as a person would quote it."""
     text = " ".join(c.strip() for c in rows[0].cells if c.strip()) if rows else ""
-    return text if len(text) <= 40 else text[:39] + "…"
+    return text if len(text) <= 50 else text[:49] + "…"
 
 
 def non_blank(records: list[Record]) -> list[Record]:
