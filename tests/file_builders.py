@@ -230,32 +230,30 @@ def xlsx_title_rows(folder: Path) -> Path:
         ["a@example.com", "Ann", 31, "yes"], ["b@example.com", "Bob", 32, "no"]]})
 
 
-def xlsx_shared_string_bomb(folder: Path) -> Path:
-    """A small .xlsx whose shared strings unpack to millions of entries."""
-    path = make_xlsx(folder / "strings-bomb.xlsx", {"S": [["Email"], ["a@example.com"]]})
-    entries = limits.RATIO_FLOOR_BYTES // len("<si><t>x</t></si>") + 1000
+def with_shared_strings(path: Path, entries: bytes) -> Path:
+    """The workbook with a shared strings part holding ``entries`` (<si> elements)."""
     with zipfile.ZipFile(path) as archive:
         parts = {name: archive.read(name) for name in archive.namelist()}
     parts["xl/sharedStrings.xml"] = (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
-                                     b'spreadsheetml/2006/main">' + b"<si><t>x</t></si>" * entries + b"</sst>")
+                                     b'spreadsheetml/2006/main">' + entries + b"</sst>")
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
     return path
+
+
+def xlsx_shared_string_bomb(folder: Path) -> Path:
+    """A small .xlsx whose shared strings unpack to millions of entries."""
+    path = make_xlsx(folder / "strings-bomb.xlsx", {"S": [["Email"], ["a@example.com"]]})
+    entries = limits.RATIO_FLOOR_BYTES // len("<si><t>x</t></si>") + 1000
+    return with_shared_strings(path, b"<si><t>x</t></si>" * entries)
 
 
 def xlsx_long_shared_string(folder: Path) -> Path:
     """One shared string longer than Excel allows in a cell (not packed tightly enough for the ratio limit)."""
     path = make_xlsx(folder / "long-string.xlsx", {"S": [["Email"], ["a@example.com"]]})
-    with zipfile.ZipFile(path) as archive:
-        parts = {name: archive.read(name) for name in archive.namelist()}
     text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(200_000)).encode()
-    parts["xl/sharedStrings.xml"] = (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/'
-                                     b'spreadsheetml/2006/main"><si><t>' + text + b"</t></si></sst>")
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in parts.items():
-            archive.writestr(name, data)
-    return path
+    return with_shared_strings(path, b"<si><t>" + text + b"</t></si>")
 
 
 # -- .xls (BIFF8) and older, built record by record -----------------------------------
