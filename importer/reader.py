@@ -36,7 +36,8 @@ from importer.readers.table import (
     letter_names,
 )
 from importer.readers.text import TextSource
-from importer.readers.workbook import CalamineSource, SheetChoice, XlsSource, XlsxSource
+
+SheetChoice = str | int | None
 
 __all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "last_row_cut_off", "SUPPORTED_SUFFIXES",
            "FILE_NOTES"]
@@ -233,11 +234,13 @@ def open_sheet(path: str | Path, encoding: str | None = None, delimiter: str | N
 
 def _open_source(path: Path, kind: detect.FileKind, encoding: str | None,
                  delimiter: str | None, sheet: SheetChoice) -> _Source:
-    if kind.base == "xlsx":
-        return XlsxSource(path, sheet)
-    if kind.base == "xls":
-        return XlsSource(path, sheet)
-    if kind.base == "ods":
+    if kind.base in ("xlsx", "xls", "ods"):
+        # the workbook libraries load only for workbooks: a CSV import starts faster
+        from importer.readers.workbook import CalamineSource, XlsSource, XlsxSource
+        if kind.base == "xlsx":
+            return XlsxSource(path, sheet)
+        if kind.base == "xls":
+            return XlsSource(path, sheet)
         return CalamineSource(path, "OpenDocument (.ods)", sheet)
     if sheet is not None and str(sheet).strip():
         raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))

@@ -134,7 +134,7 @@ def control_characters_in_header(folder: Path) -> Path:
 
 
 def excel_errors_in_csv(folder: Path) -> Path:
-    return write(folder, "errors.csv", "Email,Name,Age\na@example.com,Ann,#DIV/0!\nb@example.com,#REF!,32\n"
+    return write(folder, "errors-text.csv", "Email,Name,Age\na@example.com,Ann,#DIV/0!\nb@example.com,#REF!,32\n"
                                         "c@example.com,Cas,33\n")
 
 
@@ -198,7 +198,7 @@ def rewrite_part(path: Path, part: str, change: Callable[[str], str]) -> Path:
 
 def xlsx_with_error_cells(folder: Path) -> Path:
     """Formulas whose cached results are Excel errors, and one formula without a result."""
-    path = make_xlsx(folder / "errors.xlsx", {"Contacts": [
+    path = make_xlsx(folder / "errors-book.xlsx", {"Contacts": [
         ["Email", "Name", "Score"], ["a@example.com", "Ann", "=1/0"], ["b@example.com", "=FOO()", 7],
         ["c@example.com", "Cas", "=A1*2"], ["d@example.com", "Dirk", 9]]})
 
@@ -225,7 +225,7 @@ def xlsx_with_broken_styles(folder: Path) -> Path:
 
 
 def xlsx_title_rows(folder: Path) -> Path:
-    return make_xlsx(folder / "title.xlsx", {"Export": [
+    return make_xlsx(folder / "title-book.xlsx", {"Export": [
         ["Relations export – 01-12-2025"], [None], ["Email", "Name", "Age", "Newsletter"],
         ["a@example.com", "Ann", 31, "yes"], ["b@example.com", "Bob", 32, "no"]]})
 
@@ -254,6 +254,29 @@ def xlsx_long_shared_string(folder: Path) -> Path:
     path = make_xlsx(folder / "long-string.xlsx", {"S": [["Email"], ["a@example.com"]]})
     text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(200_000)).encode()
     return with_shared_strings(path, b"<si><t>" + text + b"</t></si>")
+
+
+def make_ods(path: Path, sheet_name: str, rows_xml: list[str]) -> Path:
+    """A minimal OpenDocument spreadsheet: mimetype, manifest, content."""
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="{sheet_name}">'
+        + "".join(rows_xml) + "</table:table></office:spreadsheet></office:body></office:document-content>")
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return path
 
 
 # -- .xls (BIFF8) and older, built record by record -----------------------------------
@@ -357,6 +380,55 @@ def xls_biff4(folder: Path) -> Path:
     return write(folder, "old4.xls", b"\x09\x04\x06\x00\x00\x00\x10\x00\x00\x00" + b"\x00" * 100)
 
 
+# -- the shapes of the reader's own tests (tests/test_reader.py) ------------------------------
+
+def reader_test_files(folder: Path) -> list[Path]:
+    """One file of each kind the reader tests build: encodings, delimiters, quotes,
+    bad files, workbooks."""
+    made = [
+        write(folder, "bom.csv", b"\xef\xbb\xbfemail,name\na@x.nl,Zo\xc3\xab\n"),
+        write(folder, "utf16.csv", b"\xff\xfe" + "email;name\r\na@x.nl;Zoë Ünal\r\n".encode("utf-16-le")),
+        write(folder, "cp1252.csv", "naam;plaats;bedrag\nRené;Düsseldorf;€ 5\nJosé;Zürich;€ 7\n", "cp1252"),
+        write(folder, "quotes.csv", 'email,note,city\r\na@x.nl,"She said ""hi""",Delft\r\n'
+                                    'b@x.nl,"line one\r\nline two",Gouda\r\n'),
+        write(folder, "unclosed.csv", 'email,name\na@x.nl,Ann\nb@x.nl,"Bob\nc@x.nl,Cas\n'),
+        write(folder, "sep.csv", "sep=;\r\nname,x;city\r\nAnn,y;Ede\r\n"),
+        write(folder, "extra.csv", "a,b,c,d,e\n1,2,3,4,5\n1,2,3,4,5,6\n"),
+        write(folder, "duplicates.csv", "Email,name,email,name,x\n1,2,3,4,5\n"),
+        write(folder, "unnamed.csv", "email,,name\na@x.nl,oops,Ann\n"),
+        write(folder, "header-only.csv", "email,name\n\n,\n"),
+        write(folder, "blank.csv", "\n \n,,\n"),
+        write(folder, "empty.csv", b""),
+        write(folder, "tabs.txt", "email\tname, full\na@x.nl\tDoe, J\n"),
+        write(folder, "truncated.csv.gz", gzip.compress(("a,b\n" + "1,2\n" * 50_000).encode())[:3000]),
+        write(folder, "not-gzip.csv.gz", "a,b\n1,2\n"),
+        write(folder, "junk.csv", bytes((i * 7919 + 13) % 256 for i in range(5000))),
+        write(folder, "csv-named.xlsx", "email,name\na@x.nl,Ann\n"),
+        write(folder, "export.xls", "<html><table><tr><td>a</td></tr></table></html>"),
+        write(folder, "secret.xlsx", compound_file(b"\x00" * 5000, "EncryptedPackage")),
+        write(folder, "reader.pdf", "a,b\n1,2\n"),
+    ]
+    good = make_xlsx(folder / "good.xlsx", {"Contacts": [["email", "name", "born"], ["a@x.nl", "Ann", 1.5]],
+                                            "Lookup": [["code"], ["X"]]}, hidden=("Lookup",))
+    made += [good, write(folder, "half.xlsx", good.read_bytes()[:len(good.read_bytes()) // 2]),
+             write(folder, "book.csv", good.read_bytes()), write(folder, "xlsx-named.ods", good.read_bytes())]
+    with zipfile.ZipFile(folder / "notabook.xlsx", "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    made.append(folder / "notabook.xlsx")
+    made.append(write(folder, "hidden.xls", compound_file(xls_workbook_stream([
+        ("Lookup", True, {(0, 0): "code", (1, 0): "X"}),
+        ("Contacts", False, {(0, 0): "email", (0, 1): "phone", (0, 2): "born", (0, 3): "vip", (1, 0): "a@x.nl",
+                             (1, 1): 31612345678, (1, 2): ("date", 32875.0), (1, 3): True, (3, 1): 1.5})]),
+        "Workbook")))
+    made.append(make_ods(folder / "reader.ods", "Contacts", [
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>email</text:p></table:table-cell>'
+        '<table:table-cell office:value-type="float" office:value="5"><text:p>5</text:p></table:table-cell>'
+        '</table:table-row>',
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>a@x.nl</text:p></table:table-cell>'
+        '</table:table-row>']))
+    return made
+
+
 BUILDERS: dict[str, Callable[[Path], Path]] = {
     "mostly_utf8": mostly_utf8, "title_above_header": title_above_header, "title_with_commas": title_with_commas,
     "no_header": no_header, "cut_off": cut_off, "cut_off_short_row": cut_off_short_row,
@@ -368,9 +440,17 @@ BUILDERS: dict[str, Callable[[Path], Path]] = {
     "xlsx_long_shared_string": xlsx_long_shared_string, "xls_contacts": xls_contacts, "xls_biff5": xls_biff5,
     "xls_biff4": xls_biff4,
 }
-for _language, (_, _, _encodings) in LANGUAGES.items():
-    for _encoding in _encodings[:1]:
-        for _size in ("short", "one"):
-            BUILDERS[f"{_language}-{_encoding}-{_size}"] = (
-                lambda folder, language=_language, encoding=_encoding, size=_size:
-                legacy_contacts(folder, language, encoding, size))
+# one file per legacy family here; the whole corpus (every language, encoding
+# and size) is built by corpus_files
+for _language, _encoding, _size in (("Polish", "cp1250", "one"), ("Russian", "koi8-r", "short"),
+                                    ("Greek", "cp1253", "one"), ("Japanese", "shift_jis", "short"),
+                                    ("Hebrew", "cp1255", "one"), ("Chinese", "gb18030", "long")):
+    BUILDERS[f"{_language}-{_encoding}-{_size}"] = (
+        lambda folder, language=_language, encoding=_encoding, size=_size: legacy_contacts(folder, language, encoding,
+                                                                                          size))
+
+
+def corpus_files(folder: Path) -> list[Path]:
+    """The whole encoding corpus: every language in every legacy encoding, short, long and with one name."""
+    return [legacy_contacts(folder, language, encoding, size) for language, (_, _, encodings) in LANGUAGES.items()
+            for encoding in encodings for size in ("short", "long", "one")]

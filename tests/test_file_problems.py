@@ -34,7 +34,7 @@ def test_excel_error_cells_make_their_row_invalid_with_a_clear_reason(tmp_path):
     assert rows[0].problem.message == ("row 2: column 'Score' holds the Excel error #DIV/0! (a formula that failed), "
                                        "not a value; fix the formula or the cell in the spreadsheet and import the "
                                        "row again")
-    assert "errors.xlsx: 1 formula cells have no saved result (C4) and read as empty" in " ".join(sheet.notes)
+    assert "errors-book.xlsx: 1 formula cells have no saved result (C4) and read as empty" in " ".join(sheet.notes)
 
 
 def test_an_error_in_a_column_the_mapping_does_not_use_does_not_block_the_row(tmp_path):

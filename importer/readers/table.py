@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from openpyxl.utils import get_column_letter
-
 from importer.errors import InputFileError
 from importer.models import Reason, Row
 from importer.readers.messages import Msg, listing, shown_value
@@ -53,8 +51,13 @@ def is_blank(cells: list[str]) -> bool:
 
 
 def column_letter(position: int) -> str:
-    """0-based position -> spreadsheet column letters (0 -> A)."""
-    return get_column_letter(position + 1)
+    """0-based position -> spreadsheet column letters (0 -> A, 25 -> Z, 26 -> AA)."""
+    letters = ""
+    number = position + 1
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def clean_header_name(name: str) -> str:
