@@ -134,3 +134,9 @@ def test_a_spacer_row_and_column_workbook_still_finds_its_header(tmp_path):
     path = make_xlsx(tmp_path / "l.xlsx", {"S": [["email", "name"], [None, None], ["a@x.nl", "Ann"]]}, start="B3")
     with open_sheet(path) as sheet:
         assert sheet.header_row == 3 and [r.values for r in sheet] == [{"email": "a@x.nl", "name": "Ann"}]
+
+
+def test_year_columns_in_a_header_do_not_make_it_data(tmp_path):
+    path = write(tmp_path, "a.csv", "Email;Name;2023;2024\na@example.com;Ann;10;12\n")
+    with open_sheet(path) as sheet:
+        assert sheet.header_row == 1 and sheet.headers == ["Email", "Name", "2023", "2024"]

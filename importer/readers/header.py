@@ -47,11 +47,16 @@ def cell_kind(text: str) -> str:
 
 
 def data_value(cells: list[str]) -> tuple[str, str] | None:
-    """(value, kind) of the first cell that a header would not hold, or None."""
-    for cell in cells:
-        kind = cell_kind(cell)
-        if kind in ("email", "date", "number"):
-            return cell.strip(), kind
+    """(value, kind) of the cell that shows a row is data, not column names: an
+    e-mail address or a date, or a number when most cells are numbers (a header
+    may name a column "2024"); None for a row a header could be."""
+    kinds = [(cell.strip(), cell_kind(cell)) for cell in cells if cell.strip()]
+    for value, kind in kinds:
+        if kind in ("email", "date"):
+            return value, kind
+    numbers = [(value, kind) for value, kind in kinds if kind == "number"]
+    if numbers and len(numbers) * 2 > len(kinds):
+        return numbers[0]
     return None
 
 
