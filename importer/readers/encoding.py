@@ -281,10 +281,15 @@ def _byte_chunks(path: Path, kind: FileKind) -> Iterator[bytes]:
 
 
 def _first_undecodable(path: Path, kind: FileKind, encoding: str) -> tuple[int, int] | None:
-    """(line, byte) of the first byte that does not decode, or None."""
+    """(line, byte) of the first byte that does not decode, or None; refuses a
+    line longer than the limit on the way."""
     decoder = codecs.getincrementaldecoder(encoding)()
     lines_before = 0
+    since_line_break = 0
     for chunk in _byte_chunks(path, kind):
+        last_break = chunk.rfind(b"\n")
+        since_line_break = since_line_break + len(chunk) if last_break < 0 else len(chunk) - last_break - 1
+        limits.check_line_length(path, since_line_break, lines_before + chunk.count(b"\n") + 1)
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:

@@ -130,29 +130,33 @@ class RowBuilder:
                 yield row
 
     def build(self, record: Record) -> Row | None:
-        cells = record.cells
-        if is_blank(cells):
+        number, cells, problem, last, _ = record
+        joined = "".join(cells)
+        if not joined or joined.isspace():
             self.empty_rows += 1
             return None
         self.data_rows += 1
-        problem = record.problem
-        if record.last and problem is None:
+        if last and problem is None:
             problem = self._cut_off(record)
-        if len(cells) < self.width:
+        width = self.width
+        if len(cells) < width:
             self.short_rows += 1
-            cells = cells + [""] * (self.width - len(cells))
-        problem = problem or self._unnamed_problem(record.number, cells) or self._excel_error(record.number, cells)
-        if len(cells) > self.width:
-            extra = cells[self.width:]
-            cells = cells[:self.width]
+            cells = cells + [""] * (width - len(cells))
+        if problem is None and self.unnamed:
+            problem = self._unnamed_problem(number, cells)
+        if problem is None and "#" in joined:
+            problem = self._excel_error(number, cells)
+        if len(cells) > width:
+            extra = cells[width:]
+            cells = cells[:width]
             if not problem and not is_blank(extra):
-                problem = self.extra_cells_problem(record.number, extra, self.width)
+                problem = self.extra_cells_problem(number, extra, width)
         if self.unnamed:
             values = {name: cell for name, cell in zip(self.names, cells) if name}
         else:
             values = dict(zip(self.names, cells))
-        self.last_row = record.number
-        return Row(record.number, values, problem)
+        self.last_row = number
+        return Row(number, values, problem)
 
     def _cut_off(self, record: Record) -> Reason | None:
         """The last row of a text file that ends without a line break, or with

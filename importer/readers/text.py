@@ -18,7 +18,7 @@ from typing import TextIO
 
 from importer.errors import InputFileError
 from importer.models import Reason
-from importer.readers import detect, limits
+from importer.readers import detect
 from importer.readers.encoding import check_not_binary, detect_with_scan, open_binary, read_text_sample
 from importer.readers.messages import Msg, delimiter_name, undecodable
 from importer.readers.plausible import encoding_label
@@ -37,7 +37,8 @@ class TextSource:
                  delimiter: str | None) -> None:
         self.path = path
         self.kind = kind
-        self.encoding, _ = detect_with_scan(path, kind, encoding)
+        self.encoding, scan = detect_with_scan(path, kind, encoding)
+        self._ends_with_line_break = scan.ends_with_line_break if scan is not None else _ends_with_line_break(path, kind)
         self.notes = [Msg.READ_AS.format(name=path.name, encoding=self.encoding,
                                          label=encoding_label(self.encoding))]
         sample = read_text_sample(path, kind, self.encoding)
@@ -50,43 +51,22 @@ class TextSource:
         self._file: TextIO = io.TextIOWrapper(open_binary(path, kind),
                                               encoding=self.encoding, newline="")
 
-    def _lines(self) -> Iterator[str]:
-        """The file's lines, none longer than the limit; remembers whether the last one ended."""
-        limit = limits.MAX_LINE_BYTES
-        while True:
-            line = self._file.readline(limit + 1)
-            if not line:
-                return
-            if len(line) > limit:
-                limits.check_line_length(self.path, len(line), self._line_count + 1)
-            self._line_count += 1
-            self._ended = line.endswith(("\n", "\r"))
-            yield line
-
     def records(self) -> Iterator[Record]:
-        """The records, the last one marked (and whether the file ends without a line break after it)."""
-        pending: Record | None = None
-        for record in self._raw_records():
-            if pending is not None:
-                yield pending
-            pending = record
-        if pending is not None:
-            yield pending._replace(last=True, unterminated=not self._ended)
-
-    def _raw_records(self) -> Iterator[Record]:
-        self._line_count = 0
-        self._ended = True
+        """The records; the last one is marked (and whether the file ends without
+        a line break after it), so each is handed out when the next one is read."""
         if self._excel_sep_line:
             self._file.readline()
-        reader = csv.reader(itertools.chain(self._lines(), [END_MARKER + "\n"]),
+        # the lines were checked for length while the encoding was checked
+        reader = csv.reader(itertools.chain(self._file, [END_MARKER + "\n"]),
                             delimiter=self.delimiter, quotechar='"', doublequote=True,
                             skipinitialspace=False, strict=False)
         number = 0
+        pending: list[str] | None = None
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
-                return
+                cells = [END_MARKER]
             except csv.Error as exc:
                 raise self._csv_error(number + 1, exc) from exc
             except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
@@ -96,11 +76,15 @@ class TextSource:
                                                  forced=False)) from exc
             number += 1
             if cells == [END_MARKER]:
+                if pending is not None:
+                    yield Record(number - 1, pending, None, True, not self._ends_with_line_break)
                 return
+            if pending is not None:
+                yield Record(number - 1, pending)
             if cells and END_MARKER in cells[-1]:
                 yield self._unclosed_quote(number, cells)
                 return
-            yield Record(number, cells)
+            pending = cells
 
     @staticmethod
     def _unclosed_quote(number: int, cells: list[str]) -> Record:
@@ -125,3 +109,17 @@ class TextSource:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _ends_with_line_break(path: Path, kind: detect.FileKind) -> bool:
+    """Whether the (decompressed) file's last byte is a line break (for a file
+    whose encoding was given or named by a BOM, so not scanned)."""
+    last = b""
+    with open_binary(path, kind) as stream:
+        if not kind.gzip:
+            size = path.stat().st_size
+            stream.seek(max(0, size - 4))
+            return stream.read().rstrip(b"\x00").endswith((b"\n", b"\r"))
+        while chunk := stream.read(1024 * 1024):
+            last = chunk
+    return last.rstrip(b"\x00").endswith((b"\n", b"\r"))
