@@ -101,7 +101,8 @@ def _batch_options(args: argparse.Namespace) -> BatchOptions:
     return BatchOptions(
         inputs=list(args.files), mapping=Path(args.mapping), database=args.database,
         schema=Path(args.schema) if args.schema else None, encoding=args.encoding, delimiter=args.delimiter,
-        sheet=args.sheet, header_row=args.header_row, on_existing=args.on_existing, results=Path(args.results) if args.results else None,
+        sheet=args.sheet, header_row=args.header_row, on_existing=args.on_existing,
+        results=Path(args.results) if args.results else None,
         results_dir=Path(args.results_dir) if args.results_dir else None,
         archive_dir=Path(args.archive_dir) if args.archive_dir else None, settle_seconds=args.settle_seconds,
         dry_run=args.dry_run, resume=args.resume, overwrite=args.overwrite, retry_failed=not args.skip_failed,

@@ -110,3 +110,10 @@ def test_a_lock_file_named_explicitly_is_refused_with_what_it_is(tmp_path, build
     message = _refusal(build(tmp_path))
     assert f"is not a spreadsheet but the lock file {program} keeps while contacts.xlsx is open" in message
     assert "Import contacts.xlsx itself" in message
+
+
+def test_an_overlong_line_that_does_end_is_refused_too(tmp_path):
+    path = tmp_path / "ends.csv"
+    path.write_bytes(b"Email,Name\n" + b"y" * (limits.MAX_LINE_BYTES + 10) + b"\nb@x.nl,B\n")
+    assert "line 2 is longer than 8 MB without a line break" in _refusal(path)
+    assert "line 2 is longer than 8 MB without a line break" in _refusal(path, encoding="utf-8")

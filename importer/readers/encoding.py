@@ -120,6 +120,7 @@ def _blocks(path: Path, kind: FileKind) -> Iterator[tuple[bytes, int, int]]:
                 limits.check_line_length(path, len(data), lines + 1)
                 rest = data
                 continue
+            limits.check_line_length(path, data.find(b"\n"), lines + 1)   # the line begun in earlier chunks
             block, rest = data[:cut], data[cut:]
         else:
             block, rest = data, b""
@@ -287,9 +288,13 @@ def _first_undecodable(path: Path, kind: FileKind, encoding: str) -> tuple[int, 
     lines_before = 0
     since_line_break = 0
     for chunk in _byte_chunks(path, kind):
-        last_break = chunk.rfind(b"\n")
-        since_line_break = since_line_break + len(chunk) if last_break < 0 else len(chunk) - last_break - 1
-        limits.check_line_length(path, since_line_break, lines_before + chunk.count(b"\n") + 1)
+        first_break = chunk.find(b"\n")
+        if first_break < 0:
+            since_line_break += len(chunk)
+            limits.check_line_length(path, since_line_break, lines_before + 1)
+        else:   # the line that ends here began in earlier chunks; later ones are shorter than a chunk
+            limits.check_line_length(path, since_line_break + first_break, lines_before + 1)
+            since_line_break = len(chunk) - chunk.rfind(b"\n") - 1
         try:
             text = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError as exc:
