@@ -105,6 +105,8 @@ def _input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--encoding", help="text encoding of a CSV (default: detected)")
     p.add_argument("--delimiter", help="CSV delimiter: , ; tab | (default: detected)")
     p.add_argument("--sheet", help="workbook sheet by name or position (default: first visible)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="the row holding the column names (default: found; overrides the mapping's header_row)")
     p.add_argument("--on-existing", choices=("create", "skip", "update", "upsert"),
                    help="what to do when a profile with the same key exists (default: the mapping's, else create)")
 
@@ -192,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--encoding")
     init.add_argument("--delimiter")
     init.add_argument("--sheet")
+    init.add_argument("--header-row", type=int, metavar="N", help="the row holding the column names (default: found)")
     _api_options(init)
 
     schema = sub.add_parser("schema", help="write a database's structure as YAML",

@@ -54,6 +54,7 @@ class Msg:
                          "create them a second time. To undo that run first: copernica-import rollback {results}; "
                          "or to add only the people not in Copernica yet: --on-existing skip")
     OVERWRITE_QUESTION = "Create them again anyway? Type yes to continue: "
+    CUT_OFF = "left for the next run: {path} is not complete yet ({why})"
 
 
 @dataclass
@@ -66,6 +67,7 @@ class BatchOptions:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    header_row: int | None = None           # overrides the mapping's header_row
     on_existing: str | None = None
     results: Path | None = None             # one input only
     results_dir: Path | None = None         # default: the current folder
@@ -92,7 +94,7 @@ class BatchOptions:
             schema=self.schema, dry_run=self.dry_run, resume=self.resume, overwrite=self.overwrite,
             workers=self.workers, on_existing=self.on_existing, max_errors=self.max_errors,
             retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet,
-            wait_for_lock=self.wait_for_lock)
+            wait_for_lock=self.wait_for_lock, header_row=self.header_row)
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,11 @@ def _files_to_import(options: BatchOptions, result: BatchResult, reporter: Batch
         notes += [s.reason for s in left]
         left_paths = {s.path for s in left}
         files = [f for f in files if f not in left_paths]
+    for file in [f for f in files if f in inputs.from_patterns]:
+        why = _cut_off(options, file)   # a stalled upload: the rest may still arrive
+        if why is not None:
+            notes.append(Msg.CUT_OFF.format(path=file, why=why))
+            files.remove(file)
     for note in notes:
         reporter.note(note)
     result.notes += notes
@@ -263,6 +270,19 @@ def _refuse_overlaps(options: BatchOptions, files: list[Path]) -> None:
     for file in files:
         results = options.for_file(file).results_path()
         refuse_overlaps(inputs, [("the results file", results), ("the journal", journal_path_for(results))])
+
+
+def _cut_off(options: BatchOptions, file: Path) -> str | None:
+    from importer.reader import TEXT_SUFFIXES, last_row_cut_off
+    from importer.runner import open_input
+
+    if not file.name.lower().endswith(TEXT_SUFFIXES):
+        return None
+    try:
+        with open_input(options.for_file(file), load_run_mapping(options.for_file(file))) as sheet:
+            return last_row_cut_off(sheet)
+    except CopernicaImportError:
+        return None   # the file's own run says what is wrong with it
 
 
 def _archive_dir(options: BatchOptions) -> Path | None:
@@ -360,7 +380,7 @@ def _confirm(options: BatchOptions, files: list[Path], client, connection: Conne
              confirm: Callable[[Confirmation], bool] | None) -> None:
     """Before the first row is sent to a real Copernica: which database, where,
     how many rows. Uses --schema when given, so no request is needed to ask."""
-    from importer.reader import open_sheet
+    from importer.runner import open_input
 
     if confirm is None:
         raise UsageError(Msg.NEEDS_YES.format(host=connection.host))
@@ -369,7 +389,7 @@ def _confirm(options: BatchOptions, files: list[Path], client, connection: Conne
     schema = resolve_schema(first, mapping, client)
     rows = 0
     for file in files:
-        with open_sheet(file, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet) as sheet:
+        with open_input(options.for_file(file), mapping) as sheet:
             rows += sum(1 for _ in sheet)
     asked = Confirmation(rows=rows, files=files, database_id=schema.id if schema is not None else mapping.database,
                          database_name=schema.name if schema is not None else "?", host=connection.host)

@@ -53,6 +53,9 @@ class Msg:
                               "comma marks the decimals and a dot may only separate thousands, as in 1.234,5")
     CHOICE_CASE = ("'{value}' is not a choice of field '{field}': did you mean {choice!r}? Copernica only "
                    "accepts the exact spelling; set fix_case: true for this field to correct the case")
+    CHOICE_TRAILING_SPACE = ("'{value}' matches the choice {choice!r} of field '{field}' only with its trailing "
+                             "space; Copernica compares choices without their trailing spaces and would store an "
+                             "empty value. Send {stripped!r}: add transform: [trim] for this field")
     CHOICE_SPACES = ("'{value}' is not a choice of field '{field}' because of the spaces around it; "
                      "add transform: [trim] for this field")
     NOT_A_CHOICE = "'{value}' is not a choice of field '{field}': allowed are {choices}"
@@ -136,10 +139,17 @@ def check_float(field: FieldDef, value: str, *, decimal_comma: bool = False) -> 
 # ---------------------------------------------------------------- select
 
 def check_select(field: FieldDef, value: str, *, fix_case: bool = False) -> str:
-    """Exactly one of the field's choices; with ``fix_case`` a case-only difference is corrected."""
-    choices = field.choices
+    """Exactly one of the field's choices; with ``fix_case`` a case-only difference is corrected.
+
+    Copernica compares each choice with its trailing whitespace removed (and the
+    value as sent): with a choice "gold ", "gold" is stored and "gold " is
+    stored empty (COPERNICA_API.md)."""
+    choices = tuple(c.rstrip() for c in field.choices)
     if value in choices:
         return value
+    if value in field.choices:          # only the choice's own trailing space matches
+        raise value_problem("not_a_choice", Msg.CHOICE_TRAILING_SPACE, value, field=field.name,
+                            choice=value, stripped=value.rstrip())
     same_but_case = [c for c in choices if c.casefold() == value.casefold()]
     if len(same_but_case) == 1:
         if fix_case:

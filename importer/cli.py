@@ -26,12 +26,13 @@ from urllib.parse import urlsplit
 from importer.arguments import apply_environment, build_parser, has_token, read_token
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
+from importer.redaction import RedactingFormatter, install_log_redaction
 
 if TYPE_CHECKING:
     from importer.batch import BatchOptions, BatchResult, Confirmation
-from importer.redaction import RedactingFormatter, install_log_redaction
 
 log = logging.getLogger("importer")
+FILE_NOTES = "importer.file"  # the reader's notes (encoding used, header row): on stderr, plain
 
 
 class Msg:
@@ -112,7 +113,8 @@ def _batch_options(args: argparse.Namespace) -> "BatchOptions":
     return BatchOptions(
         inputs=list(args.files), mapping=Path(args.mapping), database=args.database,
         schema=Path(args.schema) if args.schema else None, encoding=args.encoding, delimiter=args.delimiter,
-        sheet=args.sheet, on_existing=args.on_existing, results=Path(args.results) if args.results else None,
+        sheet=args.sheet, header_row=args.header_row, on_existing=args.on_existing,
+        results=Path(args.results) if args.results else None,
         results_dir=Path(args.results_dir) if args.results_dir else None,
         archive_dir=Path(args.archive_dir) if args.archive_dir else None, settle_seconds=args.settle_seconds,
         dry_run=args.dry_run, resume=args.resume, overwrite=args.overwrite, retry_failed=not args.skip_failed,
@@ -240,7 +242,8 @@ def _batch_options_for_check(args: argparse.Namespace):
 
     return ImportOptions(file=Path(args.file), mapping=Path(args.mapping), database=args.database,
                          schema=Path(args.schema) if args.schema else None, on_existing=args.on_existing,
-                         encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, dry_run=True)
+                         encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, dry_run=True,
+                         header_row=args.header_row)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -255,13 +258,16 @@ def cmd_init(args: argparse.Namespace) -> int:
     elif args.database:
         with _connection(args).open_client() as client:
             schema = client.fetch_schema(args.database)
-    with open_sheet(args.file, encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet) as sheet:
+    with open_sheet(args.file, encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet,
+                    header_row=args.header_row, allow_no_header=True) as sheet:
+        sheet.announce()
         samples = []
         for row in sheet:
             samples.append(row)
             if len(samples) >= 200:
                 break
-        text = draft_mapping(sheet.headers, samples, schema, database_id=schema.id if schema else args.database)
+        text = draft_mapping(sheet.headers, samples, schema, database_id=schema.id if schema else args.database,
+                             no_header=not sheet.has_header, header_row=sheet.header_row if sheet.has_header else None)
     if not args.output:
         sys.stdout.write(text)
         return 0
@@ -333,7 +339,11 @@ def _setup_logging(args: argparse.Namespace) -> None:
     console = logging.StreamHandler(sys.stderr)
     console.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
     console.setFormatter(formatter)
+    console.addFilter(lambda record: not record.name.startswith(FILE_NOTES))
     root.addHandler(console)
+    notes = logging.StreamHandler(sys.stderr)   # how an input file was read: one plain line each
+    notes.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger(FILE_NOTES).addHandler(notes)
     if getattr(args, "log_file", None):
         try:
             handler = logging.FileHandler(args.log_file, encoding="utf-8")

@@ -71,6 +71,10 @@ class Msg:
                        "# (a constant is possible, e.g.  {example}: {{value: spring-fair-2026}})")
     UNFILLED_INTERESTS = "# Interests of the database that no column fills: {names}"
     NO_INTERESTS = "# no column looks like an interest (yes/no values or a list of interest names)"
+    NO_HEADER = ("# The file has no header row (its first row is a person), so its columns are named\n"
+                 "# A, B, C, ... as in a spreadsheet:\nheader: none")
+    HEADER_ROW = ("# The column names are on row {row} (the rows above them are a title or notes); each run\n"
+                  "# finds them again. To fix the row instead:  header_row: {row}")
 
 
 # ------------------------------------------------------------- values
@@ -138,6 +142,8 @@ class Entry:
 @dataclass
 class Draft:
     database_id: int | None
+    no_header: bool = False
+    header_row: int | None = None
     fields: list[Entry] = field(default_factory=list)
     interests: list[Entry] = field(default_factory=list)
     key: str | None = None
@@ -146,18 +152,20 @@ class Draft:
 
 
 def draft_mapping(headers: list[str], sample_rows: list[Row], schema: DatabaseSchema | None, *,
-                  database_id: int | None) -> str:
+                  database_id: int | None, no_header: bool = False, header_row: int | None = None) -> str:
     """The YAML text (with comments) of a mapping for a file with ``headers``.
 
     ``sample_rows`` (the file's first rows, a few hundred is plenty) decide
     yes/no columns, list columns, date formats, fix_case and decimal_comma.
     ``schema`` is the target database's structure; without it every column is
     mapped to a field named after it. ``database_id`` is written when known
-    (else the schema's ID).
+    (else the schema's ID). ``no_header`` (the file's first row is data:
+    ``headers`` are A, B, C...) writes ``header: none``; a ``header_row``
+    other than 1 is written as ``header_row``, as the reader found it.
     """
     if database_id is None and schema is not None:
         database_id = schema.id
-    draft = Draft(database_id)
+    draft = Draft(database_id, no_header=no_header, header_row=header_row if header_row and header_row > 1 else None)
     columns = {h: sample_values(h, sample_rows) for h in headers}
     if schema is None:
         _draft_without_schema(draft, columns)
@@ -361,6 +369,10 @@ def _entry_lines(entry: Entry) -> list[str]:
 def render(draft: Draft, column_count: int, row_count: int) -> str:
     out = [Msg.HEADER.format(columns=column_count, rows=row_count), ""]
     out.append(f"database: {draft.database_id}" if draft.database_id is not None else Msg.NO_DATABASE)
+    if draft.no_header:
+        out.append(Msg.NO_HEADER)
+    elif draft.header_row:
+        out.append(Msg.HEADER_ROW.format(row=draft.header_row))
     if draft.key:
         out += [Msg.KEY, f"key: {_scalar(draft.key)}"]
     else:

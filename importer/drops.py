@@ -64,7 +64,7 @@ def expand_inputs(patterns: Iterable[str]) -> Inputs:
         from_pattern = bool(_GLOB_CHARACTERS & set(pattern)) and not Path(pattern).exists()
         if from_pattern:
             matches = sorted(Path(p) for p in glob.glob(os.path.expanduser(pattern)) if Path(p).is_file())
-            matches = [m for m in matches if not _is_our_output(m)]
+            matches = [m for m in matches if not _is_our_output(m) and not is_lock_file(m)]
             if not matches:
                 inputs.notes.append(Msg.NO_MATCH.format(pattern=pattern))
         else:
@@ -84,6 +84,14 @@ def expand_inputs(patterns: Iterable[str]) -> Inputs:
 
 _OUR_OUTPUT = re.compile(r".*\.((sandbox-)?results(-[0-9]+)?(\.csv|\.xlsx|\.rollback\.csv)"
                          r"|journal(-wal|-shm|\.lock|\.new)?|lock)$")
+
+
+def is_lock_file(path: Path) -> bool:
+    """Excel's ``~$name.xlsx`` and LibreOffice's ``.~lock.name#``, kept beside a file
+    while it is open: no data, and not a drop (named explicitly, the reader
+    refuses one and says what it is)."""
+    name = path.name
+    return name.startswith("~$") or (name.startswith(".~lock.") and name.endswith("#"))
 
 
 def _is_our_output(path: Path) -> bool:

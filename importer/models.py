@@ -94,6 +94,8 @@ REASON_TITLES: dict[str, str] = {
     "in_flight_changed": "in flight at a crash, changed since",
     # invalid, added with the reader's reasons
     "unnamed_column": "a value in a column the header does not name",
+    "excel_error": "an Excel error value (#DIV/0!, #REF!, #N/A, ...) in a mapped cell",
+    "cut_off": "the last row of a file that seems cut off",
 }
 
 

@@ -15,13 +15,16 @@ unclosed_quote). The parts live in ``importer/readers/``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import itertools
+import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from importer.errors import InputFileError
 from importer.models import Reason, Row
 from importer.readers import detect
+from importer.readers.header import HEADER_SEARCH, find_header, non_blank, skipped_text, used_width
 from importer.readers.messages import Msg
 from importer.readers.table import (
     LOOKAHEAD_ROWS,
@@ -29,15 +32,21 @@ from importer.readers.table import (
     RowBuilder,
     check_unnamed_columns_unused,
     checked_headers,
-    first_non_blank,
     is_blank,
+    letter_names,
 )
 from importer.readers.text import TextSource
-from importer.readers.workbook import CalamineSource, SheetChoice, XlsxSource
 
-__all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "SUPPORTED_SUFFIXES"]
+SheetChoice = str | int | None
+
+__all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "last_row_cut_off", "SUPPORTED_SUFFIXES",
+           "FILE_NOTES"]
 
 SUPPORTED_SUFFIXES = detect.SUPPORTED_SUFFIXES
+TEXT_SUFFIXES = tuple(s for s in SUPPORTED_SUFFIXES if not s.startswith((".xl", ".od")))
+# the logger that says how a file was read (Sheet.announce); the CLI prints it plainly on stderr
+FILE_NOTES = "importer.file"
+notes_log = logging.getLogger(FILE_NOTES)
 
 
 class _Source(Protocol):
@@ -50,26 +59,97 @@ class _Source(Protocol):
 
 
 class Sheet:
-    """An open, checked spreadsheet. Iterate it once for its data rows."""
+    """An open, checked spreadsheet. Iterate it once for its data rows.
 
-    def __init__(self, path: Path, format: str, source: _Source, sheet_name: str | None) -> None:
+    ``notes`` are what a user should hear about how the file was read (the
+    encoding, the header row taken, formatting not applied, formulas without
+    a saved result); the commands print them on stderr.
+    """
+
+    def __init__(self, path: Path, format: str, source: _Source, sheet_name: str | None, *,
+                 header_row: int | None = None, no_header: bool = False, allow_no_header: bool = False,
+                 expected_columns: Sequence[str] = ()) -> None:
         self.path = path
         self.format = format
         self.encoding = source.encoding
         self.delimiter = source.delimiter
         self.sheet_name = sheet_name
+        self.notes: list[str] = list(getattr(source, "notes", []))
+        self._announced = False
         self._source = source
         self._records = source.records()
-        header = first_non_blank(self._records)
-        if header is None:
+        window = self._read_window(header_row)
+        rows = non_blank(window)
+        if not rows:
             raise InputFileError(Msg.NO_HEADER.format(path=path))
-        self.header_row: int = header.number
-        names = checked_headers(path, header)
-        self._lookahead = self._read_ahead()
-        check_unnamed_columns_unused(path, header, names, self._lookahead)
-        self._builder = RowBuilder(names, source.extra_cells_problem)
+        header = self._choose_header(window, rows, header_row, no_header, allow_no_header, list(expected_columns))
+        self.has_header = header is not None
+        if header is not None:
+            self.header_row: int = header.number
+            after = [r for r in window if r.number > header.number]
+            names = checked_headers(path, header)
+            self._lookahead = self._read_ahead(iter(after))
+            check_unnamed_columns_unused(path, header, names, self._lookahead)
+        else:
+            self.header_row = 0
+            self._lookahead = self._read_ahead(iter(window), data_only=True)
+            names = letter_names(max(used_width(r.cells) for r in self._lookahead))
+            self.notes.append(Msg.NO_HEADER_NOTE.format(name=path.name, first=names[0], last=names[-1]))
+        checked = set(expected_columns) if expected_columns else None
+        self._builder = RowBuilder(names, source.extra_cells_problem, checked)
+        self._builder.last_row = self.header_row
         self.headers: list[str] = self._builder.headers
         self._rows = self._all_rows()
+
+    def _read_window(self, header_row: int | None) -> list[Record]:
+        """The records up to the HEADER_SEARCH-th non-blank one (and up to a forced header row)."""
+        window: list[Record] = []
+        found = 0
+        for record in self._records:
+            window.append(record)
+            found += not is_blank(record.cells)
+            if found >= HEADER_SEARCH and (header_row is None or record.number >= header_row):
+                break
+        return window
+
+    def _choose_header(self, window: list[Record], rows: list[Record], header_row: int | None, no_header: bool,
+                       allow_no_header: bool, expected: list[str]) -> Record | None:
+        if no_header:
+            return None
+        if header_row is not None:
+            chosen = next((r for r in window if r.number == header_row), None)
+            if chosen is None or is_blank(chosen.cells):
+                why = Msg.HEADER_ROW_EMPTY if chosen is not None else Msg.HEADER_ROW_BEYOND.format(row=header_row)
+                raise InputFileError(Msg.HEADER_ROW_MISSING.format(path=self.path, row=header_row, why=why))
+        else:
+            found = find_header(rows, expected)
+            if found.index is None:
+                if allow_no_header:
+                    return None
+                value, kind = found.data or ("", "")
+                what = {"email": Msg.KIND_EMAIL, "date": Msg.KIND_DATE}.get(kind, Msg.KIND_NUMBER)
+                raise InputFileError(Msg.NO_HEADER_ROW.format(path=self.path, row=rows[0].number, value=value,
+                                                              what=what))
+            chosen = rows[found.index]
+        skipped = [r for r in rows if r.number < chosen.number]
+        if skipped:
+            rows_text = (Msg.ROWS_SKIPPED_ONE.format(first=skipped[0].number) if len(skipped) == 1 else
+                         Msg.ROWS_SKIPPED_MANY.format(first=skipped[0].number, last=skipped[-1].number))
+            self.notes.append(Msg.HEADER_FOUND.format(name=self.path.name, row=chosen.number, skipped=rows_text,
+                                                      text=skipped_text(skipped)))
+        return chosen
+
+    def announce(self) -> None:
+        """Log the notes (INFO on the ``importer.file`` logger), now and as more
+        come (formats not applied, a file cut off) while the rows are read."""
+        self._announced = True
+        for note in self.notes:
+            notes_log.info(note)
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        if self._announced:
+            notes_log.info(text)
 
     @property
     def empty_rows(self) -> int:
@@ -81,19 +161,24 @@ class Sheet:
         """Data rows handed out so far."""
         return self._builder.data_rows
 
-    def _read_ahead(self) -> list[Record]:
-        """The first LOOKAHEAD_ROWS non-empty records (and the empty ones
-        among them), read at open time: a header-only file or a forgotten
-        header name is then an error before any row is used."""
+    @property
+    def cut_off_after(self) -> int | None:
+        """The last complete row when the file seems cut off (known once its last row was read)."""
+        return self._builder.cut_off_after
+
+    def _read_ahead(self, first: Iterator[Record], data_only: bool = False) -> list[Record]:
+        """The first LOOKAHEAD_ROWS non-empty records after the header (and the
+        empty ones among them), read at open time: a header-only file or a
+        forgotten header name is then an error before any row is used."""
         records: list[Record] = []
-        non_blank = 0
-        for record in self._records:
+        non_blank_count = 0
+        for record in itertools.chain(first, self._records):
             records.append(record)
             if not is_blank(record.cells):
-                non_blank += 1
-                if non_blank >= LOOKAHEAD_ROWS:
+                non_blank_count += 1
+                if non_blank_count >= LOOKAHEAD_ROWS:
                     break
-        if not non_blank:
+        if not non_blank_count and not data_only:
             raise InputFileError(Msg.HEADER_ONLY.format(path=self.path, header_row=self.header_row))
         return records
 
@@ -101,6 +186,11 @@ class Sheet:
         lookahead, self._lookahead = self._lookahead, []
         yield from self._builder.rows(iter(lookahead))
         yield from self._builder.rows(self._records)
+        for note in getattr(self._source, "late_notes", []):
+            self._note(note)
+        if self._builder.cut_off_after is not None:
+            self._note(Msg.CUT_OFF_NOTE.format(name=self.path.name, row=self._builder.cut_off_after,
+                                               last=self._builder.last_row))
 
     def __iter__(self) -> Iterator[Row]:
         return self._rows
@@ -116,17 +206,27 @@ class Sheet:
 
 
 def open_sheet(path: str | Path, encoding: str | None = None, delimiter: str | None = None,
-               sheet: SheetChoice = None) -> Sheet:
+               sheet: SheetChoice = None, *, header_row: int | None = None, no_header: bool = False,
+               allow_no_header: bool = False, expected_columns: Sequence[str] = ()) -> Sheet:
     """Open and check a spreadsheet; raises InputFileError (UsageError for a bad
     encoding or delimiter option). ``sheet``: a name, a 1-based position, or
-    None for the first visible sheet; it must be None for text files."""
+    None for the first visible sheet; it must be None for text files.
+
+    The header: ``no_header`` (the mapping's ``header: none``) names the
+    columns A, B, C...; ``header_row`` forces a row; otherwise it is found
+    (``importer.readers.header``), preferring the row with the most of
+    ``expected_columns`` (the mapping's). A file that seems to have no header
+    is refused, unless ``allow_no_header`` (``init``): then ``has_header`` is
+    False and the columns are named A, B, C...
+    """
     path = Path(path)
     detect.check_path(path)
     kind = detect.kind_from_name(path)
     detect.check_content_matches(path, kind)
     source = _open_source(path, kind, encoding, delimiter, sheet)
     try:
-        return Sheet(path, kind.format, source, getattr(source, "sheet_name", None))
+        return Sheet(path, kind.format, source, getattr(source, "sheet_name", None), header_row=header_row,
+                     no_header=no_header, allow_no_header=allow_no_header, expected_columns=expected_columns)
     except BaseException:
         source.close()
         raise
@@ -134,15 +234,28 @@ def open_sheet(path: str | Path, encoding: str | None = None, delimiter: str | N
 
 def _open_source(path: Path, kind: detect.FileKind, encoding: str | None,
                  delimiter: str | None, sheet: SheetChoice) -> _Source:
-    if kind.base == "xlsx":
-        return XlsxSource(path, sheet)
-    if kind.base == "xls":
-        return CalamineSource(path, "Excel (.xls)", sheet)
-    if kind.base == "ods":
+    if kind.base in ("xlsx", "xls", "ods"):
+        # the workbook libraries load only for workbooks: a CSV import starts faster
+        from importer.readers.workbook import CalamineSource, XlsSource, XlsxSource
+        if kind.base == "xlsx":
+            return XlsxSource(path, sheet)
+        if kind.base == "xls":
+            return XlsSource(path, sheet)
         return CalamineSource(path, "OpenDocument (.ods)", sheet)
     if sheet is not None and str(sheet).strip():
         raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))
     return TextSource(path, kind, encoding, delimiter)
+
+
+def last_row_cut_off(sheet: Sheet) -> str | None:
+    """Why the sheet's text file seems cut off (its last row), or None; reads
+    every row. For the drop rules: such a file is left for the next run."""
+    last = None
+    for row in sheet:
+        last = row
+    if last is not None and last.problem is not None and last.problem.code == "cut_off":
+        return last.problem.message
+    return None
 
 
 def read_rows(path: str | Path, **options: object) -> Iterator[Row]:

@@ -95,6 +95,7 @@ class ImportOptions:
     sheet: str | None = None
     wait_for_lock: float = 0.0         # seconds to wait while another run sends to the same database
     discard_earlier: bool = False      # --overwrite deletes (instead of setting aside) the earlier run's files
+    header_row: int | None = None      # overrides the mapping's header_row
 
     def results_path(self) -> Path:
         if self.results is not None:
@@ -148,9 +149,18 @@ def resolve_schema(options: ImportOptions, mapping: Mapping, client: "CopernicaC
     return client.fetch_schema(mapping.database)
 
 
-def prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None, stack: ExitStack) -> Prepared:
-    sheet = stack.enter_context(open_sheet(options.file, encoding=options.encoding,
-                                           delimiter=options.delimiter, sheet=options.sheet))
+def open_input(options: ImportOptions, mapping: Mapping) -> Sheet:
+    """The input file, read with the mapping's header settings (--header-row wins)."""
+    return open_sheet(options.file, encoding=options.encoding, delimiter=options.delimiter, sheet=options.sheet,
+                      header_row=options.header_row or mapping.header_row, no_header=mapping.header == "none",
+                      expected_columns=mapping.source_columns())
+
+
+def prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None, stack: ExitStack,
+            announce: bool = True) -> Prepared:
+    sheet = stack.enter_context(open_input(options, mapping))
+    if announce:
+        sheet.announce()  # how the file was read (encoding, header row, ...): one line each on stderr
     columns = source_columns(sheet.headers)
     converter = compile_mapping(mapping, columns, schema)
     database_id = schema.id if schema is not None else mapping.database
@@ -202,7 +212,7 @@ def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema
     index = DuplicateIndex(mapping.duplicates)
     if mapping.duplicates == "last" and mapping.key_fields:
         with ExitStack() as stack:
-            prepared = prepare(options, mapping, schema, stack)
+            prepared = prepare(options, mapping, schema, stack, announce=False)
             convert = prepared.converter
             index.learn((p.row, p.key) for p in (convert(row) for row, _ in _rows(prepared.sheet))
                         if isinstance(p, Profile))

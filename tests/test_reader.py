@@ -5,13 +5,12 @@ import datetime as dt
 import gzip
 import hashlib
 import re
-import struct
 import tracemalloc
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pytest
+from file_builders import compound_file, make_ods, make_xlsx, xls_workbook_stream
 
 from importer.errors import InputFileError, UsageError
 from importer.reader import file_fingerprint, open_sheet, read_rows
@@ -40,25 +39,6 @@ def file_error(path: Path, **options) -> str:
         with open_sheet(path, **options) as sheet:
             list(sheet)
     return str(caught.value)
-
-
-def make_xlsx(path: Path, sheets: dict[str, list[list]], hidden: tuple[str, ...] = (),
-              start: str = "A1") -> Path:
-    """A workbook with one sheet per entry, rows written from cell ``start``."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    first_column = openpyxl.utils.cell.column_index_from_string(re.sub(r"\d", "", start))
-    first_row = int(re.sub(r"\D", "", start))
-    for name, rows in sheets.items():
-        sheet = book.create_sheet(name)
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                if value is not None:
-                    sheet.cell(row=first_row + r, column=first_column + c, value=value)
-        if name in hidden:
-            sheet.sheet_state = "hidden"
-    book.save(path)
-    return path
 
 
 # --- CSV: encodings ------------------------------------------------------------------
@@ -91,11 +71,22 @@ def test_windows_1252_is_detected_when_the_file_is_not_utf8(tmp_path):
 
 
 def test_a_non_utf8_byte_far_down_the_file_is_still_found(tmp_path):
-    lines = ["email,name"] + [f"u{i}@x.nl,plain" for i in range(20_000)] + ["last@x.nl,Citroën"]
+    lines = ["email,name"] + [f"u{i}@x.nl,plain" for i in range(20_000)] + ["last@x.nl,Françoise Citroën-Müller"]
     path = write(tmp_path, "a.csv", "\n".join(lines) + "\n", encoding="cp1252")
     rows, sheet = read_all(path)
     assert sheet.encoding == "cp1252"
-    assert rows[-1].values["name"] == "Citroën"
+    assert rows[-1].values["name"] == "Françoise Citroën-Müller"
+
+
+def test_one_accented_word_that_reads_as_two_languages_is_refused_with_both_readings(tmp_path):
+    # 'ë' is ë in Western European and ė (Lithuanian) in Baltic: one word cannot tell them apart
+    lines = ["email,name"] + [f"u{i}@x.nl,plain" for i in range(2_000)] + ["last@x.nl,Citroën"]
+    path = write(tmp_path, "a.csv", "\n".join(lines) + "\n", encoding="cp1252")
+    message = file_error(path)
+    assert "reads plausibly in more than one encoding; line 2,002 reads" in message
+    assert "as cp1252 (Western European): 'last@x.nl,Citroën'" in message
+    assert "as cp1257 (Baltic): 'last@x.nl,Citroėn'" in message
+    assert "--encoding cp1252" in message
 
 
 def test_forced_encoding_overrides_detection(tmp_path):
@@ -317,11 +308,12 @@ def _peak_memory_reading(path: Path) -> tuple[int, int]:
 def test_memory_does_not_grow_with_the_file(tmp_path):
     def contacts(n: int) -> str:
         return "email,name,city\n" + "".join(f"user{i}@example.com,Name {i},City\n" for i in range(n))
-    small = write(tmp_path, "small.csv", contacts(5_000))       # ~0.2 MB
-    large = write(tmp_path, "large.csv", contacts(45_000))      # ~1.7 MB
+    # both larger than the blocks the encoding scan reads (256 KiB)
+    small = write(tmp_path, "small.csv", contacts(20_000))      # ~0.8 MB
+    large = write(tmp_path, "large.csv", contacts(100_000))     # ~4 MB
     small_count, small_peak = _peak_memory_reading(small)
     large_count, large_peak = _peak_memory_reading(large)
-    assert (small_count, large_count) == (5_000, 45_000)
+    assert (small_count, large_count) == (20_000, 100_000)
     assert large_peak < small_peak * 1.25 + 100_000, (small_peak, large_peak)
 
 
@@ -552,100 +544,3 @@ def add_cached_formula_value(path: Path, cell: str, cached: str) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-
-
-def make_ods(path: Path, sheet_name: str, rows_xml: list[str]) -> Path:
-    """A minimal OpenDocument spreadsheet: mimetype, manifest, content."""
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-        f'<office:body><office:spreadsheet><table:table table:name="{sheet_name}">'
-        + "".join(rows_xml) + "</table:table></office:spreadsheet></office:body></office:document-content>")
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/" '
-        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-        "</manifest:manifest>")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("META-INF/manifest.xml", manifest)
-        archive.writestr("content.xml", content)
-    return path
-
-
-def _biff_record(kind: int, data: bytes = b"") -> bytes:
-    return struct.pack("<HH", kind, len(data)) + data
-
-
-def _biff_bof(substream: int) -> bytes:
-    return _biff_record(0x0809, struct.pack("<HHHHII", 0x0600, substream, 0x0DBB, 0x07CC, 0, 0x06))
-
-
-def _biff_short_string(text: str) -> bytes:
-    return struct.pack("<BB", len(text), 1) + text.encode("utf-16-le")
-
-
-DATE_XF = 16   # the first cell format after Excel's 16 style formats; number format 14 = date
-
-
-def _biff_cell(row: int, col: int, value) -> bytes:
-    if isinstance(value, bool):
-        return _biff_record(0x0205, struct.pack("<HHHBB", row, col, 0, int(value), 0))
-    if isinstance(value, tuple):                       # ("date", Excel serial day number)
-        return _biff_record(0x0203, struct.pack("<HHHd", row, col, DATE_XF, value[1]))
-    if isinstance(value, (int, float)):
-        return _biff_record(0x0203, struct.pack("<HHHd", row, col, 0, float(value)))
-    return _biff_record(0x0204, struct.pack("<HHHHB", row, col, 0, len(value), 1) + value.encode("utf-16-le"))
-
-
-def xls_workbook_stream(sheets: list[tuple[str, bool, dict]]) -> bytes:
-    """A BIFF8 'Workbook' stream (Excel 97-2003): sheets as (name, hidden, {(row, col): value})."""
-    font = _biff_record(0x0031, struct.pack("<HHHHHBBBB", 200, 0, 0x7FFF, 400, 0, 0, 0, 0, 0)
-                        + _biff_short_string("Arial"))
-    def xf(number_format: int) -> bytes:
-        return _biff_record(0x00E0, struct.pack("<HHH", 0, number_format, 0x0001) + b"\x20\x00" + b"\x00" * 12)
-    head = (_biff_bof(0x0005) + _biff_record(0x0042, struct.pack("<H", 1200))
-            + _biff_record(0x0022, struct.pack("<H", 0)) + font * 5 + xf(0) * 16 + xf(14))
-    bodies = []
-    for _, _, cells in sheets:
-        last_row = max(r for r, _ in cells) + 1
-        last_col = max(c for _, c in cells) + 1
-        body = _biff_bof(0x0010) + _biff_record(0x0200, struct.pack("<IIHHH", 0, last_row, 0, last_col, 0))
-        body += b"".join(_biff_cell(r, c, v) for (r, c), v in sorted(cells.items()))
-        bodies.append(body + _biff_record(0x000A))
-    offset = len(head) + sum(4 + 8 + 2 * len(name) for name, _, _ in sheets) + 4
-    listing = b""
-    for (name, hidden, _), body in zip(sheets, bodies):
-        listing += _biff_record(0x0085, struct.pack("<IBB", offset, int(hidden), 0) + _biff_short_string(name))
-        offset += len(body)
-    return head + listing + _biff_record(0x000A) + b"".join(bodies)
-
-
-def compound_file(stream: bytes, stream_name: str) -> bytes:
-    """A minimal OLE2 compound file (version 3, 512-byte sectors) holding one stream.
-
-    Layout: sector 0 the allocation table, sector 1 the directory, then the
-    stream (padded to 4096 bytes so it lives in normal sectors)."""
-    end_of_chain, free, fat_sector, no_entry = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
-    stream = stream.ljust(4096, b"\x00")
-    sectors = -(-len(stream) // 512)
-    fat = [fat_sector, end_of_chain] + list(range(3, 2 + sectors)) + [end_of_chain]
-    fat += [free] * (128 - len(fat))
-    header = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 16
-              + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\x00" * 6
-              + struct.pack("<9I", 0, 1, 1, 0, 4096, end_of_chain, 0, end_of_chain, 0)
-              + struct.pack("<I", 0) + struct.pack("<I", free) * 108)
-
-    def entry(name: str, kind: int, child: int, start: int, size: int) -> bytes:
-        raw = (name.encode("utf-16-le") + b"\x00\x00") if name else b""
-        return (raw.ljust(64, b"\x00") + struct.pack("<HBB", len(raw), kind, 1)
-                + struct.pack("<III", no_entry, no_entry, child) + b"\x00" * 36
-                + struct.pack("<III", start, size, 0))
-
-    directory = (entry("Root Entry", 5, 1, end_of_chain, 0) + entry(stream_name, 2, no_entry, 2, len(stream))
-                 + entry("", 0, no_entry, 0, 0) * 2)
-    return header + struct.pack("<128I", *fat) + directory + stream.ljust(sectors * 512, b"\x00")

@@ -28,6 +28,10 @@ class Msg:
     BAD_YAML = "{path}: line {line}, column {col}: this is not valid YAML: {why}"
     DUPLICATE_YAML_KEY = "'{key}' appears twice in the same section"
     EMPTY_FILE = "{path}: the mapping file is empty; it needs at least a 'fields:' section"
+    TOO_BIG = ("{path}: the mapping file is {size:,} bytes, far more than a mapping needs (at most {limit:,}); "
+               "check that it is the right file")
+    ALIAS_BOMB = ("{path}: the mapping's YAML aliases (*name) would expand to more than {limit:,} values, which "
+                  "no mapping needs (an 'alias bomb'); write the settings out instead")
     NOT_A_MAPPING = "{path}: the mapping file must consist of settings such as 'fields:', not {got}"
 
 
@@ -78,11 +82,44 @@ def yaml_lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> LineMap:
     return lines
 
 
+MAX_MAPPING_BYTES = 1024 * 1024    # a mapping of hundreds of fields is a few kilobytes
+MAX_EXPANDED_NODES = 100_000       # YAML values once every alias is expanded
+
+
+def expanded_size(node: yaml.Node | None, limit: int = MAX_EXPANDED_NODES) -> int:
+    """How many values the document holds once aliases are expanded (counted
+    without expanding: each node's size is computed once), stopping past ``limit``."""
+    sizes: dict[int, int] = {}
+
+    def size(current: yaml.Node) -> int:
+        known = sizes.get(id(current))
+        if known is not None:
+            return known
+        sizes[id(current)] = 1          # a recursive alias counts once
+        total = 1
+        if isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > limit:
+                break
+        sizes[id(current)] = total
+        return total
+
+    return size(node) if node is not None else 0
+
+
 def parse_yaml(text: str, path: str) -> tuple[Any, LineMap]:
     """The document in ``text`` and its line map; ``MappingError`` naming line and column if it is no YAML."""
     loader = _MappingLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None and expanded_size(node) > MAX_EXPANDED_NODES:
+            raise MappingError(Msg.ALIAS_BOMB.format(path=path, limit=MAX_EXPANDED_NODES))
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -98,6 +135,9 @@ def load_mapping(path: str | Path) -> Mapping:
     """Read and validate a mapping file; raises ``MappingError`` naming the file, line and place."""
     source = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_MAPPING_BYTES:
+            raise MappingError(Msg.TOO_BIG.format(path=source, size=size, limit=MAX_MAPPING_BYTES))
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise MappingError(Msg.NO_FILE.format(path=source)) from None

@@ -71,6 +71,7 @@ class Msg:
     REQUIRED_OMIT = "a required field cannot be left out, so on_invalid cannot be 'omit' here"
     KEY_ON_INVALID = ("fields.{name}.on_invalid: a key field must be valid, so it cannot be "
                       "'{mode}'; remove on_invalid from this field")
+    HEADER_ROW_AND_NONE = "header_row and 'header: none' contradict each other; keep one"
     NEEDS_KEY = ("on_existing: {mode} needs a key to find existing profiles; add for example "
                  "'key: email' to the mapping")
     NOT_ALLOWED = "{value!r} is not allowed here{hint}; use {expected}"
@@ -264,6 +265,8 @@ class Mapping(_Settings):
     on_existing: Literal["create", "skip", "update", "upsert"] = "create"
     duplicates: Literal["first", "last"] = "first"
     interests_on_update: Literal["add", "replace"] = "add"
+    header_row: int | None = Field(default=None, ge=1)   # the row with the column names (found when not set)
+    header: Literal["auto", "none"] = "auto"            # none: no header row, columns are A, B, C...
     fields: dict[Text, FieldSpec] = {}
     interests: dict[Text, InterestSpec] = {}
 
@@ -296,6 +299,8 @@ class Mapping(_Settings):
                 raise _mapping_error(Msg.KEY_ON_INVALID.format(name=name, mode=spec.on_invalid))
         if self.on_existing != "create" and not self.key:
             raise _mapping_error(Msg.NEEDS_KEY.format(mode=self.on_existing))
+        if self.header == "none" and self.header_row is not None:
+            raise _mapping_error(Msg.HEADER_ROW_AND_NONE)
         return self
 
     def _field_spec(self, name: str) -> FieldSpec | None:

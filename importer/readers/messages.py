@@ -57,6 +57,27 @@ class Msg:
                           "Europe), or leave --encoding out to let the tool detect it.")
     UNDECODABLE_DETECTED = ("Save the file again as 'CSV UTF-8' from your spreadsheet program, or give the "
                             "right encoding with --encoding.")
+    MOSTLY_UTF8 = ("{path} is UTF-8 text except for a few bytes: line {line:,} (byte {offset:,} of the file) "
+                   "holds the byte 0x{byte:02X}, which is not valid UTF-8{more}. The file was probably damaged "
+                   "or pasted together from two sources; it is not read as another encoding, because that would "
+                   "garble every other accented letter. Fix that line and save the file again as 'CSV UTF-8'.")
+    MORE_BAD_BYTES = " (and {count:,} more bytes like it further on)"
+    AMBIGUOUS_ENCODING = ("{path} is not UTF-8, and its text reads plausibly in more than one encoding; line "
+                          "{row:,} reads {readings}. Say which is right with --encoding, for example --encoding "
+                          "{first} (or save the file as 'CSV UTF-8').")
+    READING = "as {encoding} ({label}): '{text}'"
+    NO_PLAUSIBLE_ENCODING = ("{path} is not UTF-8, and no common encoding reads it as plausible text (line "
+                             "{row:,} reads '{text}'). Save it again as 'CSV UTF-8' from your spreadsheet "
+                             "program, or give the right encoding with --encoding.")
+    READ_AS = "Read {name} as {encoding} ({label})"
+    # limits (importer.readers.limits)
+    LINE_TOO_LONG = ("{path}: line {line:,} is longer than {limit} without a line break, which no contact list "
+                     "has; the file is damaged or not a list. Refused before reading it.")
+    UNPACKS_TOO_BIG = ("{path}: {part} unpacks to more than {limit}, more than this tool reads; split the file "
+                       "or check that it is the right one.")
+    UNPACKS_TOO_MUCH = ("{path}: {part} unpacks from {packed} to more than {unpacked}, over {ratio} times its "
+                        "packed size, as only a damaged or booby-trapped file does. Refused before reading it.")
+    GZIP_PART = "the compressed text"
     BAD_DELIMITER = ("'{value}' is not a usable delimiter: give one character, for example ',' ';' '|' "
                      "or 'tab' (also written '\\t').")
     DELIMITER_COMMA = "comma (,)"
@@ -76,7 +97,30 @@ class Msg:
                          "{duplicates}. Column names must be unique (upper/lower case does not count as "
                          "different). Rename or delete the extra columns and try again.")
     DUPLICATE_COLUMN = "'{name}' (columns {columns})"
+    NO_HEADER_ROW = ("{path}: row {row} looks like data, not column names ('{value}' is {what}), so the file "
+                     "seems to have no header row. If so, add 'header: none' to the mapping (the columns are then "
+                     "named A, B, C, ... as in a spreadsheet; copernica-import init proposes it); if the column "
+                     "names are on another row, say which with --header-row N or 'header_row: N'.")
+    KIND_EMAIL = "an e-mail address"
+    KIND_DATE = "a date"
+    KIND_NUMBER = "a number"
+    HEADER_ROW_MISSING = ("{path}: the header row is set to row {row}, but {why}. Check 'header_row' in the "
+                          "mapping or --header-row.")
+    HEADER_ROW_EMPTY = "that row is empty"
+    HEADER_ROW_BEYOND = "the file has no row {row}"
+    HEADER_FOUND = "{name}: header on row {row}; {skipped} skipped: '{text}'"
+    ROWS_SKIPPED_ONE = "row {first}"
+    ROWS_SKIPPED_MANY = "rows {first}-{last}"
+    NO_HEADER_NOTE = "{name}: no header row (header: none); the columns are named {first}-{last}, as in a spreadsheet"
+    CUT_OFF_NOTE = ("{name} seems cut off after row {row:,}: its last row ({last:,}) is incomplete and is "
+                    "marked invalid; get the complete file")
     # rows (Row.problem)
+    CUT_OFF = ("the file seems cut off after row {after:,}: row {row:,} {why}, as when an upload or a copy stops "
+               "halfway; get the complete file and import it again")
+    CUT_OFF_NO_LINE_BREAK = "ends without a line break"
+    CUT_OFF_SHORT = "has {cells} of the header's {width} cells"
+    EXCEL_ERROR = ("row {row:,}: column '{column}' holds the Excel error {error} (a formula that failed), not a "
+                   "value; fix the formula or the cell in the spreadsheet and import the row again")
     UNCLOSED_QUOTE = ("row {row:,} opens a quote (\") that is never closed, so everything after it up to the "
                       "end of the file was read as one cell. Fix the quotes in row {row:,} and import the rows "
                       "after it again.")
@@ -92,6 +136,25 @@ class Msg:
     SHEET_ITEM_HIDDEN = "{position}: '{name}' (hidden)"
     NO_VISIBLE_SHEET = ("{path} has no visible sheet with cells. Unhide the sheet with your data or choose it "
                         "with --sheet.")
+    WORKBOOK_PART = "its part {part}"
+    CELL_TOO_LONG_IN_WORKBOOK = ("{path}: {part} holds a cell longer than Excel's {limit} characters per cell, "
+                                 "which no spreadsheet program writes; the file is damaged or booby-trapped. "
+                                 "Refused before reading it.")
+    TOO_MANY_SHARED_STRINGS = ("{path} holds more than {limit} different texts, more than this tool reads; split "
+                               "the file or check that it is the right one. Refused before reading it.")
+    READ_WITHOUT_STYLES = ("{name}: its formatting cannot be read (the file was written by a program that "
+                           "breaks the format), so it was read without number formats: zero-padded numbers "
+                           "(000123) and percentages show as plain numbers, and Excel error cells as empty")
+    FORMATS_NOT_APPLIED = ("{name}: the number formats of {count:,} cells cannot be read (damaged styles), so "
+                           "those cells were read without them: zero-padded numbers (000123) and percentages "
+                           "show as plain numbers")
+    FORMULAS_WITHOUT_VALUE = ("{name}: {count:,} formula cells have no saved result ({cells}) and read as empty; "
+                              "open the file in Excel, let it calculate, save it and import again")
+    AND_MORE = " and {count:,} more"
+    OLD_EXCEL = ("{path} is an old {version} workbook, a format this tool cannot read. Open it in Excel or "
+                 "LibreOffice and save it as .xlsx (File > Save As > Excel Workbook), then try again.")
+    LOCK_FILE = ("{path} is not a spreadsheet but the lock file {program} keeps while {original} is open; it holds "
+                 "no data. Import {original} itself (close it in {program} first).")
     SHEET_OPTION_FOR_TEXT = "{path} is a text file and has no sheets; leave --sheet out."
 
 

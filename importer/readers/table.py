@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
-from openpyxl.utils import get_column_letter
-
 from importer.errors import InputFileError
 from importer.models import Reason, Row
 from importer.readers.messages import Msg, listing, shown_value
@@ -36,6 +34,14 @@ class Record(NamedTuple):
     number: int            # the row number a spreadsheet program shows
     cells: list[str]
     problem: Reason | None = None   # set by a source that found the row malformed
+    last: bool = False              # the last record of a text file
+    unterminated: bool = False      # ... and the file ends without a line break after it
+
+
+# What Excel shows in a cell whose formula failed; such a value is never data.
+EXCEL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!",
+                          "#EXTERNAL!", "#PYTHON!"})
 
 
 def is_blank(cells: list[str]) -> bool:
@@ -45,12 +51,24 @@ def is_blank(cells: list[str]) -> bool:
 
 
 def column_letter(position: int) -> str:
-    """0-based position -> spreadsheet column letters (0 -> A)."""
-    return get_column_letter(position + 1)
+    """0-based position -> spreadsheet column letters (0 -> A, 25 -> Z, 26 -> AA)."""
+    letters = ""
+    number = position + 1
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
 
 
 def clean_header_name(name: str) -> str:
-    return name.replace(BOM, "").strip()
+    """Without a BOM and surrounding spaces; a vertical tab or form feed inside a
+    (quoted) name, which some programs write for a line break, is a space."""
+    return name.replace(BOM, "").replace("\v", " ").replace("\f", " ").strip()
+
+
+def letter_names(width: int) -> list[str]:
+    """A, B, C, ... for a file without a header (``header: none``)."""
+    return [column_letter(i) for i in range(width)]
 
 
 def checked_headers(path: object, header: Record) -> list[str]:
@@ -90,14 +108,20 @@ class RowBuilder:
     ``names`` is by position, with "" for an unnamed (ignored) column.
     """
 
-    def __init__(self, names: list[str], extra_cells_problem: ExtraCellsProblem) -> None:
+    def __init__(self, names: list[str], extra_cells_problem: ExtraCellsProblem,
+                 checked: set[str] | None = None) -> None:
         self.names = names
         self.headers = [name for name in names if name]
         self.width = len(names)
         self.unnamed = [i for i, name in enumerate(names) if not name]
         self.extra_cells_problem = extra_cells_problem
+        # the columns whose Excel error values make a row invalid (None: all)
+        self.checked = [i for i, name in enumerate(names) if name and (checked is None or name in checked)]
         self.empty_rows = 0
         self.data_rows = 0
+        self.short_rows = 0
+        self.last_row = 0                  # the last data row handed out
+        self.cut_off_after: int | None = None
 
     def rows(self, records: Iterator[Record]) -> Iterator[Row]:
         for record in records:
@@ -106,24 +130,54 @@ class RowBuilder:
                 yield row
 
     def build(self, record: Record) -> Row | None:
-        cells = record.cells
-        if is_blank(cells):
+        number, cells, problem, last, _ = record
+        joined = "".join(cells)
+        if not joined or joined.isspace():
             self.empty_rows += 1
             return None
         self.data_rows += 1
-        if len(cells) < self.width:
-            cells = cells + [""] * (self.width - len(cells))
-        problem = record.problem or self._unnamed_problem(record.number, cells)
-        if len(cells) > self.width:
-            extra = cells[self.width:]
-            cells = cells[:self.width]
+        if last and problem is None:
+            problem = self._cut_off(record)
+        width = self.width
+        if len(cells) < width:
+            self.short_rows += 1
+            cells = cells + [""] * (width - len(cells))
+        if problem is None and self.unnamed:
+            problem = self._unnamed_problem(number, cells)
+        if problem is None and "#" in joined:
+            problem = self._excel_error(number, cells)
+        if len(cells) > width:
+            extra = cells[width:]
+            cells = cells[:width]
             if not problem and not is_blank(extra):
-                problem = self.extra_cells_problem(record.number, extra, self.width)
+                problem = self.extra_cells_problem(number, extra, width)
         if self.unnamed:
             values = {name: cell for name, cell in zip(self.names, cells) if name}
         else:
             values = dict(zip(self.names, cells))
-        return Row(record.number, values, problem)
+        self.last_row = number
+        return Row(number, values, problem)
+
+    def _cut_off(self, record: Record) -> Reason | None:
+        """The last row of a text file that ends without a line break, or with
+        fewer cells than the header (while every row before it had them all),
+        is what a stalled upload leaves: that row is not trusted."""
+        if record.unterminated:
+            why = Msg.CUT_OFF_NO_LINE_BREAK
+        elif len(record.cells) < self.width and not self.short_rows:
+            why = Msg.CUT_OFF_SHORT.format(cells=len(record.cells), width=self.width)
+        else:
+            return None
+        self.cut_off_after = self.last_row
+        return Reason("cut_off", Msg.CUT_OFF, {"row": record.number, "after": self.last_row, "why": why})
+
+    def _excel_error(self, number: int, cells: list[str]) -> Reason | None:
+        for position in self.checked:
+            cell = cells[position]
+            if cell[:1] == "#" and cell.strip() in EXCEL_ERRORS:
+                return Reason("excel_error", Msg.EXCEL_ERROR, {"row": number, "column": self.names[position],
+                                                                "error": cell.strip()})
+        return None
 
     def _unnamed_problem(self, number: int, cells: list[str]) -> Reason | None:
         for position in self.unnamed:

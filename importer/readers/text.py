@@ -19,8 +19,9 @@ from typing import TextIO
 from importer.errors import InputFileError
 from importer.models import Reason
 from importer.readers import detect
-from importer.readers.encoding import check_not_binary, detect_encoding, open_binary, read_text_sample
+from importer.readers.encoding import check_not_binary, detect_with_scan, open_binary, read_text_sample
 from importer.readers.messages import Msg, delimiter_name, undecodable
+from importer.readers.plausible import encoding_label
 from importer.readers.table import Record
 
 # Appended after the last line: if the csv module is still inside a quoted
@@ -36,7 +37,10 @@ class TextSource:
                  delimiter: str | None) -> None:
         self.path = path
         self.kind = kind
-        self.encoding = detect_encoding(path, kind, encoding)
+        self.encoding, scan = detect_with_scan(path, kind, encoding)
+        self._ends_with_line_break = scan.ends_with_line_break if scan is not None else _ends_with_line_break(path, kind)
+        self.notes = [Msg.READ_AS.format(name=path.name, encoding=self.encoding,
+                                         label=encoding_label(self.encoding))]
         sample = read_text_sample(path, kind, self.encoding)
         check_not_binary(path, sample)
         # Excel writes and reads a first line "sep=;" naming the delimiter;
@@ -48,17 +52,21 @@ class TextSource:
                                               encoding=self.encoding, newline="")
 
     def records(self) -> Iterator[Record]:
+        """The records; the last one is marked (and whether the file ends without
+        a line break after it), so each is handed out when the next one is read."""
         if self._excel_sep_line:
             self._file.readline()
+        # the lines were checked for length while the encoding was checked
         reader = csv.reader(itertools.chain(self._file, [END_MARKER + "\n"]),
                             delimiter=self.delimiter, quotechar='"', doublequote=True,
                             skipinitialspace=False, strict=False)
         number = 0
+        pending: list[str] | None = None
         while True:
             try:
                 cells = next(reader)
             except StopIteration:
-                return
+                cells = [END_MARKER]
             except csv.Error as exc:
                 raise self._csv_error(number + 1, exc) from exc
             except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
@@ -68,11 +76,15 @@ class TextSource:
                                                  forced=False)) from exc
             number += 1
             if cells == [END_MARKER]:
+                if pending is not None:
+                    yield Record(number - 1, pending, None, True, not self._ends_with_line_break)
                 return
+            if pending is not None:
+                yield Record(number - 1, pending)
             if cells and END_MARKER in cells[-1]:
                 yield self._unclosed_quote(number, cells)
                 return
-            yield Record(number, cells)
+            pending = cells
 
     @staticmethod
     def _unclosed_quote(number: int, cells: list[str]) -> Record:
@@ -97,3 +109,17 @@ class TextSource:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _ends_with_line_break(path: Path, kind: detect.FileKind) -> bool:
+    """Whether the (decompressed) file's last byte is a line break (for a file
+    whose encoding was given or named by a BOM, so not scanned)."""
+    last = b""
+    with open_binary(path, kind) as stream:
+        if not kind.gzip:
+            size = path.stat().st_size
+            stream.seek(max(0, size - 4))
+            return stream.read().rstrip(b"\x00").endswith((b"\n", b"\r"))
+        while chunk := stream.read(1024 * 1024):
+            last = chunk
+    return last.rstrip(b"\x00").endswith((b"\n", b"\r"))

@@ -12,6 +12,14 @@ Observed-behaviour choices the sandbox makes where Copernica is silent:
 - dates with slashes are month/day/year and with dashes or dots
   day-month-year, as PHP's strtotime reads them (03/09/1980 is 9 March,
   03-09-1980 is 3 September).
+
+Loose dates the live API parses (COPERNICA_API.md): surrounding spaces, a
+lowercase ``t`` between date and time, fractional seconds (dropped), a
+one-digit minute (``03:4`` is 03:04:00), a year and month only (``2020-2`` is
+2020-02-01 00:00:00). It zeroes a time cut after the colon (``2020-01-02
+03:``) and a space instead of the date's dash (``2020 2``).
+A select value is compared with each choice's trailing whitespace removed
+(leading whitespace kept), the value as sent.
 """
 from __future__ import annotations
 
@@ -29,7 +37,7 @@ INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 # PHP's leading-numeric prefix: whitespace, sign, digits, fraction, exponent.
 _PHP_NUMERIC_PREFIX = re.compile(r"[ \t\n\r\v\f]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)")
-_TIME_PART = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?)?\s*$"
+_TIME_PART = r"(?:[ Tt](\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\.\d+)?)?\s*$"
 # (pattern, order of the year/month/day groups)
 _DATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME_PART), "ymd"),
@@ -37,6 +45,7 @@ _DATE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\s*(\d{1,2})[-.](\d{1,2})[-.](\d{4})" + _TIME_PART), "dmy"),
     (re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})" + _TIME_PART), "mdy"),
     (re.compile(r"^\s*(\d{4})(\d{2})(\d{2})" + _TIME_PART), "ymd"),
+    (re.compile(r"^\s*(\d{4})-(\d{1,2})()\s*$"), "ymd"),          # year and month: the 1st
 )
 _TEXTUAL_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y", "%B %d, %Y", "%b %d, %Y")
 
@@ -120,8 +129,8 @@ def parse_loose_datetime(value: str) -> datetime | None:
 
 
 def _datetime_from_match(groups: tuple[str | None, ...], order: str) -> datetime | None:
-    parts = dict(zip(order, (int(g) for g in groups[:3] if g is not None)))
-    hour, minute, second = (int(g) if g else 0 for g in groups[3:6])
+    parts = dict(zip(order, (int(g) if g else 1 for g in groups[:3] if g is not None)))
+    hour, minute, second = (int(g) if g else 0 for g in (*groups[3:6], None, None, None)[:3])
     try:
         return datetime(parts["y"], parts["m"], parts["d"], hour, minute, second)
     except ValueError:
@@ -136,7 +145,7 @@ def coerce_value(field: FieldDef, value: Any) -> str:
         return format_float(php_float(value))
     if field.type == "select":
         text = php_string(value)
-        return text if text in field.choices else ""
+        return text if text in {choice.rstrip() for choice in field.choices} else ""
     if field.type in ("date", "empty_date", "datetime", "empty_datetime"):
         return _coerce_date(field.type, php_string(value))
     text = php_string(value)
