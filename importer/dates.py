@@ -306,6 +306,7 @@ class DateProposal:
     uncovered: list[str] = field(default_factory=list)
     undecided: list[str] = field(default_factory=list)
     settled_by: str = ""
+    order: str | None = None       # "day" or "month" first, as settled_by shows; None when nothing settled it
     counts: dict[str, int] = field(default_factory=dict)   # format -> values it reads
 
     @property
@@ -351,7 +352,7 @@ def propose_date_formats(values: list[str]) -> DateProposal:
     else:
         order = None
     if order is not None:
-        proposal.settled_by = settled[order][0]
+        proposal.settled_by, proposal.order = settled[order][0], order
     counts: Counter[str] = Counter()
     for value, candidates in readable:
         fitting = [c for c in candidates if _order(c) in (None, order)]

@@ -86,6 +86,11 @@ REASON_TITLES: dict[str, str] = {
     "other_values": "profiles with this key hold other values",
     # invalid, added with the reader's reasons
     "unnamed_column": "a value in a column the header does not name",
+    # invalid: a phone rule's check failed
+    "invalid_phone": "not a valid phone number",
+    # notes about the whole file (the summary's Notes, not a row's status)
+    "blank_yes_no": "empty yes/no cells switched nothing",
+    "lost_leading_zeros": "numbers that lost their leading zeros",
 }
 
 

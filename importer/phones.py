@@ -115,20 +115,32 @@ def _has_country_code(value: str) -> bool:
 
 
 def propose_region(values: list[str], hint: str | None = None) -> tuple[str | None, int]:
-    """(the region in which most ``values`` are valid numbers, how many are valid then).
+    """(the region to read ``values`` written without a country code in, how many values are valid then).
 
-    Numbers with a country code count for every region; the others decide.
-    ``hint`` (the most common country of the file, when it has a country
-    column) is tried first and wins a tie. (None, n) when every number has a
-    country code; (None, 0) when the values are no phone numbers.
+    Numbers with a country code count whatever the region. The regions tried,
+    in turn: ``hint`` (the most common country of the file, when it has a
+    country column), the countries of the numbers that have a code, then
+    ``LIKELY_REGIONS``; the first in which ``PHONE_SHARE`` of the other numbers
+    are valid wins, else the one in which most are (a permissive numbering
+    plan must not win over the file's own country by a few random hits).
+    (None, n) when every number has a country code.
     """
     if not values:
         return None, 0
-    international = sum(1 for v in values if _has_country_code(v) and _valid_in(v.strip(), None))
+    with_code = [v.strip() for v in values if _has_country_code(v)]
+    international = sum(1 for v in with_code if _valid_in(v, None))
     national = [v.strip() for v in values if not _has_country_code(v)]
     if not national:
         return None, international
-    regions = ([hint.upper()] if hint and known_region(hint) else []) + [r for r in LIKELY_REGIONS if r != hint]
-    scores = Counter({region: sum(_valid_in(v, region) for v in national) for region in regions})
-    best = max(regions, key=lambda r: scores[r])     # max keeps the first of equals: the hint, then the likeliest
+    coded = Counter(phonenumbers.region_code_for_number(phonenumbers.parse(v, None))
+                    for v in with_code if _valid_in(v, None))
+    tried = [r for r in ([hint.upper()] if hint and known_region(hint) else []) + [r for r, _ in coded.most_common()]
+             + list(LIKELY_REGIONS)]
+    regions = list(dict.fromkeys(tried))
+    scores = {}
+    for region in regions:
+        scores[region] = sum(_valid_in(v, region) for v in national)
+        if scores[region] >= PHONE_SHARE * len(national):
+            return region, international + scores[region]
+    best = max(regions, key=lambda r: scores[r])     # max keeps the first of equals
     return (best if scores[best] else None), international + scores[best]
