@@ -58,6 +58,7 @@ class BatchOptions:
     sheet: str | None = None
     on_existing: str | None = None
     results: Path | None = None             # one input only
+    results_delimiter: str | None = None    # the results CSV's delimiter (default: the mapping's, else ",")
     results_dir: Path | None = None         # default: the current folder
     archive_dir: Path | None = None         # move finished files (with results and journal) here
     settle_seconds: float | None = None     # None: drops.DEFAULT_SETTLE_SECONDS
@@ -80,7 +81,8 @@ class BatchOptions:
             file=Path(file), mapping=self.mapping, database=self.database, results=results,
             schema=self.schema, dry_run=self.dry_run, resume=self.resume, overwrite=self.overwrite,
             workers=self.workers, on_existing=self.on_existing, max_errors=self.max_errors,
-            retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet)
+            retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet,
+            results_delimiter=self.results_delimiter)
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from importer import phones
-from importer.dates import DEFAULT_TIMEZONE, ValueProblem, date_format_candidates, human_date_format, propose_date_formats
+from importer.dates import (
+    DEFAULT_TIMEZONE,
+    ValueProblem,
+    date_format_candidates,
+    human_date_format,
+    propose_date_formats,
+)
 from importer.mapping.names import SYNONYMS, best_match, concept, same_item, snake_case
 from importer.models import Row
 from importer.schema import DatabaseSchema, FieldDef, InterestDef

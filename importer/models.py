@@ -152,10 +152,13 @@ class Row:
     ``values`` maps each header to the cell's text ("" for an empty cell).
     ``problem`` is set by the reader when the row itself is malformed (for
     example more cells than the header); such a row becomes ``invalid``.
+    ``extra`` holds the cells past the header's last column (kept in the
+    row's results line, never dropped unseen).
     """
     number: int
     values: dict[str, str]
     problem: Reason | None = None
+    extra: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

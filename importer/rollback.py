@@ -5,7 +5,9 @@ the run's journal when it is still there (the journal is written first, so it
 may know a few profiles the results file does not yet show).
 
 Writes its own record (``RESULTS.rollback.csv``), one line per profile, flushed
-as it goes. Running the command again continues where it stopped: profiles
+as it goes, in the results file's own layout (its byte-order mark and
+delimiter, so Excel opens both the same way; a workbook's record is a CSV
+with a byte-order mark and commas). Running the command again continues where it stopped: profiles
 already ``deleted`` in the record are not sent again, and a profile that
 Copernica says is already removed (deleted just before an interruption) counts
 as deleted. It holds the run's lock, so it cannot run beside the import it
@@ -25,7 +27,7 @@ from importer.client import COPERNICA_ALREADY_REMOVED
 from importer.connection import Connection
 from importer.errors import RequestFailed, RequestRefused, UsageError
 from importer.journal import RunLock, journal_path_for
-from importer.results import read_results
+from importer.results import csv_layout, is_workbook, read_results
 
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
 DELETED, FAILED = "deleted", "failed"
@@ -94,15 +96,25 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
 
 
 def already_deleted(output: Path) -> set[int]:
-    if not output.exists():
+    if not output.exists() or output.stat().st_size == 0:
         return set()
-    with open(output, encoding="utf-8", newline="") as f:
-        return {int(r["profile_id"]) for r in csv.DictReader(f)
+    _, delimiter = csv_layout(output)
+    with open(output, encoding="utf-8-sig", newline="") as f:
+        return {int(r["profile_id"]) for r in csv.DictReader(f, delimiter=delimiter)
                 if r.get("status") == DELETED and (r.get("profile_id") or "").isdigit()}
 
 
 def default_output(results: Path) -> Path:
-    return results.with_name(results.name.removesuffix(".csv") + ".rollback.csv")
+    return results.with_name(results.name.removesuffix(".csv").removesuffix(".xlsx") + ".rollback.csv")
+
+
+def output_layout(results: Path, output: Path) -> tuple[bool, str]:
+    """(byte-order mark, delimiter) of the record: an existing record's own, else the results file's."""
+    if output.exists() and output.stat().st_size > 0:
+        return csv_layout(output)
+    if is_workbook(results):
+        return True, ","
+    return csv_layout(results)
 
 
 def rollback(results: Path, client, *, yes: bool = False, dry_run: bool = False,
@@ -147,7 +159,7 @@ def _rollback(results: Path, client, output: Path, *, yes: bool, dry_run: bool, 
         if confirm(Msg.CONFIRM.format(todo=len(todo), path=results, target=target)).strip().lower() != "yes":
             print(Msg.DECLINED)
             return 2
-    return _delete_all(todo, client, output, workers)
+    return _delete_all(todo, client, output, workers, output_layout(results, output))
 
 
 def _print_notes(record: RunRecord) -> None:
@@ -159,12 +171,15 @@ def _print_notes(record: RunRecord) -> None:
         print(Msg.IN_FLIGHT.format(n=record.in_flight), file=sys.stderr)
 
 
-def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int) -> int:
+def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int,
+                layout: tuple[bool, str] = (True, ",")) -> int:
     new_file = not output.exists() or output.stat().st_size == 0
+    bom, delimiter = layout
     deleted = failed = 0
-    with open(output, "a", encoding="utf-8", newline="") as f, \
+    # the byte-order mark only at the start of a new record, never in the middle of one
+    with open(output, "a", encoding="utf-8-sig" if new_file and bom else "utf-8", newline="") as f, \
             ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        writer = csv.writer(f)
+        writer = csv.writer(f, delimiter=delimiter)
         if new_file:
             writer.writerow(ROLLBACK_COLUMNS)
         try:

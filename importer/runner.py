@@ -28,7 +28,15 @@ from importer.models import Outcome, Profile, Reason, Row, RowError, Status, Sto
 from importer.reader import Sheet, file_fingerprint, open_sheet
 from importer.recorder import ResultsRecorder
 from importer.redaction import redact
-from importer.results import ResultsWriter, is_results_header, source_columns, source_values
+from importer.results import (
+    is_results_header,
+    open_results_writer,
+    sent_cells,
+    sent_labels,
+    source_columns,
+    source_values,
+    with_extra_cells,
+)
 from importer.schema import DatabaseSchema, load_schema_file
 from importer.summary import RunSummary
 
@@ -73,6 +81,7 @@ class ImportOptions:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
+    results_delimiter: str | None = None  # the results CSV's delimiter (default: the mapping's, else ",")
 
     def results_path(self) -> Path:
         if self.results is not None:
@@ -132,10 +141,14 @@ def _rows(sheet: Sheet) -> Iterator[tuple[Row, dict[str, str] | None]]:
     our results files fed back in (its cells are then un-neutralised)."""
     if not is_results_header(sheet.headers):
         for row in sheet:
+            if row.extra:
+                row.values = with_extra_cells(row.values, row.extra)
             yield row, None
         return
     for row in sheet:
         row.values, earlier = source_values(row.values)
+        if row.extra:
+            row.values = with_extra_cells(row.values, row.extra)
         yield row, earlier
 
 
@@ -195,18 +208,28 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
         schema = resolve_schema(options, mapping, client)
         index = build_index(options, mapping, schema)
         summary = RunSummary(dry_run=True, schema_checked=schema is not None, file=Path(options.file))
+        summary.note_run(mapping=options.mapping, database_id=schema.id if schema else mapping.database,
+                         database_name=schema.name if schema else None, api_url=client.api_url if client else None)
         prepared = prepare(options, mapping, schema, stack)
-        writer = stack.enter_context(ResultsWriter(report, prepared.columns)) if report else None
+        # the report shows, beside the source cells, the value each mapped field would get
+        fields, interests = prepared.converter.field_names, prepared.converter.interest_names
+        writer = stack.enter_context(open_results_writer(
+            report, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,
+            original_rows=is_results_header(prepared.sheet.headers),
+            sent=sent_labels(fields, interests))) if report else None
         summary.results_path = report
         for row, verdict in classify(prepared, _rows(prepared.sheet), index):
             outcome = verdict if isinstance(verdict, Outcome) else Outcome(
                 row.number, Status.VALID, reasons=tuple(verdict.warnings), key=verdict.key)
             summary.add(outcome)
             if writer:
-                writer.write(outcome, row.values)
+                sent = sent_cells(fields, interests, verdict.fields, verdict.interests) \
+                    if isinstance(verdict, Profile) else None
+                writer.write(outcome, row.values, sent)
             if on_outcome:
                 on_outcome(outcome)
         summary.empty_rows = prepared.sheet.empty_rows
+        summary.notes = prepared.converter.notes()
     summary.elapsed = time.monotonic() - started
     return summary
 
@@ -301,7 +324,11 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
         # so that `rollback` deletes where the run created, not at a default address
         journal.set_meta("api", {"url": client.api_url, "version": client.api_version,
                                  "database": int(mapping.database)})
-        writer = stack.enter_context(ResultsWriter(results_path, prepared.columns))
+        writer = stack.enter_context(open_results_writer(
+            results_path, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,
+            original_rows=is_results_header(prepared.sheet.headers)))
+        summary.note_run(mapping=options.mapping, database_id=int(mapping.database),
+                         database_name=schema.name if schema else None, api_url=client.api_url)
         recorder = ResultsRecorder(journal, writer, summary, on_outcome)
         sender = ProfileSender(
             client, int(mapping.database), mapping.on_existing, tuple(prepared.converter.key_fields),
@@ -326,6 +353,7 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
                     bool(stop)  # notices the caller's stop event while requests finish
             recorder.close()
         summary.empty_rows = prepared.sheet.empty_rows
+        summary.notes = prepared.converter.notes()
         summary.sent = journal.sent()
     summary.elapsed = time.monotonic() - started
     summary.stopped, summary.stop_error = stop.reason, stop.error

@@ -114,16 +114,19 @@ class RowBuilder:
         if len(cells) < self.width:
             cells = cells + [""] * (self.width - len(cells))
         problem = record.problem or self._unnamed_problem(record.number, cells)
+        extra: list[str] = []
         if len(cells) > self.width:
             extra = cells[self.width:]
             cells = cells[:self.width]
             if not problem and not is_blank(extra):
                 problem = self.extra_cells_problem(record.number, extra, self.width)
+            while extra and not extra[-1].strip():
+                extra.pop()      # trailing empty cells are no data (kept: the ones before a value)
         if self.unnamed:
             values = {name: cell for name, cell in zip(self.names, cells) if name}
         else:
             values = dict(zip(self.names, cells))
-        return Row(record.number, values, problem)
+        return Row(record.number, values, problem, tuple(extra))
 
     def _unnamed_problem(self, number: int, cells: list[str]) -> Reason | None:
         for position in self.unnamed:
