@@ -159,7 +159,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     connection = None
     if not args.offline and not args.schema and has_token(args.token_file):
         connection = _connection(args)
-    progress = Progress(quiet=False)
+    progress = Progress(quiet=False, check=True)
     summary = check_file(options, connection, report=Path(args.report) if args.report else None,
                          on_outcome=progress.update)
     progress.close()
