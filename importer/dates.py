@@ -196,7 +196,7 @@ def strptime(text: str, fmt: str) -> datetime:
 
 def date_format_problem(fmt: str) -> str | None:
     """Why a mapping's ``date_format`` cannot be used (strptime's own words, or that it lacks a part), or None."""
-    sample = datetime(2001, 11, 23, 14, 35, 56)
+    sample = datetime(2001, 11, 23, 14, 35, 56, tzinfo=UTC)   # aware, so that %z writes an offset
     try:
         parsed = strptime(sample.strftime(fmt), fmt)
     except ValueError as exc:
@@ -419,7 +419,7 @@ def _parse_with_format(field: str, value: str, date_format: str) -> datetime:
     try:
         return strptime(value.strip(), date_format)
     except ValueError:
-        example = datetime(1980, 12, 25, 14, 30, 0).strftime(date_format)
+        example = datetime(1980, 12, 25, 14, 30, 0, tzinfo=UTC).strftime(date_format)
         raise value_problem("invalid_date", Msg.WRONG_FORMAT, value, field=field, fmt=date_format,
                             example=example) from None
 

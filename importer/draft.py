@@ -302,7 +302,7 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
 
 
 def constant_example(fields: list[FieldDef]) -> tuple[str, str] | None:
-    """(field, value) for a constant that suits the field: a text field first, never an email field."""
+    """(field, value) for a constant that suits the field: a text field first, never a person's own data."""
     def value(f: FieldDef) -> str | None:
         if f.type == "select":
             return next((c for c in f.choices if c.strip()), None)
@@ -310,7 +310,8 @@ def constant_example(fields: list[FieldDef]) -> tuple[str, str] | None:
         if example is not None and f.length is not None and len(example) > f.length:
             return None
         return example
-    suitable = [(f.name, v) for f in fields if concept(f.name) != "email" and (v := value(f)) is not None]
+    # a person's own data (name, email, birthday, ...) is never the same for every row
+    suitable = [(f.name, v) for f in fields if concept(f.name) not in SYNONYMS and (v := value(f)) is not None]
     suitable.sort(key=lambda pair: 0 if (schema_type(fields, pair[0]) in ("text", "big")) else 1)
     return suitable[0] if suitable else None
 
@@ -494,9 +495,11 @@ def _phone_settings(settings: dict[str, object], comments: list[str], values: li
     example, invalid = "", []
     for value in values:
         try:
-            example = example or check(value)
+            sent = check(value)
         except ValueProblem:
             invalid.append(value)
+            continue
+        example = example or sent
     settings["phone"] = {"region": region, "format": "e164"} if region else {"format": "e164"}
     comments.append(Msg.PHONE.format(example=example, region=region) if region
                     else Msg.PHONE_INTERNATIONAL.format(example=example))

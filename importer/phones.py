@@ -20,7 +20,7 @@ from collections import Counter
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, ValidationResult
 
 from importer.dates import ValueProblem, value_problem
 
@@ -68,7 +68,7 @@ class PhoneCheck:
         try:
             number = phonenumbers.parse(text, self.region)
         except NumberParseException as exc:
-            raise self._problem(value, _parse_failure(exc)) from None
+            raise self._problem(value, _parse_failure(exc, text)) from None
         if not phonenumbers.is_valid_number(number):
             raise self._problem(value, _invalid_why(number))
         return phonenumbers.format_number(number, self.fmt)
@@ -77,10 +77,10 @@ class PhoneCheck:
         return value_problem("invalid_phone", Msg.INVALID, value, where=self._where, why=why)
 
 
-def _parse_failure(exc: NumberParseException) -> str:
+def _parse_failure(exc: NumberParseException, text: str) -> str:
     kind = exc.error_type
     if kind == NumberParseException.INVALID_COUNTRY_CODE:
-        return Msg.NO_COUNTRY_CODE
+        return Msg.UNKNOWN_COUNTRY_CODE if text.startswith("+") else Msg.NO_COUNTRY_CODE
     if kind in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_SHORT_AFTER_IDD):
         return Msg.TOO_SHORT
     if kind == NumberParseException.TOO_LONG:
@@ -90,10 +90,11 @@ def _parse_failure(exc: NumberParseException) -> str:
 
 def _invalid_why(number: phonenumbers.PhoneNumber) -> str:
     country = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
-    verdict = phonenumbers.is_possible_number_with_reason(number)
+    # the lengths of ordinary numbers (not of short codes or pagers) say best what is wrong
+    verdict = phonenumbers.is_possible_number_for_type_with_reason(number, PhoneNumberType.FIXED_LINE_OR_MOBILE)
     if verdict == ValidationResult.INVALID_COUNTRY_CODE or country == "ZZ":
         return Msg.UNKNOWN_COUNTRY_CODE
-    if verdict == ValidationResult.TOO_SHORT:
+    if verdict in (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
         return Msg.TOO_SHORT
     if verdict == ValidationResult.TOO_LONG:
         return Msg.TOO_LONG
@@ -120,7 +121,7 @@ def propose_region(values: list[str], hint: str | None = None) -> tuple[str | No
     Numbers with a country code count whatever the region. The regions tried,
     in turn: ``hint`` (the most common country of the file, when it has a
     country column), the countries of the numbers that have a code, then
-    ``LIKELY_REGIONS``; the first in which ``PHONE_SHARE`` of the other numbers
+    (without a hint) ``LIKELY_REGIONS``; the first in which ``PHONE_SHARE`` of the other numbers
     are valid wins, else the one in which most are (a permissive numbering
     plan must not win over the file's own country by a few random hits).
     (None, n) when every number has a country code.
@@ -134,8 +135,10 @@ def propose_region(values: list[str], hint: str | None = None) -> tuple[str | No
         return None, international
     coded = Counter(phonenumbers.region_code_for_number(phonenumbers.parse(v, None))
                     for v in with_code if _valid_in(v, None))
-    tried = [r for r in ([hint.upper()] if hint and known_region(hint) else []) + [r for r, _ in coded.most_common()]
-             + list(LIKELY_REGIONS)]
+    # with the file's own country known, only it (and the countries of its +numbers) may read the others:
+    # 06-numbers that are no Dutch number must not become German ones
+    hinted = [hint.upper()] if hint and known_region(hint) else []
+    tried = hinted + [r for r, _ in coded.most_common()] + ([] if hinted else list(LIKELY_REGIONS))
     regions = list(dict.fromkeys(tried))
     scores = {}
     for region in regions:

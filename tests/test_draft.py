@@ -90,7 +90,7 @@ def test_draft_without_schema_maps_every_column(tmp_path: Path) -> None:
     assert "# database: 1234" in text
     mapping = load_mapping(saved(tmp_path, text))
     assert mapping.database is None and mapping.key == ["email"]
-    assert list(mapping.fields) == ["customer_no", "email", "firstname", "lastname", "phone", "birthdate",
+    assert list(mapping.fields) == ["customer_number", "email", "firstname", "lastname", "phone", "birthdate",
                                     "city", "country", "score", "notes"]
     assert mapping.fields["birthdate"].date_format == ["%d-%m-%Y", "%Y-%m-%d"]
     assert set(mapping.interests) == {"newsletter", "opt_in", "football", "tennis", "cycling", "running"}

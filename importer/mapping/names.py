@@ -49,6 +49,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                 "firma", "societe"),
     "gender": ("gender", "sex", "geslacht", "geschlecht", "sexe"),
     "optin": ("optin", "consent", "permission", "toestemming"),
+    "customer_number": ("customernumber", "customerid", "clientnumber", "clientid", "klantnummer", "klantnumber",
+                        "klantid", "relatienummer", "relatienumber", "kundennummer", "kundennumber", "kundenid",
+                        "numeroclient", "numerodeclient", "idclient"),
 }
 # Interest concepts (yes/no columns, list items): the same forgiving comparison as for fields.
 INTEREST_SYNONYMS: dict[str, tuple[str, ...]] = {
