@@ -119,11 +119,13 @@ def propose_region(values: list[str], hint: str | None = None) -> tuple[str | No
     """(the region to read ``values`` written without a country code in, how many values are valid then).
 
     Numbers with a country code count whatever the region. The regions tried,
-    in turn: ``hint`` (the most common country of the file, when it has a
-    country column), the countries of the numbers that have a code, then
-    (without a hint) ``LIKELY_REGIONS``; the first in which ``PHONE_SHARE`` of the other numbers
-    are valid wins, else the one in which most are (a permissive numbering
-    plan must not win over the file's own country by a few random hits).
+    considered: ``hint`` (the most common country of the file, when it has a
+    country column) or else ``LIKELY_REGIONS``, and the countries of the
+    numbers that have a code. The hint wins when ``PHONE_SHARE`` of the other
+    numbers are valid there; otherwise the region in which most are valid,
+    the first of equals (with a hint, ``LIKELY_REGIONS`` are not tried: a
+    permissive numbering plan must not win over the file's own country by a
+    few random hits).
     (None, n) when every number has a country code.
     """
     if not values:
@@ -138,12 +140,10 @@ def propose_region(values: list[str], hint: str | None = None) -> tuple[str | No
     # with the file's own country known, only it (and the countries of its +numbers) may read the others:
     # 06-numbers that are no Dutch number must not become German ones
     hinted = [hint.upper()] if hint and known_region(hint) else []
-    tried = hinted + [r for r, _ in coded.most_common()] + ([] if hinted else list(LIKELY_REGIONS))
+    tried = hinted + ([] if hinted else list(LIKELY_REGIONS)) + [r for r, _ in coded.most_common()]
     regions = list(dict.fromkeys(tried))
-    scores = {}
-    for region in regions:
-        scores[region] = sum(_valid_in(v, region) for v in national)
-        if scores[region] >= PHONE_SHARE * len(national):
-            return region, international + scores[region]
+    scores = {region: sum(_valid_in(v, region) for v in national) for region in regions}
+    if hinted and scores[hinted[0]] >= PHONE_SHARE * len(national):
+        return hinted[0], international + scores[hinted[0]]
     best = max(regions, key=lambda r: scores[r])     # max keeps the first of equals
     return (best if scores[best] else None), international + scores[best]
