@@ -84,7 +84,7 @@ def test_a_fixed_workbook_imports_again_and_keeps_the_first_row_numbers(tmp_path
                 "--results", "fixed.results.xlsx")
     assert again.returncode == 1, again.stderr
     lines = list(read_results(tmp_path / "fixed.results.xlsx"))
-    assert [(l["row"], l["original_row"], l["status"]) for l in lines] == [
+    assert [(line_["row"], line_["original_row"], line_["status"]) for line_ in lines] == [
         ("2", "3", "created"), ("3", "4", "skipped"), ("4", "5", "invalid")]
     assert lines[0]["Age"] == "4" and lines[0]["Zip"] == "01234"
     assert len(sandbox.profiles(2)) == 3
@@ -101,7 +101,7 @@ def test_a_csv_reimport_keeps_the_first_row_numbers_in_their_own_column(tmp_path
         writer.writerow([])                   # a blank line: row 12 of the file
         writer.writerows(rows[10:])
     run(tmp_path, sandbox, str(source), "--mapping", str(mapping), "--results", "first.csv")
-    first = {l["row"]: l for l in read_results(tmp_path / "first.csv")}
+    first = {line_["row"]: line_ for line_ in read_results(tmp_path / "first.csv")}
     assert first["28"]["status"] == "invalid"
     lines = list(csv.reader((tmp_path / "first.csv").open(encoding="utf-8-sig", newline="")))
     for line in lines:
@@ -111,13 +111,13 @@ def test_a_csv_reimport_keeps_the_first_row_numbers_in_their_own_column(tmp_path
         csv.writer(f).writerows(lines)         # no blank line any more: the fixed row is row 27 now
     run(tmp_path, sandbox, str(tmp_path / "fixed.csv"), "--mapping", str(mapping), "--results", "second.csv")
     second = list(read_results(tmp_path / "second.csv"))
-    fixed = next(l for l in second if l["status"] == "created")
+    fixed = next(line_ for line_ in second if line_["status"] == "created")
     assert (fixed["row"], fixed["original_row"]) == ("27", "28")
-    assert all(l["original_row"] for l in second)
+    assert all(line_["original_row"] for line_ in second)
     # imported a third time, the numbers still point at the first file
     run(tmp_path, sandbox, str(tmp_path / "second.csv"), "--mapping", str(mapping), "--results", "third.csv")
-    assert {l["original_row"] for l in read_results(tmp_path / "third.csv")} == \
-        {l["original_row"] for l in second}
+    assert {line_["original_row"] for line_ in read_results(tmp_path / "third.csv")} == \
+        {line_["original_row"] for line_ in second}
 
 
 def test_results_delimiter_flag_and_mapping_setting(tmp_path, sandbox, mapping):
