@@ -98,7 +98,6 @@ class Msg:
     YES_NO_ODD = ("the sample also has {values}, neither yes nor no: such a row is invalid until the value is "
                   "added to truthy or falsy (or corrected in the file)")
     ODD_VALUE = "'{value}' ({count} {rows})"
-    BLANK_SWITCHES_NOTHING = "an empty cell switches nothing (add \"\" to falsy to send it as off)"
     DATE_GUESSED = "the sample's dates are written {forms}; YYYY-MM-DD (spreadsheet date cells) is read too"
     DATE_FORM_COUNT = "{form} ({count})"
     DATE_SETTLED = "{order} first, as cells such as '{value}' show"

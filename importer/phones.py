@@ -89,7 +89,8 @@ def _parse_failure(exc: NumberParseException, text: str) -> str:
 
 
 def _invalid_why(number: phonenumbers.PhoneNumber) -> str:
-    country = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
+    country = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(
+        number.country_code)
     # the lengths of ordinary numbers (not of short codes or pagers) say best what is wrong
     verdict = phonenumbers.is_possible_number_for_type_with_reason(number, PhoneNumberType.FIXED_LINE_OR_MOBILE)
     if verdict == ValidationResult.INVALID_COUNTRY_CODE or country == "ZZ":

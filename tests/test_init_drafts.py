@@ -197,6 +197,15 @@ def test_the_dutch_export_is_drafted_as_a_colleague_would(tmp_path, schema_file)
         "football": "voetbal", "tennis": "tennis", "cycling": "wielrennen"}
 
 
+def test_month_first_dates_are_proposed_as_such(tmp_path, schema_file):
+    source = multiline_export(tmp_path / "in.csv", rows=60)
+    cli("init", str(source), "--schema", str(schema_file), "--output", str(tmp_path / "m.yaml"), cwd=tmp_path)
+    text = (tmp_path / "m.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["fields"]["birthdate"]["date_format"] == ["%m/%d/%Y", "%Y-%m-%d"]
+    assert re.search(draft.Msg.DATE_SETTLED.format(order=draft.Msg.MONTH, value="[0-9/]+"), text)
+    assert yaml.safe_load(text)["interests"]["nieuwsbrief"]["column"] == "newsletter"
+
+
 def test_check_report_shows_the_value_each_field_would_get(tmp_path, schema_file):
     source = dutch_export(tmp_path / "in.csv", rows=40)
     cli("init", str(source), "--schema", str(schema_file), "--output", str(tmp_path / "m.yaml"), cwd=tmp_path)

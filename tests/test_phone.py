@@ -45,6 +45,7 @@ def test_phone_numbers_are_checked_and_sent_in_one_form(tmp_path, cell, fmt, sen
     ("06-123", phones.Msg.TOO_SHORT), ("+31 20 12", phones.Msg.TOO_SHORT), ("call me", phones.Msg.NOT_A_NUMBER),
     ("+999 1234567", phones.Msg.UNKNOWN_COUNTRY_CODE), ("0612345678901234567", phones.Msg.TOO_LONG),
     ("+31 6 00000000", phones.Msg.NO_SUCH_RANGE.format(country="NL")),
+    ("020 12345678", phones.Msg.WRONG_LENGTH.format(country="NL")),
 ])
 def test_an_invalid_number_makes_the_row_invalid_with_a_clear_reason(tmp_path, cell, why):
     convert = converter(tmp_path, "fields:\n  phone: {column: Phone, phone: {region: NL}}\n", ["Phone"])
