@@ -242,15 +242,18 @@ class XlsxResultsWriter(ResultsWriter):
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet(SHEET_TITLE)
         self._fills = {s: PatternFill("solid", start_color=c, end_color=c) for s, c in STATUS_FILLS.items()}
-        header = results_header(self.source_columns, original_rows=original_rows, sent=self.sent)
         self._ours = len(_REIMPORT_COLUMNS if original_rows else RESULT_COLUMNS)
+        header = results_header(self.source_columns, original_rows=original_rows, sent=self.sent)
         self._width = len(header)
         self._letter = get_column_letter
         sheet = self._sheet
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             width = 9 if index <= _NUMBER_COLUMNS else (40 if name == "error" else min(max(len(name) + 4, 12), 40))
-            sheet.column_dimensions[get_column_letter(index)].width = width
+            column = sheet.column_dimensions[get_column_letter(index)]
+            column.width = width
+            if index > self._ours:
+                column.number_format = "@"    # the source columns are text columns: what is typed stays text
         bold = Font(bold=True)
         cells = []
         for name in header:
@@ -267,18 +270,19 @@ class XlsxResultsWriter(ResultsWriter):
 
     def write(self, outcome: Outcome, values: dict[str, str] | None, sent: list[str] | None = None) -> None:
         line = self._cells(outcome, values or {}, sent)
-        row = []
-        for position, value in enumerate(line):
-            if isinstance(value, int):
-                row.append(value)
+        row: list[object] = []
+        for value in line:
+            if isinstance(value, int) or not value.startswith("="):
+                # a plain str is a text cell already ('00123' stays text); only '=' would make a formula
+                row.append(value if isinstance(value, int) or not self._illegal.search(value)
+                           else self._illegal.sub(REPLACEMENT, value))
                 continue
             cell = self._cell(self._sheet, value=self._text(value))
-            cell.data_type = "s"          # text, even '=1+1' or '00123'
-            if position == 1:
-                cell.fill = self._fills[outcome.status]
-            elif position >= self._ours:
-                cell.number_format = "@"  # a text cell stays text when edited
+            cell.data_type = "s"          # text, never a formula
             row.append(cell)
+        status = self._cell(self._sheet, value=line[1])
+        status.fill = self._fills[outcome.status]
+        row[1] = status
         self._sheet.append(row)
         self.lines += 1
         self._width = max(self._width, len(line))

@@ -65,7 +65,9 @@ def test_results_workbook_is_frozen_filtered_coloured_and_keeps_text(tmp_path, s
     assert lines[2][1].fill.start_color.rgb.endswith(STATUS_FILLS[Status.CREATED])
     assert lines[3][1].fill.start_color.rgb.endswith(STATUS_FILLS[Status.INVALID])
     assert isinstance(lines[2][2].value, int)                       # profile_id: a number cell
-    assert (lines[2][9].value, lines[2][9].data_type, lines[2][9].number_format) == ("00123", "s", "@")
+    assert (lines[2][9].value, lines[2][9].data_type) == ("00123", "s")
+    assert sheet.column_dimensions["J"].number_format == "@"       # source columns are text columns
+    assert sheet.column_dimensions["A"].number_format == "General"
     assert (lines[3][8].value, lines[3][8].data_type) == ("=1+1", "s")   # text, never a formula
     assert not (tmp_path / "out.xlsx.partial").exists()
 
