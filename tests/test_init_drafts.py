@@ -187,7 +187,9 @@ def test_the_dutch_export_is_drafted_as_a_colleague_would(tmp_path, schema_file)
     mapping = yaml.safe_load(text)
     fields, interests = mapping["fields"], mapping["interests"]
     assert fields["birthdate"]["date_format"] == ["%d-%m-%Y", "%Y-%m-%d"]
-    assert "day first, as cells such as" in text
+    counted = re.search(r"the sample's dates are written DD-MM-YYYY \((\d+)\); YYYY-MM-DD \(spreadsheet date cells\) "
+                        r"is read too; day first, as cells such as '[0-9-]+' show", text)
+    assert counted and 180 <= int(counted[1]) <= 200
     assert fields["phone"]["phone"] == {"region": "NL", "format": "e164"}
     assert fields["customer_number"]["transform"] == ["trim", {"zfill": 6}]
     assert fields["country"]["transform"][1] == {"replace": {"Nederland": "NL", "België": "BE"}}
@@ -413,6 +415,10 @@ def test_lost_leading_zeros_get_zfill_and_country_names_get_codes():
     assert draft.Msg.LOST_ZEROS.format(count=2, values=draft.Msg.VALUES_LOOK, examples="'9876', '123'",
                                        like="000123") in text
     assert fields["country"]["transform"] == ["trim", {"replace": {"Nederland": "NL"}}]
+    one = [Row(2 + i, {"Email": f"a{i}@example.com", "Customer no": n}) for i, n in
+           enumerate(["000123", "004567", "012345", "000042", "099999", "123"])]
+    assert draft.Msg.LOST_ZEROS.format(count=1, values=draft.Msg.VALUE_LOOKS, examples="'123'", like="000123") \
+        in draft_mapping(["Email", "Customer no"], one, schema, database_id=None)
     assert draft.Msg.COUNTRY_NAMES in text
 
 

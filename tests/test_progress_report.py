@@ -197,3 +197,15 @@ def test_a_real_run_writes_the_audit_trail(tmp_path, sandbox):
     page = (tmp_path / "r.html").read_text()
     assert '<a class="results" href="in.results.csv">' in page
     assert "value in column Email: &#x27;b@example&#x27;" in page
+
+
+def test_the_report_labels_and_the_empty_example_value(tmp_path):
+    summary = RunSummary()
+    summary.note_run(mapping=None, database_id=7, database_name=None, api_url="http://127.0.0.1:1/v3")
+    empty = Reason("not_yes_no", "column {column!r}: {inner}", {"column": "Optin", "inner": "x", "value": ""})
+    summary.add(Outcome(2, Status.INVALID, reasons=(empty,)))
+    page = render_html([summary], exit_code=1, base=tmp_path)
+    assert [label for label in re.findall(r'<tr data-audit="\w+"><th>([^<]*)</th>', page)] == \
+        list(ReportMsg.AUDIT.values())
+    assert f"<td>{ReportMsg.DATABASE_NO_NAME.format(id=7)}</td>" in page
+    assert ReportMsg.EXAMPLE_VALUE_IN.format(column="Optin", value=ReportMsg.EMPTY_VALUE) in page
