@@ -154,7 +154,7 @@ def spoken(day: date) -> str:
 _HUMAN_DIRECTIVES = {
     "d": "DD", "m": "MM", "Y": "YYYY", "y": "YY", "H": "HH", "I": "hh", "M": "mm", "S": "ss",
     "p": "AM/PM", "b": "Mon", "B": "Month", "a": "Day", "A": "Weekday", "j": "DDD", "f": "ffffff",
-    "%": "%", "z": "+HHMM",
+    "%": "%", "z": "Z or +HH:MM",
 }
 _DIRECTIVE = re.compile(r"%(.)")
 TIME_DIRECTIVES = frozenset("HIMSpfz")

@@ -223,7 +223,8 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
                 row.number, Status.VALID, reasons=tuple(verdict.warnings), key=verdict.key)
             summary.add(outcome)
             if writer:
-                sent = sent_cells(fields, interests, verdict.fields, verdict.interests) \
+                sent = sent_cells(fields, interests, verdict.fields, {  # an empty yes/no cell switches nothing
+                    k: v for k, v in verdict.interests.items() if k not in verdict.empty_interests}) \
                     if isinstance(verdict, Profile) else None
                 writer.write(outcome, row.values, sent)
             if on_outcome:

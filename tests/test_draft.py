@@ -168,9 +168,10 @@ def test_yes_no_column_becomes_an_interest_and_loads_back(tmp_path: Path) -> Non
     assert mapping.interests["newsletter"].column == "Newsletter"
     assert mapping.interests["baseball"].column == "Baseball fan"
     converted = [compile_mapping(mapping, headers, schema)(row) for row in rows]
-    # an empty cell switches nothing: the interest is not in the profile
-    assert [(p.interests.get("newsletter"), p.interests.get("baseball")) for p in converted
-            if isinstance(p, Profile)] == [(1, 1), (None, 0), (1, None)]
+    # an empty cell switches nothing: off for a new profile, left alone by an update (empty_interests)
+    assert [(p.interests["newsletter"], p.interests["baseball"]) for p in converted
+            if isinstance(p, Profile)] == [(1, 1), (0, 0), (1, 0)]
+    assert [sorted(p.empty_interests) for p in converted] == [[], ["newsletter"], ["baseball"]]
 
 
 def test_yes_no_column_without_an_interest_of_its_name_is_a_comment(tmp_path: Path) -> None:

@@ -98,8 +98,10 @@ def test_an_empty_yes_no_cell_switches_nothing_by_default(tmp_path):
     results = [convert(Row(n, {"Email": "a@x.nl", "Nieuwsbrief": cell})) for n, cell in
                enumerate(["ja", "nee", "", "  "], start=2)]
     assert all(isinstance(r, Profile) for r in results)
-    assert [r.interests.get("nieuwsbrief") for r in results] == [1, 0, None, None]
-    assert results[2].empty_interests == {"nieuwsbrief"}      # blank_existing: true would switch it off on update
+    # off for a new profile (which does not have it anyway); an update leaves it alone (blank_existing: true
+    # would switch it off): the sender reads empty_interests
+    assert [r.interests.get("nieuwsbrief") for r in results] == [1, 0, 0, 0]
+    assert [r.empty_interests for r in results] == [set(), set(), {"nieuwsbrief"}, {"nieuwsbrief"}]
     notes = convert.notes()
     assert [n.code for n in notes] == ["blank_yes_no"] and "blank_yes_no" in REASON_TITLES
     assert notes[0].message == convert_module.Msg.BLANK_YES_NO.format(

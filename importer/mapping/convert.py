@@ -332,13 +332,14 @@ class RowConverter:
             cell = cells.get(rule.column, "")
             folded = cell.strip().casefold()
             if folded == "":
-                empty_interests.add(rule.name)  # an update leaves it alone (unless blank_existing)
+                # switches nothing: "off" for a new profile (which does not have it anyway), and an
+                # update leaves it alone unless the interest is blank_existing (the sender reads empty_interests)
+                empty_interests.add(rule.name)
+                interests[rule.name] = 0
                 if rule.required:
                     problems.append(Reason("empty_required", Msg.EMPTY_YES_NO_REQUIRED,
                                            {"column": rule.column, "interest": rule.name, "value": ""}))
-                elif "" in rule.falsy:
-                    interests[rule.name] = 0    # "off" for a create
-                else:
+                elif "" not in rule.falsy:      # "" among the falsy values: the mapping says it means off
                     self._blanks.setdefault(rule.name, _Tally()).add(row)
                 continue
             if folded in rule.truthy:

@@ -264,11 +264,11 @@ def _check_one_source(column: str | None, value: str | None) -> None:
 class InterestSpec(_Settings):
     """Where one interest's on/off comes from: a yes/no column, an item in a list column, or a constant.
 
-    An empty cell of a yes/no column switches nothing: the interest is not
-    sent (a new profile does not have it; an existing one keeps what it has).
-    ``"" `` among the falsy values makes it "off" for a new profile;
-    ``blank_existing: true`` switches it off on update; ``required: true``
-    makes such a row invalid.
+    An empty cell of a yes/no column switches nothing: a new profile does
+    not get the interest, an existing one keeps what it has (the summary
+    notes how many cells did so, unless "" is among the falsy values, which
+    says an empty cell means no). ``blank_existing: true`` switches it off
+    on update; ``required: true`` makes such a row invalid.
     """
     column: Text | None = None
     value: Text | None = None
