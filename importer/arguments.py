@@ -34,7 +34,18 @@ ENVIRONMENT_SETTINGS: tuple[tuple[str, str, type], ...] = (
 )
 
 
+RESULTS_DELIMITERS = {",": ",", ";": ";", "tab": "\t", "|": "|"}
+
+
+def results_delimiter(text: str) -> str:
+    """--results-delimiter: , ; tab or |"""
+    if text not in RESULTS_DELIMITERS:
+        raise argparse.ArgumentTypeError(Msg.BAD_RESULTS_DELIMITER.format(value=text))
+    return RESULTS_DELIMITERS[text]
+
+
 class Msg:
+    BAD_RESULTS_DELIMITER = "{value!r} is not one of: , ; tab |"
     NO_MAPPING = "no mapping: use --mapping M.yaml (or set COPERNICA_MAPPING)"
     BAD_ENV_NUMBER = "the environment variable {name} must be a number, not {value!r}"
     BAD_API_VERSION = "--api-version (or COPERNICA_API_VERSION) must be 3 or 4, not {value}"
@@ -135,7 +146,10 @@ def _run_parser(sub) -> None:
                           "are imported one after the other")
     _input_options(run)
     _api_options(run)
-    run.add_argument("--results", metavar="OUT.csv", help="results file (default: <input name>.results.csv here)")
+    run.add_argument("--results", metavar="OUT.csv", help="results file (default: <input name>.results.csv here); "
+                                                           "a name ending in .xlsx writes an Excel workbook")
+    run.add_argument("--results-delimiter", type=results_delimiter, metavar="D",
+                     help="delimiter of the results CSV: , ; tab | (default: the mapping's results_delimiter, else ,)")
     run.add_argument("--dry-run", action="store_true", help="do everything but sending")
     run.add_argument("--resume", action="store_true", help="continue an interrupted run of the same file")
     run.add_argument("--skip-failed", action="store_true", help="with --resume: do not retry rows that failed")
@@ -181,7 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", metavar="FILE")
     _input_options(check)
     _api_options(check)
-    check.add_argument("--report", metavar="OUT.csv", help="write every row's verdict to a CSV")
+    check.add_argument("--report", metavar="OUT.csv",
+                       help="write every row's verdict, and the values each mapped field would get, to a CSV "
+                            "(or .xlsx)")
+    check.add_argument("--results-delimiter", type=results_delimiter, metavar="D",
+                       help="delimiter of the report CSV: , ; tab | (default: the mapping's results_delimiter, else ,)")
     check.add_argument("--offline", action="store_true",
                        help="do not ask the API for the database structure (use --schema for type checks)")
 

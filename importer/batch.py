@@ -70,6 +70,7 @@ class BatchOptions:
     header_row: int | None = None           # overrides the mapping's header_row
     on_existing: str | None = None
     results: Path | None = None             # one input only
+    results_delimiter: str | None = None    # the results CSV's delimiter (default: the mapping's, else ",")
     results_dir: Path | None = None         # default: the current folder
     archive_dir: Path | None = None         # move finished files (with results and journal) here
     settle_seconds: float | None = None     # None: drops.DEFAULT_SETTLE_SECONDS
@@ -94,7 +95,8 @@ class BatchOptions:
             schema=self.schema, dry_run=self.dry_run, resume=self.resume, overwrite=self.overwrite,
             workers=self.workers, on_existing=self.on_existing, max_errors=self.max_errors,
             retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet,
-            wait_for_lock=self.wait_for_lock, header_row=self.header_row)
+            wait_for_lock=self.wait_for_lock, header_row=self.header_row,
+            results_delimiter=self.results_delimiter)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ def _batch_options(args: argparse.Namespace) -> "BatchOptions":
         inputs=list(args.files), mapping=Path(args.mapping), database=args.database,
         schema=Path(args.schema) if args.schema else None, encoding=args.encoding, delimiter=args.delimiter,
         sheet=args.sheet, header_row=args.header_row, on_existing=args.on_existing,
-        results=Path(args.results) if args.results else None,
+        results=Path(args.results) if args.results else None, results_delimiter=args.results_delimiter,
         results_dir=Path(args.results_dir) if args.results_dir else None,
         archive_dir=Path(args.archive_dir) if args.archive_dir else None, settle_seconds=args.settle_seconds,
         dry_run=args.dry_run, resume=args.resume, overwrite=args.overwrite, retry_failed=not args.skip_failed,
@@ -229,7 +229,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     connection = None
     if not args.offline and not args.schema and has_token(args.token_file):
         connection = _connection(args)
-    progress = Progress(quiet=False)
+    progress = Progress(quiet=False, check=True)
     summary = check_file(options, connection, report=Path(args.report) if args.report else None,
                          on_outcome=progress.update)
     progress.close()
@@ -243,7 +243,7 @@ def _batch_options_for_check(args: argparse.Namespace):
     return ImportOptions(file=Path(args.file), mapping=Path(args.mapping), database=args.database,
                          schema=Path(args.schema) if args.schema else None, on_existing=args.on_existing,
                          encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, dry_run=True,
-                         header_row=args.header_row)
+                         header_row=args.header_row, results_delimiter=args.results_delimiter)
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -12,8 +12,19 @@ Everything the importer knows about dates is here:
   column has one format, and the mapping is where it is written down.
 - ``DateParser``: a cell read with the mapping's ``date_format`` (one or
   more), written as Copernica wants it.
-- ``date_format_candidates`` / ``guess_date_format``: the formats a value (a
-  column's sample) fits; ``copernica-import init`` proposes them.
+- ``date_format_candidates`` / ``propose_date_formats``: the formats a value
+  (a column's sample) fits; ``copernica-import init`` proposes the formats
+  that together cover a column, day-first or month-first as the cells that
+  settle it say (a first number over 12 is a day), and lists the cells no
+  format covers. Unpadded days and months (1-3-1975) are read by the same
+  formats as padded ones.
+- Time zones: an ISO timestamp with ``Z`` or an offset (2019-11-26T04:42:59Z,
+  ...+02:00) is read with a ``%z`` format. Copernica stores dates and times
+  without a zone, so for a datetime field the moment is converted to the
+  field's ``timezone`` (default UTC) and written without the zone; for a
+  date field the date is kept as written (a birthday must not move a day
+  because of the writer's offset). A value without an offset is sent as
+  written, whatever ``timezone`` says.
 - ``why_not_real``: the one sentence for a date that names no real day.
 - ``strptime``: ``datetime.strptime`` that also reads a format with a day of
   the month but no year the way it always did, without Python 3.13's
@@ -32,13 +43,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importer.models import Reason
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July",
           "August", "September", "October", "November", "December")
 ISO_DATE = "%Y-%m-%d"
+DEFAULT_TIMEZONE = "UTC"
 VALUE_SHOWN = 60             # characters of a value quoted in a message, at most
 
 
@@ -74,6 +88,8 @@ class Msg:
     # what is wrong with a date_format itself (the mapping says which one)
     FORMAT_INCOMPLETE = "it must contain a day, a month and a year"
     FORMAT_REPEATS = "it names the same part of the date more than once"
+    # a mapping's timezone
+    UNKNOWN_TIMEZONE = "unknown time zone {name!r}; use a name such as UTC, Europe/Amsterdam or America/New_York"
 
 
 # ---------------------------------------------------------------- problems
@@ -138,7 +154,7 @@ def spoken(day: date) -> str:
 _HUMAN_DIRECTIVES = {
     "d": "DD", "m": "MM", "Y": "YYYY", "y": "YY", "H": "HH", "I": "hh", "M": "mm", "S": "ss",
     "p": "AM/PM", "b": "Mon", "B": "Month", "a": "Day", "A": "Weekday", "j": "DDD", "f": "ffffff",
-    "%": "%", "z": "+HHMM",
+    "%": "%", "z": "Z or +HH:MM",
 }
 _DIRECTIVE = re.compile(r"%(.)")
 TIME_DIRECTIVES = frozenset("HIMSpfz")
@@ -180,7 +196,7 @@ def strptime(text: str, fmt: str) -> datetime:
 
 def date_format_problem(fmt: str) -> str | None:
     """Why a mapping's ``date_format`` cannot be used (strptime's own words, or that it lacks a part), or None."""
-    sample = datetime(2001, 11, 23, 14, 35, 56)
+    sample = datetime(2001, 11, 23, 14, 35, 56, tzinfo=UTC)   # aware, so that %z writes an offset
     try:
         parsed = strptime(sample.strftime(fmt), fmt)
     except ValueError as exc:
@@ -200,6 +216,9 @@ _ISO_DATETIME_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[ T]([0-9
 # optionally followed by a time.
 _DMY_OR_MDY_RE = re.compile(r"([0-9]{1,2})([-/.])([0-9]{1,2})\2([0-9]{4})(?:( |T)([0-9]{1,2}):([0-9]{2})(:[0-9]{2})?)?")
 _SLASH_ISO_RE = re.compile(r"([0-9]{4})([/.])([0-9]{1,2})\2([0-9]{1,2})")
+# An ISO timestamp with fractional seconds and/or a time zone: 2019-11-26T04:42:59.123Z, ...+02:00
+_ISO_STAMP_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})([T ])([0-9]{1,2}):([0-9]{2})"
+                           r"(?::([0-9]{2})(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?")
 
 
 def date_format_candidates(value: str) -> list[str]:
@@ -213,6 +232,16 @@ def date_format_candidates(value: str) -> list[str]:
     iso = _ISO_DATETIME_RE.fullmatch(text)
     if iso and valid_date(int(iso[1]), int(iso[2]), int(iso[3])) and _valid_time(iso[4], iso[5], iso[6]):
         return [ISO_DATE + _time_format(text[10:11], iso[4], iso[6])]
+    stamp = _ISO_STAMP_RE.fullmatch(text)
+    if stamp and (stamp[8] or stamp[9]) and valid_date(int(stamp[1]), int(stamp[2]), int(stamp[3])) \
+            and _valid_time(stamp[5], stamp[6], stamp[7]):
+        fmt = (f"{ISO_DATE}{stamp[4]}%H:%M" + (":%S" if stamp[7] else "") + (".%f" if stamp[8] else "")
+               + ("%z" if stamp[9] else ""))
+        try:
+            strptime(text, fmt)      # an offset such as +25:00 is no offset
+        except ValueError:
+            return []
+        return [fmt]
     slash_iso = _SLASH_ISO_RE.fullmatch(text)
     if slash_iso and valid_date(int(slash_iso[1]), int(slash_iso[3]), int(slash_iso[4])):
         sep = slash_iso[2]
@@ -260,6 +289,83 @@ def guess_date_format(values: list[str]) -> tuple[str | None, list[str], int]:
     if len(fitting_all) > 1:
         return None, sorted(fitting_all), unreadable
     return None, [], len(values)
+
+
+@dataclass
+class DateProposal:
+    """What ``propose_date_formats`` found in a column's sample.
+
+    ``formats``: the formats that together read the readable values, the most
+    used first; ``uncovered``: values that no proposed format reads (not dates,
+    dates that are not real, or the minority of a column that writes day-first
+    and month-first both); ``undecided``: the day-first and the month-first
+    format when no value settles which one the column uses (then neither is in
+    ``formats``); ``settled_by``: a value that settled it ('25-12-1980').
+    """
+    formats: list[str] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
+    settled_by: str = ""
+    order: str | None = None       # "day" or "month" first, as settled_by shows; None when nothing settled it
+    counts: dict[str, int] = field(default_factory=dict)   # format -> values it reads
+
+    @property
+    def zoned(self) -> bool:
+        """True when a proposed format reads a time zone (%z)."""
+        return any("%z" in f for f in self.formats)
+
+
+def _order(fmt: str) -> str | None:
+    """'day' for a day-first format (%d before %m), 'month' for month-first, None for year-first."""
+    day, month, year = fmt.find("%d"), fmt.find("%m"), fmt.find("%Y")
+    if year < day and year < month:
+        return None
+    return "day" if day < month else "month"
+
+
+def propose_date_formats(values: list[str]) -> DateProposal:
+    """The ``date_format`` list that reads a column, from a sample of its values.
+
+    ["25-12-1980", "1-3-1975", "1980-12-25"] -> formats ["%d-%m-%Y", "%Y-%m-%d"]:
+    every value keeps its own shape, and whether two short numbers are day
+    and month or month and day is decided by the values that can only be read
+    one way (25-12-1980 is day-first). When no value settles it, both are in
+    ``undecided`` and the values that need it are left out of ``formats``.
+    """
+    proposal = DateProposal()
+    readable: list[tuple[str, list[str]]] = []
+    for value in values:
+        candidates = date_format_candidates(value)
+        if candidates:
+            readable.append((value, candidates))
+        else:
+            proposal.uncovered.append(value)
+    settled = {"day": [], "month": []}
+    for value, candidates in readable:
+        orders = {_order(c) for c in candidates}
+        if len(candidates) == 1 and None not in orders:
+            settled[_order(candidates[0]) or "day"].append(value)
+    if settled["day"] and settled["month"]:
+        order = "day" if len(settled["day"]) >= len(settled["month"]) else "month"
+    elif settled["day"] or settled["month"]:
+        order = "day" if settled["day"] else "month"
+    else:
+        order = None
+    if order is not None:
+        proposal.settled_by, proposal.order = settled[order][0], order
+    counts: Counter[str] = Counter()
+    for value, candidates in readable:
+        fitting = [c for c in candidates if _order(c) in (None, order)]
+        if order is None and len(candidates) > 1:
+            proposal.undecided = sorted(set(proposal.undecided) | set(candidates))
+            continue
+        if not fitting:
+            proposal.uncovered.append(value)   # month-first in a day-first column, or the other way round
+            continue
+        counts[fitting[0]] += 1
+    proposal.formats = [fmt for fmt, _ in counts.most_common()]
+    proposal.counts = dict(counts)
+    return proposal
 
 
 # ---------------------------------------------------------------- without date_format
@@ -313,7 +419,7 @@ def _parse_with_format(field: str, value: str, date_format: str) -> datetime:
     try:
         return strptime(value.strip(), date_format)
     except ValueError:
-        example = datetime(1980, 12, 25, 14, 30, 0).strftime(date_format)
+        example = datetime(1980, 12, 25, 14, 30, 0, tzinfo=UTC).strftime(date_format)
         raise value_problem("invalid_date", Msg.WRONG_FORMAT, value, field=field, fmt=date_format,
                             example=example) from None
 
@@ -357,6 +463,16 @@ def _fast_pattern(fmt: str) -> re.Pattern[str] | None:
         return None
     pieces = _DIRECTIVE.split(fmt)  # literal, directive, literal, ...
     return re.compile("".join(_FAST_DIRECTIVES[p] if i % 2 else re.escape(p) for i, p in enumerate(pieces)))
+
+
+def zone(name: str):
+    """The time zone called ``name`` (UTC without the system's zone data); ``ValueError`` says why not."""
+    if name.strip().upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(Msg.UNKNOWN_TIMEZONE.format(name=name)) from None
 
 
 class NotARealDate(ValueError):
@@ -410,11 +526,12 @@ class DateParser:
     # with any day-first or month-first format.
     ISO_FORMATS = (ISO_DATE, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
 
-    def __init__(self, formats: Iterable[str], with_time: bool) -> None:
+    def __init__(self, formats: Iterable[str], with_time: bool, timezone: str | None = None) -> None:
         given = list(dict.fromkeys(formats))
         self.forms = " or ".join(human_date_format(f) for f in given)
         self.formats = tuple(_DateFormat(f) for f in given + [f for f in self.ISO_FORMATS if f not in given])
         self.with_time = with_time
+        self.zone = zone(timezone or DEFAULT_TIMEZONE)
 
     def __call__(self, value: str) -> str:
         text = value.strip()
@@ -430,6 +547,9 @@ class DateParser:
                 readings.setdefault(moment, date_format.fmt)
         if len(readings) == 1:
             moment = next(iter(readings))
+            if moment.tzinfo is not None:
+                # a datetime field gets the moment in the mapping's zone; a date keeps the date as written
+                moment = (moment.astimezone(self.zone) if self.with_time else moment).replace(tzinfo=None)
             if not self.with_time and moment.time() != datetime.min.time():
                 raise value_problem("date_has_time", Msg.HAS_TIME, value, time=moment.strftime("%H:%M:%S"))
             return _iso(moment, self.with_time)

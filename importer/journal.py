@@ -109,7 +109,7 @@ def journal_path_for(results_path: Path) -> Path:
 
 def rollback_path_for(results_path: Path) -> Path:
     """Where ``rollback`` records what it deleted: RESULTS.rollback.csv."""
-    return results_path.with_name(results_path.name.removesuffix(".csv") + ".rollback.csv")
+    return results_path.with_name(results_path.name.removesuffix(".csv").removesuffix(".xlsx") + ".rollback.csv")
 
 
 class Journal:

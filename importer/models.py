@@ -96,6 +96,11 @@ REASON_TITLES: dict[str, str] = {
     "unnamed_column": "a value in a column the header does not name",
     "excel_error": "an Excel error value (#DIV/0!, #REF!, #N/A, ...) in a mapped cell",
     "cut_off": "the last row of a file that seems cut off",
+    # invalid: a phone rule's check failed
+    "invalid_phone": "not a valid phone number",
+    # notes about the whole file (the summary's Notes, not a row's status)
+    "blank_yes_no": "empty yes/no cells switched nothing",
+    "lost_leading_zeros": "numbers that lost their leading zeros",
 }
 
 
@@ -157,10 +162,13 @@ class Row:
     ``values`` maps each header to the cell's text ("" for an empty cell).
     ``problem`` is set by the reader when the row itself is malformed (for
     example more cells than the header); such a row becomes ``invalid``.
+    ``extra`` holds the cells past the header's last column (kept in the
+    row's results line, never dropped unseen).
     """
     number: int
     values: dict[str, str]
     problem: Reason | None = None
+    extra: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

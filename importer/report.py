@@ -3,12 +3,20 @@
 No JavaScript, no external style sheet, font or CDN: inline CSS bars for the
 statuses and an inline SVG line for the throughput, so the file shows the
 same offline, in a mail client, or years later.
+
+Each file's section opens with its audit trail (the database's ID and name,
+the API host, the mapping file and its sha256, the tool's version, the user
+and the machine, start and end), links the results file (relative to the
+report, so the two can be moved or mailed together), and shows per reason an
+example value: the cell the first row's reason is about.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from html import escape
 from pathlib import Path
+from urllib.parse import quote
 
 from importer.models import Status
 from importer.summary import RunSummary
@@ -29,6 +37,24 @@ STATUS_MEANINGS = {
 }
 CHART_WIDTH, CHART_HEIGHT, MARGIN = 640, 220, 48
 
+
+class Msg:
+    """The report's own words (the page's fixed headings are in the HTML below)."""
+    AUDIT = {"database": "Database", "api_host": "API host", "mapping": "Mapping file", "tool_version": "Tool",
+             "user": "User", "machine": "Machine", "started": "Started", "finished": "Finished"}
+    DATABASE = "{id} ({name})"
+    DATABASE_NO_NAME = "{id}"
+    NOT_KNOWN = "not known"
+    NO_API = "none (checked against a structure file, nothing sent)"
+    MAPPING = "{path} (sha256 {digest})"
+    TOOL = "copernica-import {version}"
+    EXAMPLE = "e.g. row {row}: {example}"
+    EXAMPLE_VALUE = "value: {value}"
+    EXAMPLE_VALUE_IN = "value in column {column}: {value}"
+    EMPTY_VALUE = "(empty)"
+    RESULTS = "Every row with its status: {link} (open it in Excel and filter on the <i>status</i> column)."
+    NOTES = "Notes"
+
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:60em;color:#222;
 padding:0 1em}
@@ -43,12 +69,14 @@ th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 def write_html_report(path: Path, summaries: list[RunSummary], *, exit_code: int,
                       error: str | None = None, notes: list[str] | None = None) -> Path:
     path = Path(path)
-    path.write_text(render_html(summaries, exit_code=exit_code, error=error, notes=notes), encoding="utf-8")
+    path.write_text(render_html(summaries, exit_code=exit_code, error=error, notes=notes, base=path.parent),
+                    encoding="utf-8")
     return path
 
 
 def render_html(summaries: list[RunSummary], *, exit_code: int, error: str | None = None,
-                notes: list[str] | None = None) -> str:
+                notes: list[str] | None = None, base: Path | None = None) -> str:
+    """The page; ``base`` is the report's folder (links to results files are relative to it)."""
     created = datetime.now().strftime("%Y-%m-%d %H:%M")
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -62,7 +90,7 @@ def render_html(summaries: list[RunSummary], *, exit_code: int, error: str | Non
     for note in notes or []:
         parts.append(f'<p class="muted note">{escape(note)}</p>')
     for index, summary in enumerate(summaries, start=1):
-        parts.append(_file_section(summary, index))
+        parts.append(_file_section(summary, index, base or Path.cwd()))
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -74,9 +102,9 @@ def _exit_meaning(code: int) -> str:
             3: "the run stopped early; it can be resumed with --resume"}.get(code, "unexpected")
 
 
-def _file_section(summary: RunSummary, index: int) -> str:
+def _file_section(summary: RunSummary, index: int, base: Path) -> str:
     name = Path(summary.file).name if summary.file else f"file {index}"
-    out = [f'<section class="file" id="file-{index}">', f"<h2>{escape(name)}</h2>"]
+    out = [f'<section class="file" id="file-{index}">', f"<h2>{escape(name)}</h2>", _audit_table(summary)]
     if summary.stopped:
         out.append(f'<p class="stopped">The run stopped early ({escape(summary.stopped.value)}).</p>')
     out.append(_counts_table(summary))
@@ -84,12 +112,47 @@ def _file_section(summary: RunSummary, index: int) -> str:
                f'(<span class="rate">{summary.rows_per_second:,.0f}</span> rows per second); '
                f"{summary.empty_rows:,} empty rows skipped.</p>")
     if summary.results_path:
-        out.append(f'<p>Every row with its status: <code class="results">{escape(str(summary.results_path))}'
-                   "</code> (open it in Excel and filter on the <i>status</i> column).</p>")
+        out.append(f"<p>{Msg.RESULTS.format(link=_results_link(summary.results_path, base))}</p>")
+    if summary.notes:
+        out.append(f"<h3>{Msg.NOTES}</h3>")
+        out += [f'<p class="note" data-code="{escape(n.code)}">{escape(n.message)}</p>' for n in summary.notes]
     out.append(_reasons_table(summary))
     out.append(_throughput_chart(summary.throughput))
     out.append("</section>")
     return "\n".join(out)
+
+
+def _results_link(results: Path, base: Path) -> str:
+    """A link to the results file, relative to the report's folder (absolute when on another drive)."""
+    try:
+        target = os.path.relpath(Path(results).resolve(), Path(base).resolve())
+    except ValueError:
+        target = Path(results).resolve().as_uri()
+    href = target if "://" in target else quote(target.replace(os.sep, "/"))
+    return f'<a class="results" href="{escape(href)}"><code>{escape(str(results))}</code></a>'
+
+
+def _audit_table(summary: RunSummary) -> str:
+    """Who ran what, where, against which database, when."""
+    audit = summary.audit()
+    if audit["database_id"] is None:
+        database = Msg.NOT_KNOWN
+    elif audit["database_name"]:
+        database = Msg.DATABASE.format(id=audit["database_id"], name=audit["database_name"])
+    else:
+        database = Msg.DATABASE_NO_NAME.format(id=audit["database_id"])
+    values = {
+        "database": database,
+        "api_host": audit["api_host"] or Msg.NO_API,
+        "mapping": Msg.MAPPING.format(path=audit["mapping"], digest=audit["mapping_sha256"] or Msg.NOT_KNOWN)
+        if audit["mapping"] else Msg.NOT_KNOWN,
+        "tool_version": Msg.TOOL.format(version=audit["tool_version"]),
+        "user": audit["user"], "machine": audit["machine"],
+        "started": audit["started"], "finished": audit["finished"],
+    }
+    rows = "".join(f'<tr data-audit="{key}"><th>{escape(Msg.AUDIT[key])}</th><td>{escape(str(value))}</td></tr>'
+                   for key, value in values.items())
+    return f'<table class="audit">{rows}</table>'
 
 
 def _counts_table(summary: RunSummary) -> str:
@@ -118,9 +181,16 @@ def _reasons_table(summary: RunSummary) -> str:
     rows = []
     for group in reasons:
         examples = ", ".join(str(n) for n in group.rows) + (", …" if group.count > len(group.rows) else "")
+        value = ""
+        if group.example_value is not None:
+            shown = f"'{group.example_value}'" if group.example_value else Msg.EMPTY_VALUE
+            template = Msg.EXAMPLE_VALUE_IN if group.example_column else Msg.EXAMPLE_VALUE
+            value = (f'<br><span class="example-value">'
+                     f'{escape(template.format(column=group.example_column, value=shown))}</span>')
+        example = Msg.EXAMPLE.format(row=group.example_row, example=group.example)
         rows.append(f'<tr class="reason"><td>{escape(group.status)}</td><td class="n">{group.count:,}</td>'
                     f'<td><code class="code">{escape(group.code)}</code> {escape(group.title)}'
-                    f'<br><span class="example">e.g. row {group.example_row}: {escape(group.example)}</span></td>'
+                    f'<br><span class="example">{escape(example)}</span>{value}</td>'
                     f'<td class="rows">{escape(examples)}</td></tr>')
     return ("<h3>Why rows were not imported</h3>"
             '<p class="muted">Row numbers are as your spreadsheet program shows them (the header is row 1). '

@@ -43,7 +43,15 @@ from importer.mapping import Mapping, RowConverter, compile_mapping, load_mappin
 from importer.models import Outcome, Profile, Reason, Row, RowError, Status, StopReason
 from importer.reader import Sheet, file_fingerprint, open_sheet
 from importer.recorder import ResultsRecorder
-from importer.results import ResultsWriter, is_results_header, source_columns, source_values
+from importer.results import (
+    is_results_header,
+    open_results_writer,
+    sent_cells,
+    sent_labels,
+    source_columns,
+    source_values,
+    with_extra_cells,
+)
 from importer.resume import FileWatch, Final, ResumePlan, journal_states
 from importer.schema import DatabaseSchema, load_schema_file
 from importer.state import DatabaseLock
@@ -96,6 +104,7 @@ class ImportOptions:
     wait_for_lock: float = 0.0         # seconds to wait while another run sends to the same database
     discard_earlier: bool = False      # --overwrite deletes (instead of setting aside) the earlier run's files
     header_row: int | None = None      # overrides the mapping's header_row
+    results_delimiter: str | None = None  # the results CSV's delimiter (default: the mapping's, else ",")
 
     def results_path(self) -> Path:
         if self.results is not None:
@@ -172,10 +181,14 @@ def _rows(sheet: Sheet) -> Iterator[tuple[Row, dict[str, str] | None]]:
     our results files fed back in (its cells are then un-neutralised)."""
     if not is_results_header(sheet.headers):
         for row in sheet:
+            if row.extra:
+                row.values = with_extra_cells(row.values, row.extra)
             yield row, None
         return
     for row in sheet:
         row.values, earlier = source_values(row.values)
+        if row.extra:
+            row.values = with_extra_cells(row.values, row.extra)
         yield row, earlier
 
 
@@ -235,18 +248,29 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
         schema = resolve_schema(options, mapping, client)
         index = build_index(options, mapping, schema)
         summary = RunSummary(dry_run=True, schema_checked=schema is not None, file=Path(options.file))
+        summary.note_run(mapping=options.mapping, database_id=schema.id if schema else mapping.database,
+                         database_name=schema.name if schema else None, api_url=client.api_url if client else None)
         prepared = prepare(options, mapping, schema, stack)
-        writer = stack.enter_context(ResultsWriter(report, prepared.columns)) if report else None
+        # the report shows, beside the source cells, the value each mapped field would get
+        fields, interests = prepared.converter.field_names, prepared.converter.interest_names
+        writer = stack.enter_context(open_results_writer(
+            report, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,
+            original_rows=is_results_header(prepared.sheet.headers),
+            sent=sent_labels(fields, interests))) if report else None
         summary.results_path = report
         for row, verdict in classify(prepared, _rows(prepared.sheet), index):
             outcome = verdict if isinstance(verdict, Outcome) else Outcome(
                 row.number, Status.VALID, reasons=tuple(verdict.warnings), key=verdict.key)
             summary.add(outcome)
             if writer:
-                writer.write(outcome, row.values)
+                sent = sent_cells(fields, interests, verdict.fields, {  # an empty yes/no cell switches nothing
+                    k: v for k, v in verdict.interests.items() if k not in verdict.empty_interests}) \
+                    if isinstance(verdict, Profile) else None
+                writer.write(outcome, row.values, sent)
             if on_outcome:
                 on_outcome(outcome)
         summary.empty_rows = prepared.sheet.empty_rows
+        summary.notes = prepared.converter.notes()
     summary.elapsed = time.monotonic() - started
     return summary
 
@@ -311,7 +335,11 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
         # so that `rollback` deletes where the run created, not at a default address
         journal.set_meta("api", {"url": client.api_url, "version": client.api_version,
                                  "database": int(mapping.database)})
-        writer = stack.enter_context(ResultsWriter(results_path, prepared.columns))
+        writer = stack.enter_context(open_results_writer(
+            results_path, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,
+            original_rows=is_results_header(prepared.sheet.headers)))
+        summary.note_run(mapping=options.mapping, database_id=int(mapping.database),
+                         database_name=schema.name if schema else None, api_url=client.api_url)
         recorder = ResultsRecorder(journal, writer, summary, on_outcome)
         sender = ProfileSender(
             client, int(mapping.database), mapping.on_existing, tuple(prepared.converter.key_fields),
@@ -340,6 +368,7 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
             except OutputError as exc:
                 stop.set(StopReason.WRITE_ERROR, exc)
         summary.empty_rows = prepared.sheet.empty_rows
+        summary.notes = prepared.converter.notes()
         summary.sent = journal.sent()
     summary.elapsed = time.monotonic() - started
     summary.stopped, summary.stop_error = stop.reason, stop.error

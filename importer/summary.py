@@ -3,15 +3,29 @@
 Reasons are grouped by their stable ``code`` (never by reading the
 sentences): one line per kind of reason with its total, example rows and the
 first row's full sentence, so nine ambiguous dates read as one line with 9.
+Each group also keeps its first example value (the cell it is about), which
+the HTML report shows. ``notes`` say what only the whole file shows (empty
+yes/no cells that switched nothing, numbers that lost their leading zeros).
+
+The audit trail (``audit()``): the database (ID and name), the API host, the
+mapping file and its sha256, the tool's version, the user and the machine,
+and when the run started and ended; the JSON summary and the HTML report
+carry it.
 """
 from __future__ import annotations
 
+import getpass
+import hashlib
+import os
+import platform
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from importer.errors import CopernicaImportError
-from importer.models import REASON_TITLES, Outcome, Status, StopReason
+from importer.models import REASON_TITLES, Outcome, Reason, Status, StopReason
 
 EXAMPLE_ROWS = 5
 # the JSON summary's shape; raised whenever a field changes meaning or goes away
@@ -47,6 +61,33 @@ class Msg:
     TIME = "Time: {elapsed:.1f} s, {rate:,.0f} rows/s"
     RESULTS = "Results: {path}"
     JOURNAL = "Journal: {path}"
+    NOTES = "Notes:"
+    NOTE = "  {message}"
+    UNKNOWN = "unknown"
+
+
+def shown_path(path: Path) -> str:
+    """A path as the user most easily reads it: relative to the current folder when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
+
+
+def file_sha256(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def user_name() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):   # no name for this user id (a container)
+        return os.environ.get("USER") or f"uid {os.getuid()}" if hasattr(os, "getuid") else Msg.UNKNOWN
 
 
 @dataclass
@@ -58,6 +99,8 @@ class ReasonGroup:
     rows: list[int] = field(default_factory=list)
     example_row: int = 0
     example: str = ""      # the first row's full sentence, never cut
+    example_value: str | None = None   # the cell the first row's reason is about, when it names one
+    example_column: str | None = None
 
     @property
     def title(self) -> str:
@@ -85,6 +128,37 @@ class RunSummary:
     file: Path | None = None     # the input file
     # (seconds since the start, rows done) a few times a second: the report's chart
     throughput: list[tuple[float, int]] = field(default_factory=list)
+    notes: list[Reason] = field(default_factory=list)    # about the whole file (RowConverter.notes)
+    started_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    database_id: int | None = None
+    database_name: str | None = None
+    api_host: str | None = None
+    mapping_path: Path | None = None
+    mapping_sha256: str | None = None
+
+    def note_run(self, *, mapping: Path | None, database_id: int | None, database_name: str | None,
+                 api_url: str | None) -> None:
+        """What the audit trail names: the database, where it lives, and the mapping used."""
+        self.mapping_path = Path(mapping) if mapping is not None else None
+        self.mapping_sha256 = file_sha256(self.mapping_path)
+        self.database_id, self.database_name = database_id, database_name
+        self.api_host = urlsplit(api_url).netloc if api_url else None
+
+    @property
+    def finished_at(self) -> datetime:
+        return self.started_at + timedelta(seconds=self.elapsed)
+
+    def audit(self) -> dict:
+        """Who ran what, where, against which database, when (the JSON summary's and HTML report's audit trail)."""
+        from importer import __version__
+
+        return {
+            "database_id": self.database_id, "database_name": self.database_name, "api_host": self.api_host,
+            "mapping": str(self.mapping_path) if self.mapping_path else None, "mapping_sha256": self.mapping_sha256,
+            "tool_version": __version__, "user": user_name(), "machine": platform.node() or Msg.UNKNOWN,
+            "started": self.started_at.isoformat(timespec="seconds"),
+            "finished": self.finished_at.isoformat(timespec="seconds"),
+        }
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
@@ -96,8 +170,10 @@ class RunSummary:
             key = (outcome.status.value, reason.code)
             group = self.reasons.get(key)
             if group is None:
-                group = self.reasons[key] = ReasonGroup(outcome.status.value, reason.code,
-                                                        example_row=outcome.row, example=reason.message)
+                value = reason.params.get("value")
+                group = self.reasons[key] = ReasonGroup(
+                    outcome.status.value, reason.code, example_row=outcome.row, example=reason.message,
+                    example_value=None if value is None else str(value), example_column=reason.params.get("column"))
             group.count += 1
             if len(group.rows) < EXAMPLE_ROWS:
                 group.rows.append(outcome.row)
@@ -135,7 +211,10 @@ class RunSummary:
             "elapsed_seconds": round(self.elapsed, 3),
             "rows_per_second": round(self.rows_per_second, 1),
             "reasons": [{"status": g.status, "code": g.code, "title": g.title, "count": g.count,
-                         "rows": g.rows, "example": g.example} for g in self.top_reasons(1000)],
+                         "rows": g.rows, "example": g.example, "example_value": g.example_value}
+                        for g in self.top_reasons(1000)],
+            "notes": [{"code": n.code, "title": n.title, "message": n.message} for n in self.notes],
+            "audit": self.audit(),
             "results": str(self.results_path) if self.results_path else None,
             "journal": str(self.journal_path) if self.journal_path else None,
             "stopped": self.stopped.value if self.stopped else None,
@@ -169,6 +248,9 @@ class RunSummary:
                 lines.append(Msg.REASON.format(count=g.count, status=g.status, code=g.code, title=g.title,
                                                rows_label="row" if g.count == 1 else "rows", rows=rows))
                 lines.append(Msg.EXAMPLE.format(indent=" " * 17, row=g.example_row, example=g.example))
+        if self.notes:
+            lines.append(Msg.NOTES)
+            lines += [Msg.NOTE.format(message=n.message) for n in self.notes]
         if self.unresolved:
             shown = ", ".join(str(r) for r in self.unresolved[:EXAMPLE_ROWS])
             more = ", ..." if len(self.unresolved) > EXAMPLE_ROWS else ""
@@ -181,9 +263,9 @@ class RunSummary:
             lines.append(Msg.SENT_BEFORE_STOP.format(n=self.sent))
         lines.append(Msg.TIME.format(elapsed=self.elapsed, rate=self.rows_per_second))
         if self.results_path:
-            lines.append(Msg.RESULTS.format(path=self.results_path))
+            lines.append(Msg.RESULTS.format(path=shown_path(self.results_path)))
         if self.journal_path:
-            lines.append(Msg.JOURNAL.format(path=self.journal_path))
+            lines.append(Msg.JOURNAL.format(path=shown_path(self.journal_path)))
         return "\n".join(lines)
 
 

@@ -47,23 +47,27 @@ class TerminalReporter(BatchReporter):
         print(Msg.SANDBOX_USED.format(url=api_url), file=sys.stderr)
 
     def file_started(self, number: int, total: int, options) -> None:
-        from importer.progress import Progress, estimate_rows
+        from importer.journal import journal_path_for
+        from importer.progress import Progress, estimate_rows, resumed_rows
 
         self.several = self.several or total > 1 or any(set("*?[") & set(a) for a in self.args.files)
         if total > 1:
             print(Msg.FILE_HEADER.format(number=number, total=total, file=options.file), file=sys.stderr)
         quiet = self.args.quiet
+        # after --resume, the rows the journal finished count as done at once, not in the speed
+        replayed = resumed_rows(journal_path_for(options.results_path()), retry_failed=options.retry_failed) \
+            if options.resume and not quiet else 0
         self.progress = Progress(quiet=quiet, total=estimate_rows(options.file) if not quiet and sys.stderr.isatty()
-                                 else None)
+                                 else None, replayed=replayed, check=bool(options.dry_run))
 
     def outcome(self, outcome) -> None:
         if self.progress is not None:
             self.progress.update(outcome)
 
     def file_finished(self, result: FileResult) -> None:
-        if self.progress is not None:
-            self.progress.close()
         summary = result.summary
+        if self.progress is not None:
+            self.progress.close(finished=summary is not None and summary.stopped is None)
         if summary is not None:
             if self.progress is not None:
                 summary.throughput = list(self.progress.samples)

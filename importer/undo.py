@@ -4,7 +4,10 @@ Which profiles: the ``created`` lines of the run's results file, together with
 the run's journal when it is still there (the journal is written first, so it
 may know a few profiles the results file does not yet show).
 
-Writes its own record (``RESULTS.rollback.csv``), one line per profile: each
+Writes its own record (``RESULTS.rollback.csv``, in the results file's own
+layout: its byte-order mark and delimiter, so Excel opens both the same way;
+a workbook's record is a CSV with a byte-order mark and commas), one line
+per profile: each
 sending thread records a delete (flushed) before it sends its next one, so
 whatever stops a rollback (Ctrl-C, SIGTERM, kill -9, a refused token) leaves
 a record that holds every delete Copernica may have done but one per
@@ -32,7 +35,7 @@ from importer.client import COPERNICA_ALREADY_REMOVED
 from importer.connection import Connection
 from importer.errors import ApiError, CopernicaImportError, RequestFailed, RequestRefused, UsageError
 from importer.journal import RunLock, journal_path_for, rollback_path_for
-from importer.results import read_results
+from importer.results import csv_layout, is_workbook, read_results
 
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
 DELETED, FAILED = "deleted", "failed"
@@ -129,11 +132,22 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
 
 
 def already_deleted(output: Path) -> set[int]:
-    if not output.exists():
+    if not output.exists() or output.stat().st_size == 0:
         return set()
+    _, delimiter = csv_layout(output)
     with open(output, encoding="utf-8-sig", newline="") as f:
-        return {int(r["profile_id"]) for r in csv.DictReader(f)
+        return {int(r["profile_id"]) for r in csv.DictReader(f, delimiter=delimiter)
                 if r.get("status") == DELETED and (r.get("profile_id") or "").isdigit()}
+
+
+def output_layout(results: Path, output: Path) -> tuple[bool, str]:
+    """(byte-order mark, delimiter) of the record: an existing record's own, else the
+    results file's (a workbook's record is a CSV with a byte-order mark and commas)."""
+    if output.exists() and output.stat().st_size > 0:
+        return csv_layout(output)
+    if is_workbook(results):
+        return True, ","
+    return csv_layout(results)
 
 
 def default_output(results: Path) -> Path:
@@ -195,10 +209,11 @@ def rollback(results: Path, api, *, yes: bool = False, dry_run: bool = False,
             if confirm(Msg.CONFIRM.format(todo=len(plan.todo), path=results, target=target)).strip().lower() != "yes":
                 talk.out(Msg.DECLINED)
                 return RollbackResult(output, todo=len(plan.todo), declined=True)
+        layout = output_layout(results, output)
         if isinstance(api, Connection):
             with api.open_client(workers) as client:
-                return _delete_all(plan.todo, client, output, workers, stop, talk)
-        return _delete_all(plan.todo, api, output, workers, stop, talk)
+                return _delete_all(plan.todo, client, output, workers, stop, talk, layout)
+        return _delete_all(plan.todo, api, output, workers, stop, talk, layout)
 
 
 @dataclass
@@ -248,14 +263,16 @@ def _stdin_is_terminal() -> bool:
 
 
 def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int,
-                stop: threading.Event | None, talk: _Talk) -> RollbackResult:
+                stop: threading.Event | None, talk: _Talk, layout: tuple[bool, str] = (True, ",")) -> RollbackResult:
     result = RollbackResult(output, todo=len(todo))
     stop = stop or threading.Event()
     pending: Iterator[tuple[int, int]] = iter(todo)
     lock = threading.Lock()
     new_file = not output.exists() or output.stat().st_size == 0
-    with open(output, "a", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
+    bom, delimiter = layout
+    # the byte-order mark only at the start of a new record, never in the middle of one
+    with open(output, "a", encoding="utf-8-sig" if new_file and bom else "utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter=delimiter)
         if new_file:
             writer.writerow(ROLLBACK_COLUMNS)
             f.flush()

@@ -62,7 +62,8 @@ def test_summary_json_and_html_report_describe_the_sample_import(sandbox, tmp_pa
     assert page.exit_code == "1"
     assert sorted(int(n) for r in page.reasons if r[0] == "invalid" for n in re.findall(r"\d+", r[3])) == \
         invalid_rows
-    assert page.has_chart and not page.scripts and not page.external_refs
+    # self-contained: no script, style or font from elsewhere; the one link is to the results file beside it
+    assert page.has_chart and not page.scripts and page.external_refs == ["contacts.results.csv"]
 
 
 def test_summary_json_is_written_when_the_run_stops_with_an_error(tmp_path, sandbox):

@@ -114,7 +114,7 @@ def test_a_read_error_after_sending_stops_resumably_and_resume_after_the_fix_sen
         assert first.returncode == 3, first.stderr
         sent = len(sb.profiles(2))
         assert sent > 0
-        assert f"rows had been sent when the run stopped" in first.stdout
+        assert "rows had been sent when the run stopped" in first.stdout
         assert "--resume" in first.stderr
         # the user fixes the cell and adds two rows at the end
         text[bad] = text[bad].replace("X" * 200_000, "Fixed", 1)

@@ -16,9 +16,9 @@ from importer.client import CopernicaClient, RetryPolicy
 from importer.errors import UsageError
 from importer.journal import JournalError, _acquire_lock, _release_lock, journal_path_for
 from importer.pacing import Pacer
-from importer.undo import rollback
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
+from importer.undo import rollback
 
 MAPPING = """\
 database: 2

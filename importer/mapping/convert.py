@@ -12,18 +12,26 @@ column's words (``IN_COLUMN``, the code kept), ``empty_required``,
 ``empty_key`` or ``not_yes_no``; a malformed row keeps the reader's reason.
 What is sent anyway is noted in ``Profile.warnings``: ``value_omitted`` and
 ``sent_anyway`` (``on_invalid``; the check's own code is the ``cause``
-param) and ``unmatched_item`` (a list item no interest takes).
+param) and ``unmatched_item`` (a list item no interest takes). A row's
+problem keeps the cell it is about in its ``value`` and ``column`` params
+(the HTML report shows an example value per reason).
+
+What only the whole file shows is said once, in ``RowConverter.notes()``:
+``blank_yes_no`` (empty yes/no cells switched nothing) and
+``lost_leading_zeros`` (numbers that lost their leading zeros in a
+spreadsheet program, 201234567 among 0201234567s).
 """
 from __future__ import annotations
 
 import functools
 import json
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from importer import checks, dates, transforms
+from importer import checks, dates, phones, transforms
 from importer.errors import MappingError, SchemaError
 from importer.mapping.names import closest_in_list
 from importer.mapping.spec import FieldSpec, Mapping, folded, interest_constant, plural
@@ -32,6 +40,9 @@ from importer.schema import DatabaseSchema, FieldDef
 
 KEY_SEPARATOR = " | "
 NUMBER_TYPES = frozenset({"integer", "float", "foreign_key"})
+NOTE_ROWS = 5                 # example rows a note names
+LOST_ZERO_SHARE = 0.5         # share of a column's digit-only values that must start with 0 (and have one length)
+LOST_ZERO_MIN = 5             # ... and how many at least, before shorter numbers are suspected
 DATE_TYPES = frozenset({"date", "empty_date"})
 DATETIME_TYPES = frozenset({"datetime", "empty_datetime"})
 
@@ -69,6 +80,18 @@ class Msg:
                     "an empty number as 0 instead of blanking it; remove blank_existing from this field")
     OMITTED = "{inner}; left out (on_invalid: omit)"
     SENT_ANYWAY = "{inner}; sent anyway (on_invalid: send)"
+    EMPTY_YES_NO_REQUIRED = ("column {column!r} is empty, but interest {interest!r} needs a yes/no value "
+                             "(required: true); remove required to let an empty cell switch nothing")
+    # notes about the whole file
+    BLANK_YES_NO = ("{count:,} empty cells in column {column!r} switched interest {interest!r} neither on nor off "
+                    "(rows {rows}): the default. To change it, add blank_existing: true to the interest (an update "
+                    "then switches it off), \"\" to its falsy values (a new profile gets it off), or required: true "
+                    "(such a row is invalid)")
+    LOST_ZEROS = ("column {column!r}: {count:,} values look like numbers that lost their leading zeros in a "
+                  "spreadsheet program (rows {rows}; e.g. '{value}' where most values are written like '{like}'). "
+                  "Format the column as text before saving the file, or add {{zfill: {width}}} to the transform "
+                  "of field {field!r}")
+    MORE_ROWS = ", ..."
 
 
 def key_text(parts: list[str]) -> str:
@@ -104,16 +127,72 @@ class _FieldRule:
     is_key: bool
     on_invalid: str
     blank_existing: bool
+    watch_zeros: bool            # lost leading zeros are looked for (text-like values without a phone rule)
 
 
 @dataclass(frozen=True, slots=True)
 class _YesNoInterest:
-    """An interest switched on or off by a yes/no column."""
+    """An interest switched on or off by a yes/no column; an empty cell switches nothing
+    unless "" is falsy (off) or the interest is required (the row is invalid)."""
     name: str                    # real spelling
     column: str
     truthy: frozenset[str]       # casefolded
     falsy: frozenset[str]
     allowed_text: tuple[str, str]
+    required: bool = False
+
+
+class _Tally:
+    """Rows noted for one kind of note: how many, and the first few."""
+    __slots__ = ("count", "rows", "value")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.rows: list[int] = []
+        self.value = ""
+
+    def add(self, row: int, value: str = "") -> None:
+        self.count += 1
+        if len(self.rows) < NOTE_ROWS:
+            self.rows.append(row)
+        self.value = self.value or value
+
+    def rows_text(self) -> str:
+        return ", ".join(str(r) for r in self.rows) + (Msg.MORE_ROWS if self.count > len(self.rows) else "")
+
+
+class _DigitLengths:
+    """The digit-only values of one field by length, split by a leading zero, for ``lost_leading_zeros``."""
+    __slots__ = ("with_zero", "without_zero", "examples")
+
+    def __init__(self) -> None:
+        self.with_zero: Counter[int] = Counter()
+        self.without_zero: dict[int, _Tally] = {}
+        self.examples: dict[int, str] = {}
+
+    def add(self, row: int, value: str) -> None:
+        if value.startswith("0"):
+            self.with_zero[len(value)] += 1
+            self.examples.setdefault(len(value), value)
+        else:
+            self.without_zero.setdefault(len(value), _Tally()).add(row, value)
+
+    def lost(self) -> tuple[int, _Tally] | None:
+        """(the usual width, the rows whose number is shorter by one to three zeros) or None."""
+        if not self.with_zero:
+            return None
+        width, usual = self.with_zero.most_common(1)[0]
+        total = sum(self.with_zero.values()) + sum(t.count for t in self.without_zero.values())
+        if usual < LOST_ZERO_MIN or usual < LOST_ZERO_SHARE * total:
+            return None
+        shorter = [self.without_zero[n] for n in sorted(self.without_zero, reverse=True) if width - 3 <= n < width]
+        if not shorter:
+            return None
+        lost = _Tally()
+        lost.count = sum(t.count for t in shorter)
+        lost.rows = sorted(r for t in shorter for r in t.rows)[:NOTE_ROWS]
+        lost.value = shorter[0].value
+        return width, lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +213,10 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     steps: list[Check] = []
     if spec.check_as == "email" and not (field_def is not None and field_def.type == "email"):
         steps.append(checks.check_email)   # an email-type field is checked by check_value below
+    if spec.phone is not None:
+        steps.append(phones.PhoneCheck(spec.phone.region, spec.phone.format))
     if spec.date_format:
-        steps.append(_date_parser(spec.date_format, field_def))
+        steps.append(_date_parser(spec.date_format, field_def, spec.timezone))
     if field_def is not None and _needs_type_check(spec, field_def):
         steps.append(functools.partial(checks.check_value, field_def,
                                        decimal_comma=spec.decimal_comma, fix_case=spec.fix_case))
@@ -144,13 +225,13 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     return tuple(steps)
 
 
-def _date_parser(formats: list[str], field_def: FieldDef | None) -> dates.DateParser:
+def _date_parser(formats: list[str], field_def: FieldDef | None, timezone: str | None) -> dates.DateParser:
     """Dates go out as YYYY-MM-DD, with the time for datetime fields (or, without a schema, time formats)."""
     if field_def is not None and field_def.type in DATETIME_TYPES | DATE_TYPES:
         with_time = field_def.type in DATETIME_TYPES
     else:
         with_time = any(dates.has_time(f) for f in formats)
-    return dates.DateParser(formats, with_time)
+    return dates.DateParser(formats, with_time, timezone)
 
 
 def _needs_type_check(spec: FieldSpec, field_def: FieldDef) -> bool:
@@ -187,6 +268,14 @@ class RowConverter:
         self._yes_no_interests = tuple(yes_no_interests)
         self._interest_constants = interest_constants
         self._list_columns = tuple(list_columns)
+        # what notes() says about the whole file
+        self._blanks: dict[str, _Tally] = {}
+        self._digits: dict[str, _DigitLengths] = {r.name: _DigitLengths() for r in fields if r.watch_zeros}
+        # the fields and interests a profile may hold, real spelling, in mapping order
+        self.field_names = [r.name for r in fields] + [n for n in constants if n not in {r.name for r in fields}]
+        self.interest_names = list(dict.fromkeys(
+            [r.name for r in yes_no_interests] + list(interest_constants)
+            + [name for lc in list_columns for name, _ in lc.interests]))
 
     def __call__(self, row: Row) -> Profile | RowError:
         if row.problem is not None:
@@ -218,11 +307,14 @@ class RowConverter:
                     values[rule.name] = ""
                     blanks.append(rule.name)
                 continue
+            if rule.watch_zeros and value.isdigit() and value.isascii():
+                self._digits[rule.name].add(row.number, value)
             try:
                 for check in rule.checks:
                     value = check(value)
             except checks.ValueProblem as exc:
-                problem = exc.reason.within(Msg.IN_COLUMN, column=rule.column)
+                problem = exc.reason.within(Msg.IN_COLUMN, column=rule.column,
+                                            value=dates.shown(cells.get(rule.column, "")))
                 if rule.on_invalid == "reject":
                     problems.append(problem)
                     continue
@@ -235,7 +327,7 @@ class RowConverter:
                 keys[rule.name] = value
         interests = dict(self._interest_constants)
         empty_interests: set[str] = set()
-        self._read_yes_no(cells, interests, problems, empty_interests)
+        self._read_yes_no(row.number, cells, interests, problems, empty_interests)
         if self._list_columns:
             self._read_lists(cells, interests, warnings, empty_interests)
         key = key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
@@ -244,13 +336,22 @@ class RowConverter:
         return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
                        empty_interests=frozenset(empty_interests))
 
-    def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[Reason],
+    def _read_yes_no(self, row: int, cells: dict[str, str], interests: dict[str, int], problems: list[Reason],
                      empty_interests: set[str]) -> None:
         for rule in self._yes_no_interests:
             cell = cells.get(rule.column, "")
             folded = cell.strip().casefold()
-            if folded == "" and "" in rule.falsy:
-                empty_interests.add(rule.name)  # "off" for a create; an update leaves it alone
+            if folded == "":
+                # switches nothing: "off" for a new profile (which does not have it anyway), and an
+                # update leaves it alone unless the interest is blank_existing (the sender reads empty_interests)
+                empty_interests.add(rule.name)
+                interests[rule.name] = 0
+                if rule.required:
+                    problems.append(Reason("empty_required", Msg.EMPTY_YES_NO_REQUIRED,
+                                           {"column": rule.column, "interest": rule.name, "value": ""}))
+                elif "" not in rule.falsy:      # "" among the falsy values: the mapping says it means off
+                    self._blanks.setdefault(rule.name, _Tally()).add(row)
+                continue
             if folded in rule.truthy:
                 interests[rule.name] = 1
             elif folded in rule.falsy:
@@ -259,7 +360,26 @@ class RowConverter:
                 problem = Reason("not_yes_no", Msg.NOT_YES_NO,
                                  {"value": dates.shown(cell), "interest": rule.name,
                                   "truthy": rule.allowed_text[0], "falsy": rule.allowed_text[1]})
-                problems.append(problem.within(Msg.IN_COLUMN, column=rule.column))
+                problems.append(problem.within(Msg.IN_COLUMN, column=rule.column, value=dates.shown(cell)))
+
+    def notes(self) -> list[Reason]:
+        """What the rows converted so far show as a whole: empty yes/no cells that switched nothing,
+        numbers that lost their leading zeros."""
+        notes = []
+        columns = {r.name: r.column for r in self._yes_no_interests}
+        for interest, tally in self._blanks.items():
+            notes.append(Reason("blank_yes_no", Msg.BLANK_YES_NO, {
+                "count": tally.count, "column": columns[interest], "interest": interest, "rows": tally.rows_text()}))
+        rules = {r.name: r for r in self._fields}
+        for name, digits in self._digits.items():
+            found = digits.lost()
+            if found is None:
+                continue
+            width, tally = found
+            notes.append(Reason("lost_leading_zeros", Msg.LOST_ZEROS, {
+                "column": rules[name].column, "count": tally.count, "rows": tally.rows_text(), "value": tally.value,
+                "like": digits.examples[width], "width": width, "field": name}))
+        return notes
 
     def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[Reason],
                     empty_interests: set[str]) -> None:
@@ -313,7 +433,7 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
             transform=transforms.chain(transforms.build_transform(t) for t in spec.transform),
             checks=_field_checks(spec, field_def), required=spec.required,
             is_key=name.casefold() in key_folded, on_invalid=spec.on_invalid,
-            blank_existing=spec.blank_existing))
+            blank_existing=spec.blank_existing, watch_zeros=_may_lose_zeros(spec, field_def)))
 
     yes_no: list[_YesNoInterest] = []
     interest_constants: dict[str, int] = {}
@@ -325,11 +445,22 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
                 name=real_interest[name], column=ispec.column or "",
                 truthy=frozenset(folded(v) for v in ispec.truthy),
                 falsy=frozenset(folded(v) for v in ispec.falsy),
-                allowed_text=(_yes_no_text(ispec.truthy), _yes_no_text(ispec.falsy))))
+                allowed_text=(_yes_no_text(ispec.truthy), _yes_no_text(ispec.falsy)), required=ispec.required))
 
     key_fields = [real_field[_mapped_name(mapping, k)] for k in mapping.key]
     return RowConverter(mapping, fields, constants, yes_no, interest_constants,
                         _list_columns(mapping, real_interest), key_fields)
+
+
+def _may_lose_zeros(spec: FieldSpec, field_def: FieldDef | None) -> bool:
+    """A field whose digits are text (codes, phone numbers): a spreadsheet may have dropped their leading zeros.
+
+    Not numbers (0 in front means nothing there), dates, or phone rules (which read 201234567 right)."""
+    if spec.phone is not None or spec.date_format or spec.decimal_comma:
+        return False
+    if any(isinstance(t, dict) and "zfill" in t for t in spec.transform):
+        return False
+    return field_def is None or field_def.type in ("text", "big", "phone")
 
 
 def _mapped_name(mapping: Mapping, name: str) -> str:

@@ -8,8 +8,10 @@ Two comparisons, for two jobs:
 - ``best_match``: the forgiving comparison ``copernica-import init`` uses to
   map a file's columns to a database's fields. Case, accents, spaces and
   punctuation do not count, "no"/"nr" mean "number", and common synonyms in
-  English, Dutch, German and French are one concept (``SYNONYMS``); failing
-  that, a close spelling.
+  English, Dutch, German and French are one concept (``SYNONYMS`` for
+  fields, ``INTEREST_SYNONYMS`` for interests and list items: Newsletter =
+  Nieuwsbrief = Infolettre, Voetbal = Fußball = football); failing that, a
+  close spelling.
 """
 from __future__ import annotations
 
@@ -47,6 +49,25 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                 "firma", "societe"),
     "gender": ("gender", "sex", "geslacht", "geschlecht", "sexe"),
     "optin": ("optin", "consent", "permission", "toestemming"),
+    "customer_number": ("customernumber", "customerid", "clientnumber", "clientid", "klantnummer", "klantnumber",
+                        "klantid", "relatienummer", "relatienumber", "kundennummer", "kundennumber", "kundenid",
+                        "numeroclient", "numerodeclient", "idclient"),
+}
+# Interest concepts (yes/no columns, list items): the same forgiving comparison as for fields.
+INTEREST_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "newsletter": ("newsletter", "newsletters", "nieuwsbrief", "nieuwsbrieven", "infolettre", "lettredinformation",
+                   "lettredinfo", "lettredinformations", "emailnewsletter", "enewsletter"),
+    "football": ("football", "soccer", "voetbal", "fussball", "fuball", "foot"),
+    "tennis": ("tennis",),
+    "cycling": ("cycling", "wielrennen", "fietsen", "radfahren", "radsport", "cyclisme", "velo"),
+    "running": ("running", "hardlopen", "lopen", "laufen", "joggen", "jogging", "course", "courseapied"),
+    "swimming": ("swimming", "zwemmen", "schwimmen", "natation"),
+    "hockey": ("hockey", "fieldhockey", "veldhockey"),
+    "golf": ("golf",),
+    "offers": ("offers", "promotions", "deals", "aanbiedingen", "acties", "angebote", "offres", "promos"),
+    "events": ("events", "evenementen", "veranstaltungen", "evenements", "agenda"),
+    "music": ("music", "muziek", "musik", "musique"),
+    "travel": ("travel", "reizen", "reisen", "voyages", "voyage"),
 }
 # words inside column names that mean the same thing ("Customer no" = "customer number")
 WORD_SYNONYMS = {"no": "number", "nr": "number", "num": "number", "nbr": "number", "nummer": "number",
@@ -101,7 +122,8 @@ def snake_case(name: str) -> str:
     return "_".join(name_words(name)) or "column"
 
 
-_CONCEPT_OF = {alias: concept for concept, aliases in SYNONYMS.items() for alias in aliases}
+_CONCEPT_OF = {alias: concept for concepts in (INTEREST_SYNONYMS, SYNONYMS)
+               for concept, aliases in concepts.items() for alias in aliases}
 
 
 def concept(name: str) -> str:
@@ -124,8 +146,19 @@ def name_score(header: str, candidate: str) -> float:
 
 
 def word_score(header: str, candidate: str) -> float:
-    """0.9 when the candidate is one of the header's words ('Baseball fan' has 'baseball'), else 0."""
-    return 0.9 if normalised_name(candidate) in {WORD_SYNONYMS.get(w, w) for w in name_words(header)} else 0.0
+    """0.9 when the candidate is one of the header's words ('Baseball fan' has 'baseball'), or means
+    the same as one ('Nieuwsbrief ontvangen' has newsletter), else 0."""
+    words = {WORD_SYNONYMS.get(w, w) for w in name_words(header)}
+    if normalised_name(candidate) in words:
+        return 0.9
+    meant = concept(candidate)
+    return 0.85 if meant in INTEREST_SYNONYMS and any(_CONCEPT_OF.get(w) == meant for w in words) else 0.0
+
+
+def same_item(item: str, name: str) -> bool:
+    """A list item and an interest name that mean the same ('Voetbal' and 'football'; case does not count)."""
+    return item.strip().casefold() == name.strip().casefold() or (
+        concept(item) in INTEREST_SYNONYMS and concept(item) == concept(name))
 
 
 def best_match(header: str, names: Iterable[str], taken: set[str], *,

@@ -27,12 +27,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from importer import dates, transforms
+from importer import dates, phones, transforms
 from importer.errors import MappingError
 from importer.mapping.names import closest
 
 DEFAULT_TRUTHY: tuple[str, ...] = ("yes", "y", "1", "x", "true", "ja")
-DEFAULT_FALSY: tuple[str, ...] = ("no", "n", "0", "false", "nee", "")
+# An empty cell is in neither list: by default it switches nothing (see InterestSpec).
+DEFAULT_FALSY: tuple[str, ...] = ("no", "n", "0", "false", "nee")
+RESULTS_DELIMITERS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "|": "|"}
 
 # a place in the document ('fields', 'email', 'transform', 1) -> its line (see load.yaml_lines)
 LineMap = dict[tuple[Any, ...], int]
@@ -62,6 +64,7 @@ class Msg:
     CONTAINS_WITH_TRUTHY = "truthy/falsy apply to a yes/no column, not to 'contains'"
     CONTAINS_EMPTY = "'contains' is empty; give the item to look for"
     SEPARATOR_WITHOUT_CONTAINS = "'separator' only applies together with 'contains'"
+    REQUIRED_WITH_CONTAINS = "'required' applies to a yes/no column, not to 'contains'"
     TRUTHY_AND_FALSY = "{values} cannot mean both yes (truthy) and no (falsy)"
     BAD_INTEREST_CONSTANT = "{value!r} is not a yes/no value; use 1 (on) or 0 (off)"
     NOTHING_MAPPED = "the mapping maps no fields and no interests"
@@ -81,6 +84,10 @@ class Msg:
     NOT_TEXT = "expected a single value here, not {got}"
     NOT_SETTINGS = "expected settings written as 'name: value' lines here, not {got}"
     NOT_LIST = "expected a list here, such as [a, b], not {got}"
+    BAD_TIMEZONE = "{why}"
+    TIMEZONE_WITHOUT_DATES = "timezone only applies together with date_format"
+    PHONE_WITH_DATE = "phone and date_format cannot both apply to one field"
+    BAD_RESULTS_DELIMITER = "results_delimiter {value!r} is not one of: , ; tab |"
 
 
 def plural(count: int, one: str, many: str) -> str:
@@ -135,6 +142,27 @@ def _checked_date_format(fmt: str) -> str:
     return fmt
 
 
+def _checked_timezone(name: str) -> str:
+    try:
+        dates.zone(name)
+    except ValueError as exc:
+        raise _mapping_error(Msg.BAD_TIMEZONE.format(why=exc)) from None
+    return name
+
+
+def _checked_region(region: str) -> str:
+    if not phones.known_region(region):
+        raise _mapping_error(phones.Msg.UNKNOWN_REGION.format(
+            region=region, hint=closest(region.upper(), ["NL", "BE", "DE", "FR", "GB", "US"])))
+    return region.upper()
+
+
+def _checked_results_delimiter(value: str) -> str:
+    if value not in RESULTS_DELIMITERS:
+        raise _mapping_error(Msg.BAD_RESULTS_DELIMITER.format(value=value))
+    return RESULTS_DELIMITERS[value]
+
+
 Text = Annotated[str, BeforeValidator(_as_text)]
 TransformStep = Annotated[Any, AfterValidator(_checked_transform)]
 DateFormat = Annotated[str, BeforeValidator(_as_text), AfterValidator(_checked_date_format)]
@@ -165,6 +193,26 @@ def _column_shorthand(data: Any) -> Any:
     return data
 
 
+def _region_shorthand(data: Any) -> Any:
+    """``phone: NL`` means ``phone: {region: NL}``; ``phone: true`` means numbers with a country code only."""
+    if data is True:
+        return {}
+    if isinstance(data, (str, int, float)):
+        return {"region": transforms.scalar_text(data)}
+    return data
+
+
+class PhoneRule(_Settings):
+    """A field whose cells are phone numbers: checked and written in one form (``importer.phones``)."""
+    region: Annotated[str, BeforeValidator(_as_text), AfterValidator(_checked_region)] | None = None
+    format: Literal["e164", "international", "national"] = "e164"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return _region_shorthand(data)
+
+
 class FieldSpec(_Settings):
     """Where one Copernica field's value comes from and how it is prepared."""
     column: Text | None = None
@@ -177,6 +225,8 @@ class FieldSpec(_Settings):
     fix_case: bool = False
     on_invalid: Literal["reject", "omit", "send"] = "reject"
     blank_existing: bool = False
+    phone: PhoneRule | None = None
+    timezone: Annotated[str, BeforeValidator(_as_text), AfterValidator(_checked_timezone)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -188,8 +238,13 @@ class FieldSpec(_Settings):
         _check_one_source(self.column, self.value)
         if self.required and self.on_invalid == "omit":
             raise _mapping_error(Msg.REQUIRED_OMIT)
+        if self.timezone is not None and not self.date_format:
+            raise _mapping_error(Msg.TIMEZONE_WITHOUT_DATES)
+        if self.phone is not None and self.date_format:
+            raise _mapping_error(Msg.PHONE_WITH_DATE)
         if self.value is not None:
-            used = [name for name in ("transform", "validate", "required", "date_format", "blank_existing")
+            used = [name for name in ("transform", "validate", "required", "date_format", "blank_existing",
+                                      "phone", "timezone")
                     if name in self.model_fields_set or (name == "validate" and self.check_as)]
             if used:
                 raise _mapping_error(Msg.CONSTANT_OPTIONS.format(options=", ".join(used)))
@@ -208,7 +263,14 @@ def _check_one_source(column: str | None, value: str | None) -> None:
 
 
 class InterestSpec(_Settings):
-    """Where one interest's on/off comes from: a yes/no column, an item in a list column, or a constant."""
+    """Where one interest's on/off comes from: a yes/no column, an item in a list column, or a constant.
+
+    An empty cell of a yes/no column switches nothing: a new profile does
+    not get the interest, an existing one keeps what it has (the summary
+    notes how many cells did so, unless "" is among the falsy values, which
+    says an empty cell means no). ``blank_existing: true`` switches it off
+    on update; ``required: true`` makes such a row invalid.
+    """
     column: Text | None = None
     value: Text | None = None
     truthy: Annotated[list[Text], BeforeValidator(_as_list)] = list(DEFAULT_TRUTHY)
@@ -216,6 +278,7 @@ class InterestSpec(_Settings):
     contains: Text | None = None
     separator: Text = ";"
     blank_existing: bool = False  # on update, an empty cell switches the interest off
+    required: bool = False        # an empty yes/no cell makes the row invalid
 
     @model_validator(mode="before")
     @classmethod
@@ -227,7 +290,7 @@ class InterestSpec(_Settings):
         _check_one_source(self.column, self.value)
         if self.value is not None:
             interest_constant(self.value)
-            used = [n for n in ("truthy", "falsy", "contains", "separator", "blank_existing")
+            used = [n for n in ("truthy", "falsy", "contains", "separator", "blank_existing", "required")
                     if n in self.model_fields_set]
             if used:
                 raise _mapping_error(Msg.CONSTANT_OPTIONS.format(options=", ".join(used)))
@@ -236,6 +299,8 @@ class InterestSpec(_Settings):
                 raise _mapping_error(Msg.CONTAINS_EMPTY)
             if {"truthy", "falsy"} & self.model_fields_set:
                 raise _mapping_error(Msg.CONTAINS_WITH_TRUTHY)
+            if self.required:
+                raise _mapping_error(Msg.REQUIRED_WITH_CONTAINS)
         elif "separator" in self.model_fields_set:
             raise _mapping_error(Msg.SEPARATOR_WITHOUT_CONTAINS)
         both = {folded(v) for v in self.truthy} & {folded(v) for v in self.falsy}
@@ -267,6 +332,8 @@ class Mapping(_Settings):
     interests_on_update: Literal["add", "replace"] = "add"
     header_row: int | None = Field(default=None, ge=1)   # the row with the column names (found when not set)
     header: Literal["auto", "none"] = "auto"            # none: no header row, columns are A, B, C...
+    # the results CSV's delimiter (--results-delimiter overrides): ";" for Excel in most of Europe
+    results_delimiter: Annotated[str, BeforeValidator(_as_text), AfterValidator(_checked_results_delimiter)] | None = None
     fields: dict[Text, FieldSpec] = {}
     interests: dict[Text, InterestSpec] = {}
 
@@ -327,7 +394,7 @@ class Mapping(_Settings):
 
         The database and on_existing are left out: a run's identity names them
         on their own, so a refused resume says which of them changed."""
-        content = self.model_dump(mode="json", by_alias=True, exclude={"database", "on_existing"})
+        content = self.model_dump(mode="json", by_alias=True, exclude={"database", "on_existing", "results_delimiter"})
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

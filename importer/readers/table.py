@@ -146,17 +146,20 @@ class RowBuilder:
             problem = self._unnamed_problem(number, cells)
         if problem is None and "#" in joined:
             problem = self._excel_error(number, cells)
+        extra: list[str] = []
         if len(cells) > width:
             extra = cells[width:]
             cells = cells[:width]
             if not problem and not is_blank(extra):
                 problem = self.extra_cells_problem(number, extra, width)
+            while extra and not extra[-1].strip():
+                extra.pop()      # trailing empty cells are no data (kept: the ones before a value)
         if self.unnamed:
             values = {name: cell for name, cell in zip(self.names, cells) if name}
         else:
             values = dict(zip(self.names, cells))
         self.last_row = number
-        return Row(number, values, problem)
+        return Row(number, values, problem, tuple(extra))
 
     def _cut_off(self, record: Record) -> Reason | None:
         """The last row of a text file that ends without a line break, or with
