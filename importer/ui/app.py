@@ -533,7 +533,7 @@ def _download(path: Path, name: str) -> Response:
 
 
 def _mb(size: int | float) -> str:
-    return f"{size / (1024 * 1024):g}"
+    return f"{size / (1024 * 1024):.3g}"
 
 
 def _duration(seconds: float | None) -> str:

@@ -73,7 +73,8 @@ class PageServer:
         return f"{self.base_url}/login?secret={self.secret}"
 
     def start(self) -> "PageServer":
-        self._thread = threading.Thread(target=self._server.serve_forever, name="copernica-import-ui", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="copernica-import-ui", daemon=True)
         self._thread.start()
         return self
 

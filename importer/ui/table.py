@@ -284,6 +284,16 @@ def _after_place(message: str) -> str:
     return message.split(": ", 2)[-1] if message.startswith("transforms: ") else message
 
 
+class _TextDumper(yaml.SafeDumper):
+    """YAML for the transforms field: numbers need no quotes there, the mapping reads every value as text."""
+
+
+_TextDumper.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in (
+        "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")]
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()}
+
+
 def transform_text(steps: list[Any]) -> str:
     """The transform list as one line the page shows and ``parse_transforms`` reads back."""
     parts = []
@@ -291,7 +301,8 @@ def transform_text(steps: list[Any]) -> str:
         if isinstance(step, str):
             parts.append(step)
         else:
-            parts.append(yaml.safe_dump(step, default_flow_style=True, allow_unicode=True, width=1000).strip())
+            parts.append(yaml.dump(step, Dumper=_TextDumper, default_flow_style=True, allow_unicode=True, sort_keys=False,
+                                   width=1000).strip())
     return ", ".join(parts)
 
 
