@@ -53,6 +53,7 @@ class Msg:
     NOT_FOUND = "There is nothing at this address."
     UNEXPECTED = "Something unexpected went wrong ({error}). Nothing more was sent. The program's log has the details."
     NO_FILE_CHOSEN = "Choose a file first."
+    CHOOSE_DATABASE = "Choose a database from the list."
     CONFIRM_MISMATCH = "Type the number of rows to confirm the import."
     ROLLED_BACK = "Deleted {deleted:,} profiles, {failed:,} failed."
 
@@ -216,7 +217,7 @@ def create_app(workspace: Workspace, *, secret: str, max_upload_mb: float = 100,
         try:
             database = int(request.form.get("database", ""))
         except ValueError:
-            raise UsageError("Choose a database from the list.") from None
+            raise UsageError(Msg.CHOOSE_DATABASE) from None
         ws.choose_database(database)
         return redirect("/file")
 

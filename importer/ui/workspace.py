@@ -22,7 +22,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from importer.batch import BatchOptions, BatchReporter, BatchResult, Confirmation, FileResult, run_batch
@@ -41,14 +41,15 @@ SAMPLE_ROWS = 200       # rows the draft looks at (as `init`)
 LIVE_ROWS = 5000        # rows the mapping page re-checks at every change (the Check step reads them all)
 KEEP_ROWS = 200         # rows kept per reason for the page (the reports hold them all)
 SAMPLE_VALUES = 4       # example values shown per column
+LOOKUP_RETRIES = 2      # attempts for the page's own look-ups (databases, structure): a person is waiting
 
 
 class Msg:
     """What the page's steps say (shown on the page)."""
     NOT_CONNECTED = "Connect first: choose Copernica or the sandbox."
+    NO_TOKEN = "Give your access token to import into Copernica, or choose the sandbox to rehearse without one."
     NO_DATABASE = "Choose a database first."
     NO_FILE = "Upload a file first."
-    NO_MAPPING = "The mapping has a problem; fix it on the Mapping step first."
     BUSY = "An import is running; stop it or wait until it has finished."
     NO_DATABASES = "This access token sees no databases at {host}."
     DATABASES_FAILED = "The list of databases could not be read from {host}: {error}"
@@ -62,6 +63,7 @@ class Msg:
                             "which is not what was confirmed.")
     NOTHING_TO_RESUME = "There is no stopped import to continue."
     NOTHING_TO_ROLL_BACK = "There is no finished import to roll back."
+    COLUMN_EXAMPLE = "row {row}: {message}"
     UNEXPECTED = "An unexpected error stopped this step ({error}). Nothing more was sent; details are in the log."
     UPDATED_NOT_RESTORED = ("{n:,} profiles were updated by this import; a rollback does not delete them "
                             "and cannot restore their earlier values.")
@@ -101,7 +103,8 @@ class OutcomeCollector:
                 column = reason.params.get("column")
                 if column is not None and outcome.status is Status.INVALID:
                     self.column_problems[column] += 1
-                    self.column_examples.setdefault(column, f"row {outcome.row}: {reason.message}")
+                    self.column_examples.setdefault(column, Msg.COLUMN_EXAMPLE.format(row=outcome.row,
+                                                                                     message=reason.message))
                 if reason.code in seen:
                     continue
                 seen.add(reason.code)
@@ -292,6 +295,8 @@ class Workspace:
     def connect(self, *, api_url: str | None, token: str, api_version: int, sandbox: bool) -> None:
         """Copernica (URL + token), or the sandbox (with a token: to copy a database's structure)."""
         self.require_idle()
+        if not sandbox and not token:
+            raise UsageError(Msg.NO_TOKEN)
         self.disconnect()
         if sandbox and not token:
             self.destination = self._start_sandbox(None)
@@ -302,7 +307,7 @@ class Workspace:
         dest = self.destination
         source = dest.copy_from or dest.connection
         try:
-            with source.open_client(1) as client:
+            with replace(source, retries=LOOKUP_RETRIES).open_client(1) as client:
                 listed = client.databases()
         except RequestFailed as exc:
             self.disconnect()
@@ -331,14 +336,14 @@ class Workspace:
         if database_id not in names:
             raise UsageError(Msg.UNKNOWN_DATABASE.format(id=database_id))
         if dest.copy_from is not None:
-            with dest.copy_from.open_client(1) as client:
+            with replace(dest.copy_from, retries=LOOKUP_RETRIES).open_client(1) as client:
                 schema = client.fetch_schema(database_id)
             label = Msg.SANDBOX_COPY_LABEL.format(id=database_id, name=names[database_id], host=dest.copy_from.host)
             rehearsal = self._start_sandbox(schema, label)   # the real token is dropped with dest
             rehearsal.databases = [(database_id, names[database_id])]
             self.destination = dest = rehearsal
         else:
-            with dest.connection.open_client(1) as client:
+            with replace(dest.connection, retries=LOOKUP_RETRIES).open_client(1) as client:
                 schema = client.fetch_schema(database_id)
         dest.schema = schema
         (self.folder / "uploads" / "structure.yaml").write_text(dump_schema([schema]), encoding="utf-8")
