@@ -379,3 +379,48 @@ def test_copernica_import_ui_prints_a_one_time_address_and_stops_on_ctrl_c(tmp_p
     assert "Stopped." in out and "Traceback" not in err
     folder = re.search(r"copernica-import-ui-\w+", url + out)
     assert folder is None or not (Path("/tmp") / folder.group(0)).exists()
+
+
+def test_the_check_step_follows_the_mapping_as_it_is_now(visitor):
+    visitor.connect_sandbox()
+    visitor.upload(SAMPLE_CSV)
+    fixed = fixed_country(visitor)
+    visitor.live(fixed)
+    assert numbers(visitor.get("/check").text, "check")["valid"] == 190
+    score = visitor.line_of(fixed, "Score")
+    visitor.live(visitor.changed(fixed, score + "target", ""))       # Score ('7,5' in row 58) not imported
+    assert numbers(visitor.get("/check").text, "check")["valid"] == 191
+
+
+def test_stopping_the_page_mid_import_leaves_a_run_the_cli_resumes(tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text("Email,Name\n" + "".join(f"p{i}@example.com,Person {i}\n" for i in range(600)),
+                      encoding="utf-8")
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as copernica:
+        copernica.set_faults(latency_ms=40)
+        page = PageServer().start()
+        try:
+            v = Visitor(page)
+            v.login()
+            v.connect_copernica(copernica.api_url, TOKEN)
+            v.upload(people)
+            review = v.post("/import", {"mode": "create"})
+            database = re.search(r'name="database" value="(\d+)"', review.text).group(1)
+            host = re.search(r'name="host" value="([^"]+)"', review.text).group(1)
+            v.post("/import/start", {"mode": "create", "database": database, "host": host})
+            deadline = time.monotonic() + 30
+            while v.get("/import/status").json()["done"] < 50 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        finally:
+            kept = page.close()               # what Ctrl-C in the terminal does
+        assert kept is not None and not (page.folder / "uploads").exists()
+        run = kept / "1"
+        assert (run / "people.results.csv.journal").exists() and (run / "people.yaml").exists()
+        assert 0 < len(copernica.profiles(1)) < 600
+        copernica.set_faults(latency_ms=0)
+        from conftest import cli
+        resumed = cli("run", str(people), "--mapping", str(run / "people.yaml"), "--results",
+                      str(run / "people.results.csv"), "--resume", "--api-url", copernica.api_url, cwd=tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        emails = [p["fields"]["email"] for p in copernica.profiles(1)]
+        assert len(emails) == len(set(emails)) == 600

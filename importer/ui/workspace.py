@@ -387,7 +387,7 @@ class Workspace:
             if any(line.column not in headers for line in self.table.lines if not line.missing) or \
                     not self.table.lines:
                 self.draft()   # other columns now: a new draft
-        self.live = None
+        self.live, self.check = None, None
 
     def detect(self) -> None:
         from importer.reader import open_sheet
@@ -475,6 +475,7 @@ class Workspace:
         from importer.runner import check_file
 
         path = self.folder / "uploads" / "mapping.yaml"
+        self.check = None          # the mapping may have changed: the Check step reads the file again
         try:
             self.write_mapping(path)
         except MappingError as exc:
