@@ -84,8 +84,11 @@ def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_pa
     expect(page.locator("#valid-count")).to_have_text("189")
     country = page.locator("tr[data-line]").filter(has=page.locator(".column-name", has_text=re.compile(r"^Country$")))
     expect(country.locator(".status")).to_contain_text("'Holland' is not a choice")
+    lines = page.locator("tr[data-line]").count()
     country.get_by_label("Transforms").fill("trim, {replace: {Holland: NL}}")
+    country.get_by_label("Transforms").press("Enter")          # checks again; adds no line
     expect(page.locator("#valid-count")).to_have_text("190")
+    assert page.locator("tr[data-line]").count() == lines
     expect(country.locator(".status")).to_have_text("OK")
     unlabelled = page.evaluate(
         "() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main button')]"

@@ -377,6 +377,15 @@ def test_copernica_import_ui_prints_a_one_time_address_and_stops_on_ctrl_c(tmp_p
             process.kill()
     assert process.returncode == 0, err
     assert "Stopped." in out and "Traceback" not in err
+    port = int(re.search(r":(\d+)/", url).group(1))
+    with __import__("socket").socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        taken.listen()
+        refused = subprocess.run([sys.executable, "-m", "importer", "ui", "--no-browser", "--port", str(busy)],
+                                 capture_output=True, text=True, env=env, cwd=tmp_path, timeout=30)
+    assert refused.returncode == 2 and "cannot listen on port" in refused.stderr and "Traceback" not in refused.stderr
+    assert port != busy
     folder = re.search(r"copernica-import-ui-\w+", url + out)
     assert folder is None or not (Path("/tmp") / folder.group(0)).exists()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import signal
+import socket
 import sys
 import tempfile
 import threading
@@ -19,6 +20,7 @@ from typing import TextIO
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from importer.errors import UsageError
 from importer.redaction import install_log_redaction
 from importer.ui.app import create_app
 from importer.ui.workspace import Workspace
@@ -37,6 +39,7 @@ class Msg:
     KEPT = ("The results and journals of this session's imports are kept in {path} "
             "(roll back or continue from there with copernica-import rollback / run --resume).")
     STOPPED = "Stopped."
+    NO_PORT = "the page cannot listen on port {port} of 127.0.0.1 ({why}); leave --port out to take a free one"
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -57,9 +60,19 @@ class PageServer:
         self.secret = secrets.token_urlsafe(24)
         self.app = create_app(self.workspace, secret=self.secret, max_upload_mb=max_upload_mb,
                               default_api_url=api_url)
-        self._server: BaseWSGIServer = make_server(HOST, port, self.app, threaded=True,
-                                                   request_handler=_QuietHandler)
-        self.port = self._server.server_port
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:   # bound here: werkzeug would print its own message and exit on a port in use
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((HOST, port))
+            listener.listen(64)
+        except OSError as exc:
+            listener.close()
+            self.workspace.close()
+            raise UsageError(Msg.NO_PORT.format(port=port, why=exc.strerror or exc)) from None
+        with listener:   # werkzeug serves a duplicate of it
+            self._server: BaseWSGIServer = make_server(HOST, port, self.app, threaded=True,
+                                                       request_handler=_QuietHandler, fd=listener.fileno())
+        self.port = int(self._server.server_address[1])
         self.app.config["ALLOWED_HOSTS"] = [f"{HOST}:{self.port}", f"localhost:{self.port}"]
         self.app.config["SESSION_COOKIE_NAME"] = f"copernica_import_{self.port}"
         self._thread: threading.Thread | None = None

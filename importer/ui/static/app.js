@@ -75,6 +75,9 @@
     form.addEventListener("input", function (ev) {
       if (ev.target.matches("input[type=text]")) schedule(400);
     });
+    form.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && ev.target.matches("input[type=text]")) { ev.preventDefault(); schedule(0); }
+    });
   }
 
   function progress() {
