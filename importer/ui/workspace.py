@@ -630,8 +630,8 @@ class Workspace:
 
     # -- 6. results and rollback --------------------------------------------------------
     def rollback_plan(self) -> dict:
-        from importer.rollback import already_deleted, default_output, read_run
-
+        undo = _undo_module()
+        already_deleted, default_output, read_run = undo.already_deleted, undo.default_output, undo.read_run
         job = self._finished_job()
         record = read_run(job.results)
         done = already_deleted(default_output(job.results))
@@ -641,8 +641,8 @@ class Workspace:
                 "host": job.host, "sandbox": job.sandbox}
 
     def roll_back(self) -> RollbackResult:
-        from importer.rollback import default_output, read_run, rollback
-
+        undo = _undo_module()
+        default_output, read_run, rollback = undo.default_output, undo.read_run, undo.rollback
         with self.lock:
             self.require_idle()
             job = self._finished_job()
@@ -651,8 +651,9 @@ class Workspace:
             run = read_run(job.results)
             if run.updated:
                 notes.append(Msg.UPDATED_NOT_RESTORED.format(n=run.updated))
-            code = rollback(job.results, self._destination().connection, yes=True,
+            done = rollback(job.results, self._destination().connection, yes=True,
                             target=f"database {job.database_id} at {job.host}", output=record)
+            code = getattr(done, "exit_code", done)   # an exit code, or (issue 12) a result holding one
             deleted = failed = 0
             if record.exists():
                 with open(record, encoding="utf-8", newline="") as f:
@@ -705,6 +706,16 @@ class Workspace:
         if self.table is None:
             raise UsageError(Msg.NO_FILE)
         return self.table
+
+
+def _undo_module():
+    """The module behind ``importer.rollback`` (issue 12 renames it ``importer.undo``)."""
+    import importlib
+
+    try:
+        return importlib.import_module("importer.undo")
+    except ImportError:
+        return importlib.import_module("importer.rollback")
 
 
 def _samples(header: str, rows) -> list[str]:
