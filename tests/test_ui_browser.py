@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from ui_support import REPO, SAMPLE_CSV
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or next(
-    (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()),
-    shutil.which("chromium") or shutil.which("chromium-browser"))
+CANDIDATES = [os.environ["CHROMIUM_PATH"]] if os.environ.get("CHROMIUM_PATH") else [
+    "/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""]
+CHROMIUM = next((p for p in CANDIDATES if p and Path(p).exists()), None)
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-extensions",
