@@ -8,6 +8,7 @@ import io
 import logging
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -282,6 +283,7 @@ def test_the_token_is_never_in_a_page_a_log_or_a_file(tmp_path, caplog, capfd):
     assert TOKEN not in caplog.text
     # a real import keeps its results and journal (for a later rollback or resume), never the upload
     assert (folder / "runs" / "1").exists() and not (folder / "uploads").exists()
+    shutil.rmtree(folder)
 
 
 def test_rehearsal_with_a_copy_of_the_databases_structure(tmp_path):
@@ -433,3 +435,4 @@ def test_stopping_the_page_mid_import_leaves_a_run_the_cli_resumes(tmp_path):
         assert resumed.returncode == 0, resumed.stderr
         emails = [p["fields"]["email"] for p in copernica.profiles(1)]
         assert len(emails) == len(set(emails)) == 600
+        shutil.rmtree(page.folder)
