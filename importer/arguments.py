@@ -231,5 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("--rate", type=float, default=None, metavar="R", help="at most R requests per second")
     _api_options(rollback)
 
+    ui = sub.add_parser("ui", help="the import page in your browser (no terminal needed after this)",
+                        description="Start the import page on this computer (127.0.0.1) and open it in the browser.")
+    ui.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    ui.add_argument("--no-browser", action="store_true", help="print the address only (servers, tests)")
+    ui.add_argument("--max-upload-mb", type=float, default=100, metavar="MB", help="largest file accepted (default 100)")
+    ui.add_argument("--api-url", default=None, metavar="URL", help="the API address the page proposes")
+    ui.add_argument("--verbose", "-v", action="count", default=0, help="more detail on stderr")
+
     sub.add_parser("sandbox", help="start a local Copernica-compatible sandbox server", add_help=False)
     return parser

@@ -320,7 +320,15 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return done.exit_code
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "init": cmd_init, "schema": cmd_schema, "rollback": cmd_rollback}
+def cmd_ui(args: argparse.Namespace) -> int:
+    from importer.ui import serve
+
+    return serve(port=args.port, open_browser=not args.no_browser, max_upload_mb=args.max_upload_mb,
+                 api_url=args.api_url)
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "init": cmd_init, "schema": cmd_schema, "rollback": cmd_rollback,
+            "ui": cmd_ui}
 
 
 # -- settings -----------------------------------------------------------------------

@@ -189,6 +189,10 @@ class CopernicaClient:
             raise refused
 
     # -- database structure ------------------------------------------------
+    def databases(self) -> list[dict]:
+        """Every database the token can see (each with its ``ID`` and ``name``)."""
+        return self._list_all("databases", ())
+
     def database(self, database_id: int) -> dict:
         info, _ = self._request(_Call("GET", f"database/{int(database_id)}", database_id=int(database_id)),
                                 read=_json_object)
