@@ -94,6 +94,11 @@ REASON_TITLES: dict[str, str] = {
     "in_flight_changed": "in flight at a crash, changed since",
     # invalid, added with the reader's reasons
     "unnamed_column": "a value in a column the header does not name",
+    # collections and JSON inputs (issue 16)
+    "bad_json": "a line that is not a JSON object",
+    "no_profile": "no profile for the row's profile key (missing_profile: fail)",
+    "other_profile": "the subprofile's key belongs to another profile",
+    "profile_unknown": "the row's profile could not be checked",
 }
 
 
@@ -203,6 +208,10 @@ class Outcome:
     reasons: tuple[Reason, ...] = ()
     attempts: int = 0
     key: str = ""
+    # collection imports: the subprofile, and what the row did to its profile
+    # ("created", "updated", "found"; "" when it never got one)
+    subprofile_id: int | None = None
+    profile_status: str = ""
 
     @property
     def error(self) -> str:

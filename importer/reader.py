@@ -6,7 +6,8 @@
             ...
 
 Formats: .csv .tsv .txt (tab-separated), their .gz versions, .xlsx/.xlsm,
-.xls and .ods. Every problem with the file itself is one ``InputFileError`` raised
+.xls and .ods; .json (an array of objects) and .ndjson/.jsonl (one object a
+line), plain or .gz, as an ``ObjectSheet`` (readers/objects.py). Every problem with the file itself is one ``InputFileError`` raised
 by ``open_sheet`` (before any row is handed out) with a message that names
 the file and says how to fix it; a malformed single row is handed out with
 ``Row.problem`` set (a ``Reason``: extra_cells, unnamed_column or
@@ -17,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from importer.errors import InputFileError
 from importer.models import Reason, Row
@@ -34,6 +35,11 @@ from importer.readers.table import (
 )
 from importer.readers.text import TextSource
 from importer.readers.workbook import CalamineSource, SheetChoice, XlsxSource
+
+if TYPE_CHECKING:
+    from importer.readers.jsondoc import JsonArraySource
+    from importer.readers.jsonlines import JsonLinesSource
+    from importer.readers.objects import ObjectSheet
 
 __all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "SUPPORTED_SUFFIXES"]
 
@@ -124,6 +130,8 @@ def open_sheet(path: str | Path, encoding: str | None = None, delimiter: str | N
     detect.check_path(path)
     kind = detect.kind_from_name(path)
     detect.check_content_matches(path, kind)
+    if kind.base in detect.JSON_FORMATS.values():
+        return _open_objects(path, kind, encoding, delimiter, sheet)
     source = _open_source(path, kind, encoding, delimiter, sheet)
     try:
         return Sheet(path, kind.format, source, getattr(source, "sheet_name", None))
@@ -143,6 +151,28 @@ def _open_source(path: Path, kind: detect.FileKind, encoding: str | None,
     if sheet is not None and str(sheet).strip():
         raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))
     return TextSource(path, kind, encoding, delimiter)
+
+
+def _open_objects(path: Path, kind: detect.FileKind, encoding: str | None, delimiter: str | None,
+                  sheet: SheetChoice) -> "ObjectSheet":
+    """A .json or .ndjson/.jsonl file (readers/objects.py, jsonlines.py, jsondoc.py)."""
+    from importer.readers.objects import Msg as ObjectsMsg
+    from importer.readers.objects import ObjectSheet
+    if sheet is not None and str(sheet).strip():
+        raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))
+    if delimiter:
+        raise InputFileError(ObjectsMsg.NO_DELIMITER.format(path=path))
+    if kind.base == "ndjson":
+        from importer.readers.jsonlines import JsonLinesSource
+        source: "JsonLinesSource | JsonArraySource" = JsonLinesSource(path, kind, encoding)
+    else:
+        from importer.readers.jsondoc import JsonArraySource
+        source = JsonArraySource(path, kind, encoding)
+    try:
+        return ObjectSheet(path, kind.format, source)
+    except BaseException:
+        source.close()
+        raise
 
 
 def read_rows(path: str | Path, **options: object) -> Iterator[Row]:

@@ -3,7 +3,9 @@
 Columns: ``row, status, profile_id, error, code, attempts``, the key, then
 the row's source columns, so a user can filter on ``status`` (or on the
 machine-readable reason ``code``) in Excel, fix the failed lines and import
-them again with the same mapping.
+them again with the same mapping. A collection import (subprofiles) has two
+more after ``profile_id``: ``subprofile_id`` and ``profile_status`` (what the
+row did to its profile: ``created``, ``updated`` or ``found``).
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ class Msg:
     NOT_RESULTS = "{path} is not a copernica-import results file (its first columns should be {columns})"
 
 RESULT_COLUMNS = ("row", "status", "profile_id", "error", "code", "attempts", "key")
+COLLECTION_RESULT_COLUMNS = ("row", "status", "profile_id", "subprofile_id", "profile_status", "error", "code",
+                             "attempts", "key")
 # results files written before the `code` column existed can still be imported again
 _EARLIER_COLUMNS = ("row", "status", "profile_id", "error", "attempts", "key")
 
@@ -51,7 +55,7 @@ def unneutralise(value: str) -> str:
 
 def _our_columns(headers: Iterable[str]) -> tuple[str, ...] | None:
     headers = tuple(headers)
-    for ours in (RESULT_COLUMNS, _EARLIER_COLUMNS):
+    for ours in (COLLECTION_RESULT_COLUMNS, RESULT_COLUMNS, _EARLIER_COLUMNS):
         if headers[: len(ours)] == ours:
             return ours
     return None
@@ -66,7 +70,7 @@ def is_results_header(headers: Iterable[str]) -> bool:
 # "Status (source)" in the results, so the file can be read back without two
 # columns of one name; reading it back restores the name.
 SOURCE_SUFFIX = " (source)"
-_OURS = {c.casefold() for c in RESULT_COLUMNS}
+_OURS = {c.casefold() for c in COLLECTION_RESULT_COLUMNS}
 
 
 def source_label(column: str) -> str:
@@ -91,13 +95,14 @@ def _original_name(label: str) -> str:
 def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """A results-file row as (its source cells by original name, unneutralised;
     our columns: row, status, profile_id, ...)."""
-    ours = {c: values.get(c, "") for c in RESULT_COLUMNS}
-    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in RESULT_COLUMNS}
+    ours = {c: values.get(c, "") for c in COLLECTION_RESULT_COLUMNS}
+    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in COLLECTION_RESULT_COLUMNS}
     return cells, ours
 
 
-def results_header(source: list[str]) -> list[str]:
-    return [*RESULT_COLUMNS, *(source_label(c) for c in source)]
+def results_header(source: list[str], collection: bool = False) -> list[str]:
+    ours = COLLECTION_RESULT_COLUMNS if collection else RESULT_COLUMNS
+    return [*ours, *(source_label(c) for c in source)]
 
 
 class ResultsWriter:
@@ -107,16 +112,18 @@ class ResultsWriter:
     this file, is the source of truth, and a resumed run rewrites it whole.
     """
 
-    def __init__(self, path: str | Path, columns: list[str]):
-        """``columns``: the input's own columns (see ``source_columns``)."""
+    def __init__(self, path: str | Path, columns: list[str], *, collection: bool = False):
+        """``columns``: the input's own columns (see ``source_columns``); ``collection``: a
+        collection import's file, with ``subprofile_id`` and ``profile_status``."""
         self.path = Path(path)
         self.source_columns = list(columns)
+        self.collection = collection
         self.lines = 0
         with self._writing():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
             self._csv = csv.writer(self._file)
-            self._csv.writerow(results_header(self.source_columns))
+            self._csv.writerow(results_header(self.source_columns, collection))
             self._file.flush()
 
     def write(self, outcome: Outcome, values: dict[str, str] | None) -> None:
@@ -158,10 +165,10 @@ class ResultsWriter:
     def _line(self, o: Outcome, values: dict[str, str] | None) -> list[str]:
         values = values or {}
         source = [neutralise(values.get(c, "")) for c in self.source_columns]
-        return [
-            str(o.row), o.status.value, "" if o.profile_id is None else str(o.profile_id),
-            neutralise(o.error), o.code, str(o.attempts), neutralise(o.key), *source,
-        ]
+        ids = [str(o.row), o.status.value, "" if o.profile_id is None else str(o.profile_id)]
+        if self.collection:
+            ids += ["" if o.subprofile_id is None else str(o.subprofile_id), o.profile_status]
+        return [*ids, neutralise(o.error), o.code, str(o.attempts), neutralise(o.key), *source]
 
 
 def read_results(path: str | Path) -> Iterator[dict[str, str]]:

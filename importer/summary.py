@@ -85,6 +85,8 @@ class RunSummary:
     file: Path | None = None     # the input file
     # (seconds since the start, rows done) a few times a second: the report's chart
     throughput: list[tuple[float, int]] = field(default_factory=list)
+    # every row's outcome in row order, when asked for (ImportOptions.keep_outcomes)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
@@ -101,6 +103,11 @@ class RunSummary:
             group.count += 1
             if len(group.rows) < EXAMPLE_ROWS:
                 group.rows.append(outcome.row)
+
+    def outcomes_frame(self):
+        """``outcomes`` as a pandas DataFrame (needs the extra: copernica-import[pandas])."""
+        from importer.frames import outcomes_frame
+        return outcomes_frame(self.outcomes)
 
     @property
     def rows(self) -> int:
