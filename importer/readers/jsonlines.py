@@ -65,7 +65,7 @@ class JsonLinesSource:
 
     def _record(self, number: int, line: bytes) -> ObjectRecord:
         try:
-            text = line.decode(self.encoding)
+            text = line.decode(self.encoding).rstrip("\r\n")
         except UnicodeDecodeError as exc:
             return ObjectRecord(number, None, Reason("bad_json", Msg.NOT_UTF8, {
                 "row": number, "byte": exc.object[exc.start], "position": exc.start + 1}))
