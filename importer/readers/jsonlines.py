@@ -21,7 +21,7 @@ from importer.models import Reason
 from importer.readers import detect
 from importer.readers.encoding import open_binary
 from importer.readers.messages import Msg as ReaderMsg
-from importer.readers.objects import ObjectRecord
+from importer.readers.objects import JsonNumber, ObjectRecord
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
 
@@ -73,7 +73,7 @@ class JsonLinesSource:
             return ObjectRecord(number, None)
         try:
             # numbers stay the text the file holds: 12.50 is '12.50', not 12.5
-            value = json.loads(text, parse_float=str, parse_int=str)
+            value = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber)
         except ValueError as exc:
             why = getattr(exc, "msg", str(exc))
             return ObjectRecord(number, None, Reason("bad_json", Msg.NOT_JSON, {

@@ -52,6 +52,10 @@ class ListCell(str):
         return cell
 
 
+class JsonNumber(str):
+    """A number of a JSON file, as the exact text the file holds (``12.50``, ``1e3``)."""
+
+
 class ObjectRecord(NamedTuple):
     number: int                        # the line (NDJSON) or the position (JSON array, rows from memory)
     values: dict[str, Any] | None      # None for a blank line
@@ -97,10 +101,21 @@ def flattened(obj: dict[str, Any], prefix: str = "", into: dict[str, str] | None
             if all(not isinstance(item, (dict, list)) for item in value):
                 cells[name] = ListCell([scalar_text(item) for item in value if item is not None])
             else:
-                cells[name] = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+                cells[name] = json_text(value)
         else:
             cells[name] = scalar_text(value)
     return cells
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON of a value as read, numbers written as the file wrote them."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    if isinstance(value, (JsonNumber, Decimal)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _blank(cells: dict[str, str]) -> bool:
