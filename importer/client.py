@@ -240,22 +240,23 @@ class CopernicaClient:
     def collection_fields(self, collection_id: int) -> list[dict]:
         return self._list_all(f"collection/{int(collection_id)}/fields", ())
 
-    def fetch_schema(self, database_id: int) -> DatabaseSchema:
-        """The database's fields, interests and collections (each with its fields); ``ApiError``
-        when they cannot be read."""
+    def fetch_schema(self, database_id: int, *, collections: bool = False) -> DatabaseSchema:
+        """The database's fields and interests, and with ``collections`` its collections (each with
+        its fields: one more call, and one per collection); ``ApiError`` when they cannot be read."""
         try:
             info = self.database(database_id)
             fields = [_field_def(f).model_dump() for f in self.fields(database_id)]
             interests = [_interest_def(i).model_dump() for i in self.interests(database_id)]
-            collections = [{"id": c["ID"], "name": str(c.get("name", "")),
-                            "fields": [_field_def(f).model_dump() for f in self.collection_fields(int(c["ID"]))]}
-                           for c in self.collections(database_id) if _int_or_none(c.get("ID")) is not None]
+            found = [{"id": c["ID"], "name": str(c.get("name", "")),
+                      "fields": [_field_def(f).model_dump() for f in self.collection_fields(int(c["ID"]))]}
+                     for c in (self.collections(database_id) if collections else [])
+                     if _int_or_none(c.get("ID")) is not None]
         except RequestFailed as exc:  # before any row is sent: a clear stop, not a traceback
             raise ApiUnavailable(Msg.SCHEMA_FAILED.format(database_id=database_id,
                                                           host=urlsplit(self.api_url).netloc, error=exc)) from None
         # as dicts: DatabaseSchema's validators expect dicts (or bare names)
         return DatabaseSchema(id=int(database_id), name=str(info.get("name", "")), fields=fields, interests=interests,
-                              collections=collections)
+                              collections=found)
 
     def close(self) -> None:
         with self._sessions_lock:

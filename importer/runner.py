@@ -192,7 +192,7 @@ def resolve_schema(options: ImportOptions, mapping: Mapping, client: "CopernicaC
         return None
     if mapping.database is None:
         raise UsageError(Msg.NO_DATABASE)
-    return client.fetch_schema(mapping.database)
+    return client.fetch_schema(mapping.database, collections=mapping.is_collection)
 
 
 def prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None, stack: ExitStack) -> Prepared:

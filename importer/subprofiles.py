@@ -346,9 +346,13 @@ class ProfileResolver:
         if result.status is Status.UNKNOWN:  # never sent again in this run nor by --resume
             self._note(key, "unknown", row)
             self._known[key] = _Known(unknown_since=row)
-        status = Status.FAILED if result.status is Status.SKIPPED else result.status  # several match
-        return Outcome(row, status, None, tuple(r.within(Msg.IN_PROFILE) for r in result.reasons
-                                                if r not in owner.warnings), result.attempts)
+        if result.status is Status.SKIPPED:  # several profiles match the key: none is the row's
+            many = next((r for r in result.reasons if r.code == "many_match"), None)
+            params = dict(many.params) if many is not None else {"n": "several", "ids": "?"}
+            return self._failed(row, owner, Status.FAILED, Reason("many_match", Msg.MANY_PROFILES, {
+                "n": params.get("n"), "ids": params.get("ids"), "key": self._described(owner)}), result.attempts)
+        return Outcome(row, result.status, None, tuple(r.within(Msg.IN_PROFILE) for r in result.reasons),
+                       result.attempts)
 
     def _look_up(self, owner: Profile, row: int) -> "tuple[_Known, int] | Outcome | Deferred":
         from importer.pacing import PacerStopped

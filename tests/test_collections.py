@@ -348,3 +348,14 @@ def test_rollback_of_a_collection_import_deletes_its_subprofiles_then_its_profil
     assert sum(1 for r in record if r["subprofile_id"]) == 4 and len(record) == 5
     again = cli("rollback", "out.csv", "--yes", "--api-url", club.api_url, cwd=tmp_path)
     assert "Nothing to delete" in again.stdout
+
+
+def test_a_profile_key_several_profiles_share_fails_the_row_and_names_them(tmp_path, club):
+    client = CopernicaClient(club.api_url, TOKEN)
+    ids = [client.create_profile(5, {"email": "p1@club.nl"}).profile_id for _ in range(2)]
+    src, mapping = write(tmp_path, [member(1)])
+    run(tmp_path, club, src, mapping)
+    line = results(tmp_path / "out.csv")[0]
+    assert (line["status"], line["code"], line["subprofile_id"]) == ("failed", "many_match", "")
+    assert f"2 profiles match email 'p1@club.nl' (profile IDs {ids[0]}, {ids[1]}); the row was not imported" in line["error"]
+    assert club.subprofiles() == [] and len(club.profiles(5)) == 2
