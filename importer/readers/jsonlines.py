@@ -24,6 +24,8 @@ from importer.readers.messages import Msg as ReaderMsg
 from importer.readers.objects import JsonNumber, ObjectRecord
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+# numbers stay the text the file holds: 12.50 is '12.50', not 12.5 (one decoder, built once)
+_DECODER = json.JSONDecoder(parse_float=JsonNumber, parse_int=JsonNumber)
 
 
 class Msg:
@@ -72,8 +74,9 @@ class JsonLinesSource:
         if not text.strip():
             return ObjectRecord(number, None)
         try:
-            # numbers stay the text the file holds: 12.50 is '12.50', not 12.5
-            value = json.loads(text, parse_float=JsonNumber, parse_int=JsonNumber)
+            value, end = _DECODER.raw_decode(text, len(text) - len(text.lstrip()))
+            if text[end:].strip():
+                raise json.JSONDecodeError("Extra data", text, end)
         except ValueError as exc:
             why = getattr(exc, "msg", str(exc))
             return ObjectRecord(number, None, Reason("bad_json", Msg.NOT_JSON, {

@@ -91,13 +91,16 @@ def flattened(obj: dict[str, Any], prefix: str = "", into: dict[str, str] | None
     """An object as cells: nested objects by dotted names, arrays of scalars as ``ListCell``."""
     cells: dict[str, str] = {} if into is None else into
     for key, value in obj.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
+        name = prefix + key if prefix else key
+        kind = type(value)
+        if kind is str or kind is JsonNumber:   # most values: no conversion
+            cells[name] = value
+        elif kind is dict:
             if value:
                 flattened(value, name + ".", cells)
             else:
                 cells.setdefault(name, "")
-        elif isinstance(value, list):
+        elif kind is list:
             if all(not isinstance(item, (dict, list)) for item in value):
                 cells[name] = ListCell([scalar_text(item) for item in value if item is not None])
             else:
@@ -119,7 +122,10 @@ def json_text(value: Any) -> str:
 
 
 def _blank(cells: dict[str, str]) -> bool:
-    return not any(v.strip() for v in cells.values())
+    for value in cells.values():
+        if value and not value.isspace():
+            return False
+    return True
 
 
 class ObjectSheet:
@@ -177,9 +183,8 @@ class ObjectSheet:
             self.empty_rows += 1
             return None
         self.data_rows += 1
-        values = {name: cells.get(name, "") for name in self.headers}
-        if len(cells) > len(values) or any(name not in values for name in cells):
-            values.update(cells)   # keys found only after the first objects: read, not among the columns
+        values = dict.fromkeys(self.headers, "")
+        values.update(cells)   # keys found only after the first objects are read too (not among the columns)
         return Row(record.number, values)
 
     def __iter__(self) -> Iterator[Row]:
