@@ -162,3 +162,41 @@ def test_orders_survive_kill_9_in_the_run_and_in_the_resume_and_roll_back_to_not
         undo = cli("rollback", "customers.results.csv", "--yes", "--api-url", sb.api_url, cwd=tmp_path)
         assert undo.returncode == 0, undo.stderr
         assert sb.profiles(7) == [] and sb.subprofiles() == []
+
+
+def test_kill_9_while_a_new_customer_or_an_order_is_being_stored_then_resume(tmp_path):
+    """The two moments a collection import can be caught in the act: the POST of
+    a new customer's profile, and the POST of an order, each stored and killed
+    before the answer came (the sandbox holds the answer back). The resume finds
+    what was stored by its key: nobody and nothing twice, and the results say
+    which row created the customer."""
+    write_files(tmp_path, customers=1, orders=0)
+    with open(tmp_path / "orders.csv", "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([["Order", "Customer", "Customer name", "Amount", "Date"],
+                                 ["O-1", "new@example.com", "New", "1,00", "01-02-2025 10:00"],
+                                 ["O-2", "new@example.com", "New", "2,00", "01-02-2025 11:00"]])
+    with Sandbox(schema=tmp_path / "shop.yaml", token=TOKEN, faults=Faults(slow_after_store=1.0, slow_seconds=60)) as sb:
+        for stored in (1, 2):   # the run: the profile's POST; the resume: both orders' POSTs (after the profile)
+            run = start(tmp_path, sb.api_url, *(["--resume"] if stored == 2 else []))
+            deadline = time.monotonic() + 30
+            while sb.stats()["slow"] < 1:
+                assert run.poll() is None and time.monotonic() < deadline, run.communicate()
+                time.sleep(0.005)
+            run.kill()
+            run.wait(timeout=10)
+            assert sb.stats()["stored"] == stored
+            sb.reset_stats()
+        sb.set_faults(slow_after_store=0.0)
+        done = cli("run", "orders.csv", "--mapping", "orders.yaml", "--api-url", sb.api_url, "--schema",
+                   "shop.yaml", "--quiet", "--resume", cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert [p["fields"]["email"] for p in sb.profiles(7)] == ["new@example.com"]
+        assert sorted(sp["fields"]["order_id"] for sp in sb.subprofiles(71)) == ["O-1", "O-2"]
+        with open(tmp_path / "orders.results.csv", encoding="utf-8-sig", newline="") as f:
+            lines = {line["key"]: line for line in csv.DictReader(f)}
+        assert {k: (v["status"], v["profile_status"]) for k, v in lines.items()} == {
+            "O-1": ("created", "created"), "O-2": ("created", "found")}
+        assert all("found by its key after the previous run stopped" in v["error"] for v in lines.values())
+        undo = cli("rollback", "orders.results.csv", "--yes", "--api-url", sb.api_url, cwd=tmp_path)
+        assert undo.returncode == 0, undo.stderr
+        assert sb.profiles(7) == [] and sb.subprofiles() == []
