@@ -310,6 +310,7 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
     """
     started = time.monotonic()
     with ExitStack() as stack:
+        from_memory = options.rows is not None
         options = _rows_as_file(options, stack)
         client = _client_for(api, options, stack)
         mapping = load_run_mapping(options)
@@ -331,6 +332,8 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
             if on_outcome:
                 on_outcome(outcome)
         summary.empty_rows = prepared.sheet.empty_rows
+        if from_memory:
+            summary.file = None   # the temporary file the rows were read from is gone
     summary.elapsed = time.monotonic() - started
     return summary
 
@@ -359,6 +362,7 @@ def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None
     if api is None:
         raise UsageError(Msg.NEEDS_API)
     with ExitStack() as stack:
+        from_memory = options.rows is not None
         options = _rows_as_file(options, stack)
         client = _client_for(api, options, stack)
         assert client is not None
@@ -372,6 +376,8 @@ def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None
                     caller(outcome)
         summary = _run(options, client, stop, on_outcome, on_start)
         summary.outcomes = sorted(kept, key=lambda o: o.row)
+        if from_memory:
+            summary.file = None   # the temporary file the rows were read from is gone
         return summary
 
 

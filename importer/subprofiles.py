@@ -286,12 +286,6 @@ class ProfileResolver:
             self._known[key] = _Known(profile_id=pid, created_by=row, creating=state == "creating",
                                       unknown_since=row if state == "unknown" else None)
 
-    def created(self) -> int:
-        """Profiles this run (with the runs it resumes) created."""
-        with self._lock:
-            return sum(1 for k in self._known.values() if k.created_by is not None and k.profile_id is not None
-                       and not k.creating and k.unknown_since is None)
-
     def _creating(self, profile: Profile) -> None:
         if self._journal is not None:
             self._journal.note_profile(folded_key(profile.key), "creating", profile.row)
@@ -338,7 +332,9 @@ class ProfileResolver:
             creator = known.created_by if creating and known is not None and known.created_by else row
             assert result.profile_id is not None
             self._note(key, "created", creator, result.profile_id)
-            self._known[key] = _Known(profile_id=result.profile_id, created_by=creator)
+            # created with this row's profile fields: a later row sending the same needs no update
+            self._known[key] = _Known(profile_id=result.profile_id, created_by=creator,
+                                      sent=self._update_payload(owner)[2])
             return self._known[key], result.attempts
         if result.status is Status.SKIPPED and result.profile_id is not None:  # it exists
             self._known[key] = _Known(profile_id=result.profile_id)
@@ -382,14 +378,22 @@ class ProfileResolver:
         return self._failed(row, owner, Status.FAILED, Reason(
             "many_match", Msg.MANY_PROFILES, {"n": len(matches), "key": self._described(owner), "ids": ids}), 1)
 
-    def _update(self, owner: Profile, row: int, known: _Known, attempts: int) -> "_Resolved | Outcome":
-        """existing_profile: update: the row's profile fields (and interests) to a profile that existed."""
+    def _update_payload(self, owner: Profile) -> tuple[dict[str, str], dict[str, int], str]:
+        """What ``existing_profile: update`` sends for this row's profile (as ProfileSender's update
+        mode: an empty cell blanks nothing unless marked), and its digest."""
         fields = {k: v for k, v in owner.fields.items()
                   if k not in owner.empty_fields or k.lower() in self.blank_fields}
         interests = owner.interests if self.replace_interests else {
             k: v for k, v in owner.interests.items()
             if k not in owner.empty_interests or k.lower() in self.blank_interests}
         digest = hashlib.blake2b(json.dumps([fields, interests], sort_keys=True).encode(), digest_size=12).hexdigest()
+        return fields, interests, digest
+
+    def _update(self, owner: Profile, row: int, known: _Known, attempts: int) -> "_Resolved | Outcome | Deferred":
+        """existing_profile: update: the row's profile fields (and interests) to a profile that existed."""
+        from importer.pacing import PacerStopped
+        from importer.sender import Deferred
+        fields, interests, digest = self._update_payload(owner)
         pid = known.profile_id
         assert pid is not None
         if digest == known.sent:  # an earlier row of this run sent exactly this
@@ -399,8 +403,12 @@ class ProfileResolver:
                 attempts += self.client.update_fields(pid, fields)
             if interests:
                 attempts += self.client.update_interests(pid, interests, replace=self.replace_interests)
-        except (ApiError, InvalidTokenError):
-            raise
+        except PacerStopped:
+            return Deferred(keep_mark=False)   # an update stores nobody: the row is simply sent again
+        except InvalidTokenError:
+            return Deferred(keep_mark=False, stop=InvalidTokenError(api_version=self.client.api_version))
+        except ApiError as exc:
+            return Deferred(keep_mark=False, stop=exc)
         except RequestFailed as exc:
             return self._failed(row, owner, Status.FAILED, Reason(
                 exc.reason_code, Msg.PROFILE_UPDATE_FAILED, {"pid": pid, "why": str(exc)}),
