@@ -120,6 +120,8 @@ def test_collection_settings_are_validated_with_file_line_place_and_what_is_allo
      "'email' is a constant, so every row would belong to the same profile"),
     ("collection: M\nprofile_key: {email: E}\nprofile_fields: {Email: E2}\nfields: {number: No}\n",
      "'email' is mapped here and under profile_fields"),
+    ("collection: M\nprofile_key: {email: E}\nprofile_fields: {firstname: F}\nfields: {number: No}\n",
+     "profile_fields would never be sent: with missing_profile: fail and existing_profile: keep"),
 ])
 def test_collection_mistakes_are_named(tmp_path, yaml_text, expected):
     path = tmp_path / "m.yaml"
@@ -258,10 +260,10 @@ def test_create_mode_with_missing_profiles_created_once_per_customer(tmp_path, c
 
 def test_missing_profile_fail_fails_the_row_and_names_the_key(tmp_path, club):
     CopernicaClient(club.api_url, TOKEN).create_profile(5, {"email": "p1@club.nl"})
-    src, mapping = write(tmp_path, [member(1), member(2)], missing="fail")
+    src, mapping = write(tmp_path, [member(1), member(2)], missing="fail", extra="existing_profile: update\n")
     summary = run(tmp_path, club, src, mapping)
     lines = {r["key"]: r for r in results(tmp_path / "out.csv")}
-    assert (lines["M1"]["status"], lines["M1"]["profile_status"]) == ("created", "found")
+    assert (lines["M1"]["status"], lines["M1"]["profile_status"]) == ("created", "updated")
     assert (lines["M2"]["status"], lines["M2"]["code"]) == ("failed", "no_profile")
     assert "no profile with email 'p2@club.nl' in database 5 (missing_profile: fail)" in lines["M2"]["error"]
     assert summary.exit_code == 1 and len(club.profiles(5)) == 1

@@ -541,6 +541,9 @@ class CollectionMsg:
     PROFILE_KEY_ON_INVALID = ("{name!r}: a key field must be valid, so on_invalid cannot be '{mode}'; "
                               "remove on_invalid from it")
     SAME_NAME_TWICE = "{section}: {a!r} and {b!r} are the same field (names are case-insensitive)"
+    PROFILE_FIELDS_UNUSED = ("{names} would never be sent: with missing_profile: fail and existing_profile: keep "
+                             "a row's profile is only looked up. Add missing_profile: create (to create the "
+                             "profiles that are not there) or existing_profile: update, or remove them")
 
 
 Mapping.model_rebuild()  # its annotations name DuplicatesRule and the shorthands defined above
@@ -576,6 +579,9 @@ def check_collection_settings(mapping: Mapping) -> None:
         raise _mapping_error(CollectionMsg.NO_INTERESTS)
     if not mapping.fields:
         raise _mapping_error(CollectionMsg.NO_FIELDS.format(collection=mapping.collection))
+    unused = [name for name in ("profile_fields", "profile_interests") if getattr(mapping, name)]
+    if unused and mapping.missing_profile == "fail" and mapping.existing_profile == "keep":
+        raise _mapping_error(CollectionMsg.PROFILE_FIELDS_UNUSED.format(names=" and ".join(unused)))
     for section, names in (("profile_fields", list(mapping.profile_field_specs())),
                            ("profile_interests", list(mapping.profile_interests))):
         seen: dict[str, str] = {}
