@@ -95,7 +95,7 @@ REASON_TITLES: dict[str, str] = {
     # invalid, added with the reader's reasons
     "unnamed_column": "a value in a column the header does not name",
     # collections and JSON inputs (issue 16)
-    "bad_json": "a line that is not a JSON object",
+    "bad_json": "a line (or array item) that is not a JSON object",
     "no_profile": "no profile for the row's profile key (missing_profile: fail)",
     "other_profile": "the subprofile's key belongs to another profile",
     "profile_unknown": "the row's profile could not be checked",

@@ -41,12 +41,14 @@ class Msg:
 class JsonLinesSource:
     """An open NDJSON file: its records, one per line."""
 
-    def __init__(self, path: Path, kind: detect.FileKind, encoding: str | None = None) -> None:
+    def __init__(self, path: Path, kind: detect.FileKind, encoding: str | None = None, *,
+                 stream: BinaryIO | None = None) -> None:
+        """``stream``: read these bytes instead of opening ``path`` (which then only names them)."""
         self.path = path
         self.kind = kind
         self.encoding = encoding or "utf-8"
         self.delimiter = None
-        self._file: BinaryIO = open_binary(path, kind)
+        self._file: BinaryIO = stream if stream is not None else open_binary(path, kind)
 
     def records(self) -> Iterator[ObjectRecord]:
         number = 0
