@@ -45,7 +45,8 @@ class Msg:
     NOTHING_TO_DO = "Nothing to import."
     DRAFT_WRITTEN = "Draft mapping written to {out}; review it, then: copernica-import check {file} --mapping {out}"
     DRAFT_EXISTS = "{out} exists already; choose another --output (it is not overwritten)"
-    SCHEMA_WRITTEN = "Database {id} ({name}): {fields} fields, {interests} interests written to {out}"
+    SCHEMA_WRITTEN = ("Database {id} ({name}): {fields} fields, {interests} interests, {collections} collections "
+                      "written to {out}")
     RESULTS_MISSING = "results file {path} does not exist"
     LOG_FILE = "cannot write the log file {path}: {why}"
     WORKERS = "--workers must be at least 1"
@@ -283,14 +284,14 @@ def cmd_schema(args: argparse.Namespace) -> int:
     from importer.schema import dump_schema
 
     with _connection(args).open_client() as client:
-        db = client.fetch_schema(args.database)
+        db = client.fetch_schema(args.database, collections=True)
     text = dump_schema([db])
     if not args.output:
         sys.stdout.write(text)
         return 0
     Path(args.output).write_text(text, encoding="utf-8")
     print(Msg.SCHEMA_WRITTEN.format(id=db.id, name=db.name, fields=len(db.fields), interests=len(db.interests),
-                                    out=args.output), file=sys.stderr)
+                                    collections=len(db.collections), out=args.output), file=sys.stderr)
     return 0
 
 

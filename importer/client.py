@@ -1,4 +1,4 @@
-"""Copernica REST calls: profiles, the database's structure, paging.
+"""Copernica REST calls: profiles, subprofiles, the database's structure, paging.
 
 What this module promises the sender:
 
@@ -61,13 +61,17 @@ log = logging.getLogger(__name__)
 COPERNICA_INVALID_TOKEN = "Invalid access token"
 COPERNICA_NO_DATABASE = "No database with supplied ID"
 COPERNICA_ALREADY_REMOVED = "Profile has already been removed"
+COPERNICA_SUBPROFILE_ALREADY_REMOVED = "Subprofile has already been removed"
 
 
 class Msg:
     """Every text this module shows a user."""
     REFUSED = "Copernica refused the request: {detail}"
     REFUSED_PROFILE = "Copernica refused the profile: {detail}"
+    REFUSED_SUBPROFILE = "Copernica refused the subprofile: {detail}"
     NO_PROFILE_ID = "Copernica answered {status} but sent no profile ID (X-Created header missing or not a number)"
+    NO_SUBPROFILE_ID = ("Copernica answered {status} but sent no subprofile ID (X-Created header missing or "
+                        "not a number)")
     UNEXPECTED_REDIRECT = "Copernica answered with an unexpected redirect (HTTP {status})"
     SCHEMA_FAILED = "could not read the structure of database {database_id} at {host}: {error}"
     BAD_VERSION = "API version must be 3 or 4, not {version!r}"
@@ -188,6 +192,36 @@ class CopernicaClient:
                                         refused.api_message == COPERNICA_ALREADY_REMOVED):
             raise refused
 
+    # -- subprofiles (records of a collection, each under one profile) -------
+    def create_subprofile(self, profile_id: int, collection_id: int, fields: dict[str, Any]) -> CreateResult:
+        """POST one subprofile (the bare field object) under a profile; the new ID comes from X-Created."""
+        call = _Call("POST", f"profile/{int(profile_id)}/subprofiles/{int(collection_id)}", body=fields,
+                     idempotent=False, refused_message=Msg.REFUSED_SUBPROFILE)
+        response, attempts = self._request(call)
+        return CreateResult(_created_id(response, attempts, Msg.NO_SUBPROFILE_ID), attempts)
+
+    def find_subprofiles(self, collection_id: int, match: dict[str, str]) -> list[dict]:
+        """Every subprofile of the collection whose fields equal all of ``match`` (all pages)."""
+        conditions = tuple(("fields[]", f"{name}=={value}") for name, value in match.items())
+        return self._list_all(f"collection/{int(collection_id)}/subprofiles", conditions + (("dataonly", "true"),))
+
+    def update_subprofile_fields(self, subprofile_id: int, fields: dict[str, Any]) -> int:
+        """PUT the given fields of one subprofile (others stay); returns attempts."""
+        _, attempts = self._request(_Call("PUT", f"subprofile/{int(subprofile_id)}/fields", body=fields,
+                                          ok_statuses=_UPDATED, refused_message=Msg.REFUSED_SUBPROFILE))
+        return attempts
+
+    def delete_subprofile(self, subprofile_id: int) -> None:
+        refused: RequestRefused | None = None
+        try:
+            self._request(_Call("DELETE", f"subprofile/{int(subprofile_id)}"))
+        except RequestRefused as error:
+            refused = error
+        # as for profiles: a retry after a lost answer finds it removed by the first attempt
+        if refused is not None and not (refused.attempts > 1 and
+                                        refused.api_message == COPERNICA_SUBPROFILE_ALREADY_REMOVED):
+            raise refused
+
     # -- database structure ------------------------------------------------
     def databases(self) -> list[dict]:
         """Every database the token can see (each with its ``ID`` and ``name``)."""
@@ -204,17 +238,29 @@ class CopernicaClient:
     def interests(self, database_id: int) -> list[dict]:
         return self._list_all(f"database/{int(database_id)}/interests", (), database_id=database_id)
 
-    def fetch_schema(self, database_id: int) -> DatabaseSchema:
-        """The database's fields and interests; ``ApiError`` when they cannot be read."""
+    def collections(self, database_id: int) -> list[dict]:
+        return self._list_all(f"database/{int(database_id)}/collections", (), database_id=database_id)
+
+    def collection_fields(self, collection_id: int) -> list[dict]:
+        return self._list_all(f"collection/{int(collection_id)}/fields", ())
+
+    def fetch_schema(self, database_id: int, *, collections: bool = False) -> DatabaseSchema:
+        """The database's fields and interests, and with ``collections`` its collections (each with
+        its fields: one more call, and one per collection); ``ApiError`` when they cannot be read."""
         try:
             info = self.database(database_id)
             fields = [_field_def(f).model_dump() for f in self.fields(database_id)]
             interests = [_interest_def(i).model_dump() for i in self.interests(database_id)]
+            found = [{"id": c["ID"], "name": str(c.get("name", "")),
+                      "fields": [_field_def(f).model_dump() for f in self.collection_fields(int(c["ID"]))]}
+                     for c in (self.collections(database_id) if collections else [])
+                     if _int_or_none(c.get("ID")) is not None]
         except RequestFailed as exc:  # before any row is sent: a clear stop, not a traceback
             raise ApiUnavailable(Msg.SCHEMA_FAILED.format(database_id=database_id,
                                                           host=urlsplit(self.api_url).netloc, error=exc)) from None
         # as dicts: DatabaseSchema's validators expect dicts (or bare names)
-        return DatabaseSchema(id=int(database_id), name=str(info.get("name", "")), fields=fields, interests=interests)
+        return DatabaseSchema(id=int(database_id), name=str(info.get("name", "")), fields=fields, interests=interests,
+                              collections=found)
 
     def close(self) -> None:
         with self._sessions_lock:
@@ -392,13 +438,13 @@ def _jwt_rejected(response: requests.Response) -> bool:
         response.status_code == 400 and error_detail(response) == COPERNICA_INVALID_TOKEN)
 
 
-def _created_id(response: requests.Response, attempts: int) -> int:
+def _created_id(response: requests.Response, attempts: int, missing: str = Msg.NO_PROFILE_ID) -> int:
     value = response.headers.get("X-Created", "").strip()  # requests' headers are case-insensitive
     if value.isdigit() and int(value) > 0:
         return int(value)
     # the profile was probably stored, so this is ambiguous, not a refusal:
     # the sender looks the key up instead of sending it again
-    raise AnswerLost(Msg.NO_PROFILE_ID.format(status=response.status_code), attempts)
+    raise AnswerLost(missing.format(status=response.status_code), attempts)
 
 
 def _json(response: requests.Response) -> Any:

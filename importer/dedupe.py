@@ -54,3 +54,76 @@ def folded(key: str) -> int:
     if not key.isascii():
         key = unicodedata.normalize("NFC", key)
     return hash(key.casefold())
+
+
+class RankedDuplicateIndex:
+    """``duplicates: {keep: newest|oldest, by: COLUMN}``: of the rows with one key, the one whose
+    ``by`` column holds the latest (earliest) date, or the highest (lowest) number, is imported.
+
+    Values are read as dates (ISO forms such as 2024-03-01 or 2024-03-01T10:15:00Z, or the rule's
+    ``date_format``), else as numbers; a row whose value is neither (or empty) ranks below every
+    readable one, and of equal values the later row wins. Like ``last``, the winners are known
+    from a first pass (``learn``); each key keeps its hash, its best rank and that row.
+    """
+
+    def __init__(self, keep: str, by: str, date_formats: list[str] | None = None) -> None:
+        if keep not in ("newest", "oldest"):
+            raise ValueError(f"keep must be 'newest' or 'oldest', not {keep!r}")
+        self.keep = keep
+        self.ranked_by = by
+        self._formats = list(date_formats or [])
+        self._best: dict[int, tuple[tuple[int, float], int, str]] = {}   # key hash -> (rank, row, value)
+
+    def rank_of(self, value: str) -> float | None:
+        """The value as a number to compare (a date as its POSIX time), or None when it is neither."""
+        from datetime import UTC, datetime
+        text = value.strip()
+        if not text:
+            return None
+        moment = None
+        for fmt in self._formats:
+            try:
+                moment = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+        if moment is None:
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+            except ValueError:
+                moment = None
+        if moment is not None:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.timestamp()
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return number if number == number else None  # not NaN
+
+    def learn(self, row: int, key: str, value: str) -> None:
+        rank = self.rank_of(value)
+        sign = 1 if self.keep == "newest" else -1
+        ranked = (0, 0.0) if rank is None else (1, sign * rank)
+        h = folded(key)
+        best = self._best.get(h)
+        if best is None or ranked >= best[0]:   # equal: the later row wins
+            self._best[h] = (ranked, row, value)
+
+    def winner(self, row: int, key: str) -> int | None:
+        """The row this one duplicates (it is skipped), or None (import it)."""
+        if not key:
+            return None
+        best = self._best.get(folded(key))
+        if best is None or best[1] == row:
+            return None
+        return best[1]
+
+    def winning_value(self, key: str) -> str:
+        """The ``by`` value of the row that wins for ``key`` (for the skipped rows' reasons)."""
+        best = self._best.get(folded(key))
+        return best[2] if best is not None else ""
+
+    def __len__(self) -> int:
+        return len(self._best)

@@ -28,8 +28,12 @@ def earlier_run(journal_path: Path, rollback_record: Path | None = None) -> Earl
     try:
         conn = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
         try:
-            ids = {pid for (pid,) in conn.execute(
-                "SELECT profile_id FROM rows WHERE status='created' AND profile_id IS NOT NULL")}
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(rows)")}
+            # a collection import's rows created subprofiles: those are what it created
+            created = ("SELECT coalesce(subprofile_id, profile_id) FROM rows WHERE status='created' AND "
+                       "coalesce(subprofile_id, profile_id) IS NOT NULL") if "subprofile_id" in columns else \
+                "SELECT profile_id FROM rows WHERE status='created' AND profile_id IS NOT NULL"
+            ids = {pid for (pid,) in conn.execute(created)}
             uncertain = conn.execute("SELECT count(*) FROM rows WHERE state IN ('sending', 'creating') "
                                      "OR status='unknown'").fetchone()[0]
         finally:
@@ -43,8 +47,9 @@ def earlier_run(journal_path: Path, rollback_record: Path | None = None) -> Earl
 def _deleted_ids(record: Path) -> set[int]:
     try:
         with open(record, encoding="utf-8-sig", newline="") as f:
-            return {int(r["profile_id"]) for r in csv.DictReader(f)
-                    if r.get("status") == "deleted" and (r.get("profile_id") or "").isdigit()}
+            # a collection import's rollback records subprofiles in their own column
+            return {int(r.get("subprofile_id") or r["profile_id"]) for r in csv.DictReader(f)
+                    if r.get("status") == "deleted" and (r.get("subprofile_id") or r.get("profile_id") or "").isdigit()}
     except (OSError, KeyError, ValueError):
         return set()
 

@@ -18,6 +18,14 @@ outcome stands), which changed (treated by the mode's rules: in create mode a
 key this run created is never created again) and which are new.
 
 Every failed write (a full disk) is an ``OutputError`` naming the journal.
+
+A collection import (subprofiles) also keeps, per row, the subprofile's ID
+and what the row did to its profile, and in a table of its own each profile
+the run creates: ``creating`` (committed before its POST leaves),
+``created`` with its ID, or ``unknown`` (its answers were lost and it could
+not be found). So a resume after kill -9 knows which profiles this run may
+have created (looked up before anything else), and ``rollback`` deletes
+them too.
 """
 from __future__ import annotations
 
@@ -166,6 +174,10 @@ class Journal:
         for column in ("reasons", "digest"):  # a journal of version 1
             if column not in columns:
                 self._conn.execute(f"ALTER TABLE rows ADD COLUMN {column} TEXT")
+        for column, kind in (("subprofile_id", "INTEGER"), ("profile_status", "TEXT")):  # before collections
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE rows ADD COLUMN {column} {kind}")
+        self._conn.execute(_PROFILES_TABLE)
         self.file_changed = before.file_fingerprint != identity.file_fingerprint
 
     # -- meta values (for example the run's lowest created ID) ----------------
@@ -212,11 +224,29 @@ class Journal:
             if not c.in_transaction:
                 c.execute("BEGIN")
             c.execute(
-                "INSERT OR REPLACE INTO rows (row, state, status, profile_id, error, attempts, key, reasons, digest) "
-                "VALUES (?, 'final', ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO rows (row, state, status, profile_id, error, attempts, key, reasons, digest, "
+                "subprofile_id, profile_status) VALUES (?, 'final', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (outcome.row, outcome.status.value, outcome.profile_id, outcome.error, outcome.attempts,
-                 outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False), digest))
+                 outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False), digest,
+                 outcome.subprofile_id, outcome.profile_status))
             self._pending += 1
+
+    # -- the profiles a collection import creates ------------------------------
+    def note_profile(self, key: str, state: str, row: int, profile_id: int | None = None) -> None:
+        """Durably note a profile of a collection import: ``creating`` (before its POST leaves),
+        ``created`` (with its ID) or ``unknown``. ``key`` is the profile key as compared (folded)."""
+        with self._writing():
+            c = self._conn
+            if not c.in_transaction:
+                c.execute("BEGIN")
+            c.execute("INSERT OR REPLACE INTO profiles (key, state, profile_id, row) VALUES (?, ?, ?, ?)",
+                      (key, state, profile_id, row))
+            c.execute("COMMIT")
+
+    def profile_states(self) -> list[tuple[str, str, int | None, int]]:
+        """(folded key, state, profile ID, row) of every profile this run noted."""
+        with self._lock:
+            return self._conn.execute("SELECT key, state, profile_id, row FROM profiles ORDER BY row").fetchall()
 
     def commit(self) -> None:
         with self._writing():
@@ -250,14 +280,15 @@ class Journal:
         while True:
             with self._lock:
                 batch = self._conn.execute(
-                    "SELECT row, state, status, profile_id, error, attempts, key, reasons, digest FROM rows "
-                    "WHERE row > ? ORDER BY row LIMIT ?", (last, page)).fetchall()
+                    "SELECT row, state, status, profile_id, error, attempts, key, reasons, digest, subprofile_id, "
+                    "profile_status FROM rows WHERE row > ? ORDER BY row LIMIT ?", (last, page)).fetchall()
             if not batch:
                 return
-            for row, state, status, pid, error, attempts, key, reasons, digest in batch:
+            for row, state, status, pid, error, attempts, key, reasons, digest, sub_id, profile_status in batch:
                 outcome = None
                 if state == "final":
-                    outcome = Outcome(row, Status(status), pid, _reasons(reasons, error, status), attempts, key)
+                    outcome = Outcome(row, Status(status), pid, _reasons(reasons, error, status), attempts, key,
+                                      subprofile_id=sub_id, profile_status=profile_status or "")
                 yield RowState(row, state, outcome, digest or "", key or "")
             last = batch[-1][0]
 
@@ -332,8 +363,10 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
                 status TEXT, profile_id INTEGER, error TEXT NOT NULL DEFAULT '',
                 attempts INTEGER NOT NULL DEFAULT 0, key TEXT NOT NULL DEFAULT '',
                 reasons TEXT,                 -- JSON: [[code, template, values], ...]
-                digest TEXT);                 -- of the row's cells: a resume knows a changed row
-        """)
+                digest TEXT,                  -- of the row's cells: a resume knows a changed row
+                subprofile_id INTEGER,        -- collection imports: the row's subprofile
+                profile_status TEXT);         -- ... and what it did to its profile (created/updated/found)
+        """ + _PROFILES_TABLE)
         meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
@@ -341,6 +374,15 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
     finally:
         conn.close()  # rollback-journal mode until here: one self-contained file to rename
     os.replace(building, path)
+
+
+_PROFILES_TABLE = """
+    CREATE TABLE IF NOT EXISTS profiles (      -- collection imports: the profiles this run creates
+        key TEXT PRIMARY KEY,                  -- the profile key, folded as Copernica compares it
+        state TEXT NOT NULL,                   -- 'creating', 'created' or 'unknown'
+        profile_id INTEGER,
+        row INTEGER NOT NULL);                 -- the row that created it
+"""
 
 
 def _remove(path: Path) -> None:

@@ -101,6 +101,11 @@ REASON_TITLES: dict[str, str] = {
     # notes about the whole file (the summary's Notes, not a row's status)
     "blank_yes_no": "empty yes/no cells switched nothing",
     "lost_leading_zeros": "numbers that lost their leading zeros",
+    # collections and JSON inputs (issue 16)
+    "bad_json": "a line (or array item) that is not a JSON object",
+    "no_profile": "no profile for the row's profile key (missing_profile: fail)",
+    "other_profile": "the subprofile's key belongs to another profile",
+    "profile_unknown": "the row's profile could not be checked",
 }
 
 
@@ -213,6 +218,10 @@ class Outcome:
     reasons: tuple[Reason, ...] = ()
     attempts: int = 0
     key: str = ""
+    # collection imports: the subprofile, and what the row did to its profile
+    # ("created", "updated", "found"; "" when it never got one)
+    subprofile_id: int | None = None
+    profile_status: str = ""
 
     @property
     def error(self) -> str:

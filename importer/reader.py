@@ -6,7 +6,8 @@
             ...
 
 Formats: .csv .tsv .txt (tab-separated), their .gz versions, .xlsx/.xlsm,
-.xls and .ods. Every problem with the file itself is one ``InputFileError`` raised
+.xls and .ods; .json (an array of objects) and .ndjson/.jsonl (one object a
+line), plain or .gz, as an ``ObjectSheet`` (readers/objects.py). Every problem with the file itself is one ``InputFileError`` raised
 by ``open_sheet`` (before any row is handed out) with a message that names
 the file and says how to fix it; a malformed single row is handed out with
 ``Row.problem`` set (a ``Reason``: extra_cells, unnamed_column or
@@ -19,7 +20,7 @@ import itertools
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from importer.errors import InputFileError
 from importer.models import Reason, Row
@@ -38,6 +39,11 @@ from importer.readers.table import (
 from importer.readers.text import TextSource
 
 SheetChoice = str | int | None
+
+if TYPE_CHECKING:
+    from importer.readers.jsondoc import JsonArraySource
+    from importer.readers.jsonlines import JsonLinesSource
+    from importer.readers.objects import ObjectSheet
 
 __all__ = ["Sheet", "open_sheet", "read_rows", "file_fingerprint", "last_row_cut_off", "SUPPORTED_SUFFIXES",
            "FILE_NOTES"]
@@ -223,6 +229,8 @@ def open_sheet(path: str | Path, encoding: str | None = None, delimiter: str | N
     detect.check_path(path)
     kind = detect.kind_from_name(path)
     detect.check_content_matches(path, kind)
+    if kind.base in detect.JSON_FORMATS.values():
+        return _open_objects(path, kind, encoding, delimiter, sheet)
     source = _open_source(path, kind, encoding, delimiter, sheet)
     try:
         return Sheet(path, kind.format, source, getattr(source, "sheet_name", None), header_row=header_row,
@@ -256,6 +264,28 @@ def last_row_cut_off(sheet: Sheet) -> str | None:
     if last is not None and last.problem is not None and last.problem.code == "cut_off":
         return last.problem.message
     return None
+
+
+def _open_objects(path: Path, kind: detect.FileKind, encoding: str | None, delimiter: str | None,
+                  sheet: SheetChoice) -> "ObjectSheet":
+    """A .json or .ndjson/.jsonl file (readers/objects.py, jsonlines.py, jsondoc.py)."""
+    from importer.readers.objects import Msg as ObjectsMsg
+    from importer.readers.objects import ObjectSheet
+    if sheet is not None and str(sheet).strip():
+        raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))
+    if delimiter:
+        raise InputFileError(ObjectsMsg.NO_DELIMITER.format(path=path))
+    if kind.base == "ndjson":
+        from importer.readers.jsonlines import JsonLinesSource
+        source: "JsonLinesSource | JsonArraySource" = JsonLinesSource(path, kind, encoding)
+    else:
+        from importer.readers.jsondoc import JsonArraySource
+        source = JsonArraySource(path, kind, encoding)
+    try:
+        return ObjectSheet(path, kind.format, source)
+    except BaseException:
+        source.close()
+        raise
 
 
 def read_rows(path: str | Path, **options: object) -> Iterator[Row]:

@@ -22,7 +22,10 @@ file that was itself a results file keeps the first run's row numbers in
 ``original_row``, so the two files line up. Cells a row holds past the
 header's last column are kept at the end of its line. A ``check --report``
 adds, per mapped field and interest, the value that would be sent
-(``→ country``: ``NL`` beside the source's ``Netherlands``).
+(``→ country``: ``NL`` beside the source's ``Netherlands``). A collection
+import (subprofiles) has two more columns after ``profile_id``:
+``subprofile_id`` and ``profile_status`` (what the row did to its profile:
+``created``, ``updated`` or ``found``).
 """
 from __future__ import annotations
 
@@ -43,9 +46,12 @@ class Msg:
 
 
 RESULT_COLUMNS = ("row", "status", "profile_id", "error", "code", "attempts", "key")
+COLLECTION_RESULT_COLUMNS = ("row", "status", "profile_id", "subprofile_id", "profile_status", "error", "code",
+                             "attempts", "key")
 # a results file imported again: the row number in the file the first run read
 ORIGINAL_ROW = "original_row"
 _REIMPORT_COLUMNS = (*RESULT_COLUMNS, ORIGINAL_ROW)
+_COLLECTION_REIMPORT_COLUMNS = (*COLLECTION_RESULT_COLUMNS, ORIGINAL_ROW)
 # results files written before the `code` column existed can still be imported again
 _EARLIER_COLUMNS = ("row", "status", "profile_id", "error", "attempts", "key")
 # a check report's columns with the value each mapped field would get
@@ -81,7 +87,8 @@ def unneutralise(value: str) -> str:
 
 def _our_columns(headers: Iterable[str]) -> tuple[str, ...] | None:
     headers = tuple(headers)
-    for ours in (_REIMPORT_COLUMNS, RESULT_COLUMNS, _EARLIER_COLUMNS):
+    for ours in (_COLLECTION_REIMPORT_COLUMNS, COLLECTION_RESULT_COLUMNS, _REIMPORT_COLUMNS, RESULT_COLUMNS,
+                 _EARLIER_COLUMNS):
         if headers[: len(ours)] == ours:
             return ours
     return None
@@ -96,7 +103,7 @@ def is_results_header(headers: Iterable[str]) -> bool:
 # "Status (source)" in the results, so the file can be read back without two
 # columns of one name; reading it back restores the name.
 SOURCE_SUFFIX = " (source)"
-_OURS = {c.casefold() for c in _REIMPORT_COLUMNS}
+_OURS = {c.casefold() for c in _COLLECTION_REIMPORT_COLUMNS}
 
 
 def source_label(column: str) -> str:
@@ -122,9 +129,9 @@ def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str
     """A results-file row as (its source cells by original name, unneutralised;
     our columns: row, status, profile_id, ...). The source cells also carry the
     row's first row number (``ORIGINAL_ROW_KEY``) for the next results file."""
-    ours = {c: values.get(c, "") for c in _REIMPORT_COLUMNS}
+    ours = {c: values.get(c, "") for c in _COLLECTION_REIMPORT_COLUMNS}
     cells = {_original_name(k): unneutralise(v) for k, v in values.items()
-             if k not in _REIMPORT_COLUMNS and not k.startswith(SENT_PREFIX)}
+             if k not in _COLLECTION_REIMPORT_COLUMNS and not k.startswith(SENT_PREFIX)}
     cells[ORIGINAL_ROW_KEY] = ours[ORIGINAL_ROW] or ours["row"]
     return cells, ours
 
@@ -138,8 +145,15 @@ def _extra_cells(values: dict[str, str]) -> list[str]:
     return [v for k, v in values.items() if k.startswith(EXTRA_CELL_KEY)]
 
 
-def results_header(source: list[str], *, original_rows: bool = False, sent: list[str] | None = None) -> list[str]:
-    ours = _REIMPORT_COLUMNS if original_rows else RESULT_COLUMNS
+def our_columns(*, collection: bool = False, original_rows: bool = False) -> tuple[str, ...]:
+    if collection:
+        return _COLLECTION_REIMPORT_COLUMNS if original_rows else COLLECTION_RESULT_COLUMNS
+    return _REIMPORT_COLUMNS if original_rows else RESULT_COLUMNS
+
+
+def results_header(source: list[str], *, original_rows: bool = False, sent: list[str] | None = None,
+                   collection: bool = False) -> list[str]:
+    ours = our_columns(collection=collection, original_rows=original_rows)
     return [*ours, *(source_label(c) for c in source), *(SENT_PREFIX + s for s in sent or [])]
 
 
@@ -163,20 +177,23 @@ class ResultsWriter:
     """
 
     def __init__(self, path: str | Path, columns: list[str], *, delimiter: str = DEFAULT_DELIMITER,
-                 original_rows: bool = False, sent: list[str] | None = None) -> None:
+                 original_rows: bool = False, sent: list[str] | None = None, collection: bool = False) -> None:
         """``columns``: the input's own columns (see ``source_columns``); ``original_rows``: the
         input is a results file (its row numbers go in ``original_row``); ``sent``: a check
-        report's sent-value columns (see ``sent_labels``)."""
+        report's sent-value columns (see ``sent_labels``); ``collection``: a collection
+        import's file, with ``subprofile_id`` and ``profile_status``."""
         self.path = Path(path)
         self.source_columns = list(columns)
         self.original_rows = original_rows
         self.sent = list(sent or [])
+        self.collection = collection
         self.lines = 0
         with self._writing():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "w", encoding="utf-8-sig", newline="")
             self._csv = csv.writer(self._file, delimiter=delimiter)
-            self._csv.writerow(results_header(self.source_columns, original_rows=original_rows, sent=self.sent))
+            self._csv.writerow(results_header(self.source_columns, original_rows=original_rows, sent=self.sent,
+                                              collection=collection))
             self._file.flush()
 
     def write(self, outcome: Outcome, values: dict[str, str] | None, sent: list[str] | None = None) -> None:
@@ -186,8 +203,10 @@ class ResultsWriter:
         self.lines += 1
 
     def _cells(self, o: Outcome, values: dict[str, str], sent: list[str] | None) -> list[str | int]:
-        line: list[str | int] = [
-            o.row, o.status.value, "" if o.profile_id is None else o.profile_id, o.error, o.code, o.attempts, o.key]
+        line: list[str | int] = [o.row, o.status.value, "" if o.profile_id is None else o.profile_id]
+        if self.collection:
+            line += ["" if o.subprofile_id is None else o.subprofile_id, o.profile_status]
+        line += [o.error, o.code, o.attempts, o.key]
         if self.original_rows:
             original = values.get(ORIGINAL_ROW_KEY, "")
             line.append(int(original) if original.isdigit() else original)
@@ -248,7 +267,7 @@ class XlsxResultsWriter(ResultsWriter):
     """
 
     def __init__(self, path: str | Path, columns: list[str], *, delimiter: str = DEFAULT_DELIMITER,
-                 original_rows: bool = False, sent: list[str] | None = None) -> None:
+                 original_rows: bool = False, sent: list[str] | None = None, collection: bool = False) -> None:
         from openpyxl import Workbook
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -259,14 +278,16 @@ class XlsxResultsWriter(ResultsWriter):
         self.source_columns = list(columns)
         self.original_rows = original_rows
         self.sent = list(sent or [])
+        self.collection = collection
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._partial = self.path.with_name(self.path.name + ".partial")
         self._cell, self._illegal = WriteOnlyCell, ILLEGAL_CHARACTERS_RE
         self._book = Workbook(write_only=True)
         self._sheet = self._book.create_sheet(SHEET_TITLE)
         self._fills = {s: PatternFill("solid", start_color=c, end_color=c) for s, c in STATUS_FILLS.items()}
-        self._ours = len(_REIMPORT_COLUMNS if original_rows else RESULT_COLUMNS)
-        header = results_header(self.source_columns, original_rows=original_rows, sent=self.sent)
+        self._ours = len(our_columns(collection=collection, original_rows=original_rows))
+        header = results_header(self.source_columns, original_rows=original_rows, sent=self.sent,
+                                collection=collection)
         self._width = len(header)
         self._letter = get_column_letter
         sheet = self._sheet
@@ -326,10 +347,12 @@ class XlsxResultsWriter(ResultsWriter):
 
 
 def open_results_writer(path: str | Path, columns: list[str], *, delimiter: str | None = None,
-                        original_rows: bool = False, sent: list[str] | None = None) -> ResultsWriter:
+                        original_rows: bool = False, sent: list[str] | None = None,
+                        collection: bool = False) -> ResultsWriter:
     """The writer for ``path``: a workbook for ``.xlsx``, else CSV with ``delimiter`` (default ",")."""
     kind = XlsxResultsWriter if is_workbook(path) else ResultsWriter
-    return kind(path, columns, delimiter=delimiter or DEFAULT_DELIMITER, original_rows=original_rows, sent=sent)
+    return kind(path, columns, delimiter=delimiter or DEFAULT_DELIMITER, original_rows=original_rows, sent=sent,
+                collection=collection)
 
 
 def is_workbook(path: str | Path) -> bool:

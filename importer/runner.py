@@ -6,12 +6,20 @@ install no signal handlers: a caller who wants Ctrl-C to stop a run passes
 a ``threading.Event`` as ``stop`` and sets it (the CLI does so from its
 handlers). A run stops taking rows, lets the requests in flight finish,
 writes everything and returns a summary whose ``stopped`` says why.
+
+Instead of a file, ``ImportOptions(rows=...)`` takes rows from memory (a
+pandas DataFrame or any iterable of dicts; see ``importer.frames``), and the
+mapping may be a dict; ``keep_outcomes=True`` returns every row's outcome in
+``summary.outcomes`` (``summary.outcomes_frame()`` with pandas). A mapping with
+``collection:`` imports subprofiles (``importer.subprofiles``).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +27,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from importer.connection import DEFAULT_WORKERS, Connection
@@ -40,6 +48,7 @@ from importer.journal import (
     row_digest,
 )
 from importer.mapping import Mapping, RowConverter, compile_mapping, load_mapping
+from importer.mapping.spec import mapping_from_dict
 from importer.models import Outcome, Profile, Reason, Row, RowError, Status, StopReason
 from importer.reader import Sheet, file_fingerprint, open_sheet
 from importer.recorder import ResultsRecorder
@@ -81,13 +90,23 @@ class Msg:
                     "the run stopped. When the file is complete, run the same command with --resume: rows "
                     "already imported are not sent again")
     CREATED_BEFORE = "a profile with this key was created by this run already (from row {row}); not created again"
+    DUPLICATE_RANKED = "duplicate of row {row}, whose {column!r} is {which} ({value})"
+    DUPLICATE_UNRANKED = ("duplicate of row {row}: this row's {column!r} ({value}) is not a date or a number, so the "
+                          "row whose {column!r} is {which} was imported")
+    RANK_WORDS = {"newest": "newer", "oldest": "older"}
+    NO_MAPPING = "ImportOptions needs a mapping: a mapping file's path, or its settings as a dict"
+    RANK_COLUMN_MISSING = ("{source}: duplicates.by: the file has no column {column!r}{hint} (its columns: {columns})")
 
 
 @dataclass
 class ImportOptions:
-    """What to import and how; where to send it is a ``Connection``."""
-    file: Path
-    mapping: Path
+    """What to import and how; where to send it is a ``Connection``.
+
+    ``file`` or ``rows``: a file, or rows from memory (a pandas DataFrame or an
+    iterable of dicts, see ``importer.frames``). ``mapping``: a mapping file's
+    path, its settings as a dict, or a ``Mapping``."""
+    file: Path | None = None
+    mapping: "Path | dict | Mapping | None" = None
     database: int | None = None        # overrides the mapping's
     results: Path | None = None        # default: <input name>.results.csv in the current folder
     schema: Path | None = None         # check against this structure file instead of asking the API
@@ -105,11 +124,14 @@ class ImportOptions:
     discard_earlier: bool = False      # --overwrite deletes (instead of setting aside) the earlier run's files
     header_row: int | None = None      # overrides the mapping's header_row
     results_delimiter: str | None = None  # the results CSV's delimiter (default: the mapping's, else ",")
+    rows: Any = None                   # rows from memory instead of a file (a DataFrame, an iterable of dicts)
+    keep_outcomes: bool = False        # summary.outcomes: every row's outcome, in row order
 
     def results_path(self) -> Path:
         if self.results is not None:
             return Path(self.results)
-        return Path.cwd() / results_name(Path(self.file))
+        from importer.frames import SPOOL_NAME
+        return Path.cwd() / results_name(Path(self.file) if self.file is not None else Path(SPOOL_NAME))
 
 
 def results_name(file: Path) -> str:
@@ -138,8 +160,33 @@ class Prepared:
 
 # -- preparation (everything before a single row is sent) ----------------------
 def load_run_mapping(options: ImportOptions) -> Mapping:
-    mapping = load_mapping(options.mapping)
+    given = options.mapping
+    if given is None:
+        raise UsageError(Msg.NO_MAPPING)
+    if isinstance(given, Mapping):
+        mapping = given
+    elif isinstance(given, dict):
+        mapping = mapping_from_dict(given)
+    else:
+        mapping = load_mapping(given)
     return mapping.with_overrides(database=options.database, on_existing=options.on_existing)
+
+
+def _rows_as_file(options: ImportOptions, stack: ExitStack) -> ImportOptions:
+    """Rows from memory are written once to a temporary NDJSON file and read from there like any file
+    (``importer.frames``): the same checks, journal, results and resume."""
+    from importer.frames import SPOOL_NAME, spool
+    from importer.frames import Msg as FramesMsg
+    if options.rows is None:
+        if options.file is None:
+            raise UsageError(FramesMsg.NEITHER)
+        return options
+    if options.file is not None:
+        raise UsageError(FramesMsg.BOTH)
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="copernica-rows-")))
+    spool(options.rows, folder / SPOOL_NAME)
+    return dataclasses.replace(options, file=folder / SPOOL_NAME, rows=None,
+                               results=options.results_path())
 
 
 def resolve_schema(options: ImportOptions, mapping: Mapping, client: "CopernicaClient | None") -> DatabaseSchema | None:
@@ -155,7 +202,7 @@ def resolve_schema(options: ImportOptions, mapping: Mapping, client: "CopernicaC
         return None
     if mapping.database is None:
         raise UsageError(Msg.NO_DATABASE)
-    return client.fetch_schema(mapping.database)
+    return client.fetch_schema(mapping.database, collections=mapping.is_collection)
 
 
 def open_input(options: ImportOptions, mapping: Mapping) -> Sheet:
@@ -171,7 +218,11 @@ def prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | N
     if announce:
         sheet.announce()  # how the file was read (encoding, header row, ...): one line each on stderr
     columns = source_columns(sheet.headers)
-    converter = compile_mapping(mapping, columns, schema)
+    if mapping.is_collection:
+        from importer.subprofiles import compile_collection
+        converter: RowConverter = compile_collection(mapping, columns, schema)  # type: ignore[assignment]
+    else:
+        converter = compile_mapping(mapping, columns, schema)
     database_id = schema.id if schema is not None else mapping.database
     return Prepared(sheet, mapping, converter, schema, database_id, columns)
 
@@ -198,6 +249,7 @@ def classify(prepared: Prepared, rows: Iterator[tuple[Row, dict[str, str] | None
     decided locally (invalid, skipped as a duplicate, or done in an earlier run)."""
     convert = prepared.converter
     duplicate = Msg.DUPLICATE_LAST if index.keep == "last" else Msg.DUPLICATE
+    ranked = getattr(index, "ranked_by", None)
     for row, earlier in rows:
         verdict = convert(row)
         if earlier is not None and earlier["status"] in DONE_BEFORE:
@@ -213,6 +265,10 @@ def classify(prepared: Prepared, rows: Iterator[tuple[Row, dict[str, str] | None
             yield row, Outcome(row.number, Status.INVALID, reasons=verdict.reasons, key=verdict.key)
             continue
         winner = index.winner(row.number, verdict.key)
+        if winner is not None and ranked is not None:
+            reason = _ranked_duplicate(index, row, winner, verdict.key)
+            yield row, Outcome(row.number, Status.SKIPPED, reasons=(reason,), key=verdict.key)
+            continue
         if winner is not None:
             reason = Reason("duplicate", duplicate, {"row": winner})
             yield row, Outcome(row.number, Status.SKIPPED, reasons=(reason,), key=verdict.key)
@@ -220,15 +276,49 @@ def classify(prepared: Prepared, rows: Iterator[tuple[Row, dict[str, str] | None
         yield row, verdict
 
 
+def _ranked_duplicate(index, row: Row, winner: int, key: str) -> Reason:
+    """Why a row lost to another with its key under ``duplicates: {keep: newest|oldest, by: COLUMN}``."""
+    column, keep = index.ranked_by, index.keep
+    which = Msg.RANK_WORDS[keep]
+    mine = row.values.get(column, "")
+    if index.rank_of(mine) is None:
+        return Reason("duplicate", Msg.DUPLICATE_UNRANKED, {"row": winner, "column": column,
+                                                             "value": repr(mine), "which": which})
+    return Reason("duplicate", Msg.DUPLICATE_RANKED, {"row": winner, "column": column, "which": which,
+                                                       "value": index.winning_value(key)})
+
+
 def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None) -> DuplicateIndex:
-    """``duplicates: last`` needs a first pass to know each key's last row."""
-    index = DuplicateIndex(mapping.duplicates)
-    if mapping.duplicates == "last" and mapping.key_fields:
+    """``duplicates: last`` (and ``newest``/``oldest``) need a first pass to know each key's winning row."""
+    rule = mapping.duplicates
+    if rule.ranked:
+        return _ranked_index(options, mapping, schema)
+    index = DuplicateIndex(rule.keep)
+    if rule.keep == "last" and mapping.key_fields:
         with ExitStack() as stack:
             prepared = prepare(options, mapping, schema, stack, announce=False)
             convert = prepared.converter
             index.learn((p.row, p.key) for p in (convert(row) for row, _ in _rows(prepared.sheet))
                         if isinstance(p, Profile))
+    return index
+
+
+def _ranked_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None):
+    from importer.dedupe import RankedDuplicateIndex
+    rule = mapping.duplicates
+    index = RankedDuplicateIndex(rule.keep, rule.by or "", list(rule.date_format))
+    with ExitStack() as stack:
+        prepared = prepare(options, mapping, schema, stack)
+        if index.ranked_by not in prepared.columns:
+            from importer.mapping.names import closest
+            raise UsageError(Msg.RANK_COLUMN_MISSING.format(source=mapping.source, column=index.ranked_by,
+                                                            hint=closest(index.ranked_by, prepared.columns),
+                                                            columns=", ".join(prepared.columns)))
+        convert = prepared.converter
+        for row, _ in _rows(prepared.sheet):
+            verdict = convert(row)
+            if isinstance(verdict, Profile) and verdict.key:
+                index.learn(row.number, verdict.key, row.values.get(index.ranked_by, ""))
     return index
 
 
@@ -243,6 +333,8 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
     """
     started = time.monotonic()
     with ExitStack() as stack:
+        from_memory = options.rows is not None
+        options = _rows_as_file(options, stack)
         client = _client_for(api, options, stack)
         mapping = load_run_mapping(options)
         schema = resolve_schema(options, mapping, client)
@@ -256,7 +348,7 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
         writer = stack.enter_context(open_results_writer(
             report, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,
             original_rows=is_results_header(prepared.sheet.headers),
-            sent=sent_labels(fields, interests))) if report else None
+            sent=sent_labels(fields, interests), collection=mapping.is_collection)) if report else None
         summary.results_path = report
         for row, verdict in classify(prepared, _rows(prepared.sheet), index):
             outcome = verdict if isinstance(verdict, Outcome) else Outcome(
@@ -267,10 +359,14 @@ def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None
                     k: v for k, v in verdict.interests.items() if k not in verdict.empty_interests}) \
                     if isinstance(verdict, Profile) else None
                 writer.write(outcome, row.values, sent)
+            if options.keep_outcomes:
+                summary.outcomes.append(outcome)
             if on_outcome:
                 on_outcome(outcome)
         summary.empty_rows = prepared.sheet.empty_rows
         summary.notes = prepared.converter.notes()
+        if from_memory:
+            summary.file = None   # the temporary file the rows were read from is gone
     summary.elapsed = time.monotonic() - started
     return summary
 
@@ -299,9 +395,23 @@ def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None
     if api is None:
         raise UsageError(Msg.NEEDS_API)
     with ExitStack() as stack:
+        from_memory = options.rows is not None
+        options = _rows_as_file(options, stack)
         client = _client_for(api, options, stack)
         assert client is not None
-        return _run(options, client, stop, on_outcome, on_start)
+        kept: list[Outcome] = []
+        if options.keep_outcomes:
+            caller = on_outcome
+
+            def on_outcome(outcome: Outcome) -> None:
+                kept.append(outcome)
+                if caller is not None:
+                    caller(outcome)
+        summary = _run(options, client, stop, on_outcome, on_start)
+        summary.outcomes = sorted(kept, key=lambda o: o.row)
+        if from_memory:
+            summary.file = None   # the temporary file the rows were read from is gone
+        return summary
 
 
 def _run(options: ImportOptions, client: "CopernicaClient", external: threading.Event | None,
@@ -337,16 +447,19 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
                                  "database": int(mapping.database)})
         writer = stack.enter_context(open_results_writer(
             results_path, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,
-            original_rows=is_results_header(prepared.sheet.headers)))
+            original_rows=is_results_header(prepared.sheet.headers), collection=mapping.is_collection))
         summary.note_run(mapping=options.mapping, database_id=int(mapping.database),
                          database_name=schema.name if schema else None, api_url=client.api_url)
         recorder = ResultsRecorder(journal, writer, summary, on_outcome)
-        sender = ProfileSender(
-            client, int(mapping.database), mapping.on_existing, tuple(prepared.converter.key_fields),
-            replace_interests=mapping.interests_on_update == "replace",
-            blank_fields=frozenset(n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
-            blank_interests=frozenset(n.lower() for n, spec in mapping.interests.items() if spec.blank_existing),
-            on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait)
+        if mapping.is_collection:
+            sender = _subprofile_sender(client, mapping, prepared, journal, stop)
+        else:
+            sender = ProfileSender(
+                client, int(mapping.database), mapping.on_existing, tuple(prepared.converter.key_fields),
+                replace_interests=mapping.interests_on_update == "replace",
+                blank_fields=frozenset(n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
+                blank_interests=frozenset(n.lower() for n, spec in mapping.interests.items() if spec.blank_existing),
+                on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait)
         if on_start:
             on_start(prepared)
         work: queue.Queue = queue.Queue(maxsize=max(2, options.workers * 2))
@@ -378,6 +491,26 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
     if summary.stop_error is not None and not summary.sent:
         _forget(summary)  # nothing left: the same command works again, without --resume
     return summary
+
+
+def _subprofile_sender(client: "CopernicaClient", mapping: Mapping, prepared: Prepared, journal: Journal,
+                       stop: StopFlag):
+    """A collection import's sender; the journal notes the collection, so `rollback` knows subprofiles."""
+    from importer.subprofiles import SubprofileSender
+    converter = prepared.converter
+    collection = getattr(converter, "collection", None)
+    assert collection is not None and collection.id is not None  # a run always has the database's structure
+    journal.set_meta("collection", {"id": collection.id, "name": collection.name})
+    profile_specs = mapping.profile_field_specs()
+    return SubprofileSender(
+        client, int(mapping.database or 0), collection.id, mapping.on_existing, tuple(converter.key_fields),
+        tuple(converter.profile_key_fields), missing_profile=mapping.missing_profile,
+        existing_profile=mapping.existing_profile, replace_interests=mapping.interests_on_update == "replace",
+        blank_fields=frozenset(n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
+        profile_blank_fields=frozenset(n.lower() for n, spec in profile_specs.items() if spec.blank_existing),
+        profile_blank_interests=frozenset(n.lower() for n, spec in mapping.profile_interests.items()
+                                          if spec.blank_existing),
+        journal=journal, wait=stop.wait)
 
 
 def _open_journal(options: ImportOptions, journal_path: Path, results_path: Path, identity: RunIdentity,

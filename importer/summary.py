@@ -159,6 +159,8 @@ class RunSummary:
             "started": self.started_at.isoformat(timespec="seconds"),
             "finished": self.finished_at.isoformat(timespec="seconds"),
         }
+    # every row's outcome in row order, when asked for (ImportOptions.keep_outcomes)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1
@@ -177,6 +179,11 @@ class RunSummary:
             group.count += 1
             if len(group.rows) < EXAMPLE_ROWS:
                 group.rows.append(outcome.row)
+
+    def outcomes_frame(self):
+        """``outcomes`` as a pandas DataFrame (needs the extra: copernica-import[pandas])."""
+        from importer.frames import outcomes_frame
+        return outcomes_frame(self.outcomes)
 
     @property
     def rows(self) -> int:

@@ -3,6 +3,10 @@
 A transform is a pure function ``str -> str``. A mapping names them in a list::
 
     transform: [trim, lower, {replace: {Holland: NL}}, {default: NL}]
+    transform: [{regex_replace: {"^00": "+"}}]      # a pattern and what replaces it
+
+(``{lookup: countries.csv}``, a table read from a file, needs the mapping's
+folder and is built by ``importer.mapping.lookup``.)
 
 Two kinds of transform live here:
 
@@ -31,11 +35,16 @@ class Msg:
     REPLACE_NOT_SINGLE = "replace: each 'from' and 'to' must be a single value, not a list or a mapping"
     DEFAULT_NEEDS_VALUE = "default needs a single value, for example {{default: NL}}"
     ZFILL_NEEDS_WIDTH = "zfill needs a width, a whole number of 1 or more, for example {{zfill: 6}}"
+    REGEX_NEEDS_PAIRS = ("regex_replace needs 'pattern: replacement' pairs, for example "
+                         "{{regex_replace: {{'^00': '+'}}}} (quote them: YAML reads some characters itself)")
+    REGEX_NOT_SINGLE = "regex_replace: each pattern and replacement must be a single value, not a list or a mapping"
+    REGEX_BAD = "regex_replace: {pattern!r} cannot be used: {why}"
     UNKNOWN = "unknown transform '{name}'{hint} (known: {known})"
     DID_YOU_MEAN = "; did you mean '{name}'?"
     NEEDS_ARGUMENT = "transform '{name}' needs an argument, written as {{{name}: ...}}"
     TAKES_NO_ARGUMENT = "transform '{name}' takes no argument; write it as just {name}"
     NOT_A_TRANSFORM = "a transform is a name such as trim, or one name with its argument such as {{default: NL}}"
+    NO_TABLES = "lookup tables can only be used in a mapping file (or a mapping given to run_import)"
 
 
 class TransformSpecError(ValueError):
@@ -140,17 +149,49 @@ def zfill(argument: Any) -> Transform:
     return lambda value: value.zfill(width) if value.isdigit() else value
 
 
+def regex_replace(argument: Any) -> Transform:
+    """``{regex_replace: {pattern: replacement, ...}}``: every match of each pattern (a Python regular
+    expression) is replaced, in order; ``\\1`` in the replacement is the first group ('^0031' -> '+31',
+    '[^0-9+]' -> '')."""
+    if not isinstance(argument, dict) or not argument:
+        raise TransformSpecError(Msg.REGEX_NEEDS_PAIRS.format())
+    if not all(_is_scalar(k) and _is_scalar(v) for k, v in argument.items()):
+        raise TransformSpecError(Msg.REGEX_NOT_SINGLE.format())
+    steps: list[tuple[re.Pattern[str], str]] = []
+    for pattern_text, replacement in argument.items():
+        pattern_text, replacement = scalar_text(pattern_text), scalar_text(replacement)
+        try:
+            pattern = re.compile(pattern_text)
+            pattern.sub(replacement, "")  # a bad group reference in the replacement fails here, not per row
+        except (re.error, IndexError) as exc:
+            raise TransformSpecError(Msg.REGEX_BAD.format(pattern=pattern_text, why=exc)) from None
+        steps.append((pattern, replacement))
+
+    def apply(value: str) -> str:
+        for pattern, replacement in steps:
+            value = pattern.sub(replacement, value)
+        return value
+    return apply
+
+
 PARAMETERISED: dict[str, Callable[[Any], Transform]] = {
     "replace": replace,
     "default": default,
     "zfill": zfill,
+    "regex_replace": regex_replace,
 }
 
 
 # ---------------------------------------------------------------- building
 
+# built by the mapping, which knows the folder its file names are relative to
+# (``importer.mapping.lookup``): {lookup: countries.csv}
+WITH_FILES = ("lookup",)
+Tables = Callable[[Any], Transform]
+
+
 def known_names() -> list[str]:
-    return [*SIMPLE, *PARAMETERISED]
+    return [*SIMPLE, *PARAMETERISED, *WITH_FILES]
 
 
 def _unknown(name: str) -> TransformSpecError:
@@ -159,12 +200,14 @@ def _unknown(name: str) -> TransformSpecError:
     return TransformSpecError(Msg.UNKNOWN.format(name=name, hint=hint, known=", ".join(known_names())))
 
 
-def build_transform(spec: Any) -> Transform:
-    """The transform a mapping entry names: ``'trim'`` or ``{'replace': {...}}``."""
+def build_transform(spec: Any, *, tables: Tables | None = None) -> Transform:
+    """The transform a mapping entry names: ``'trim'`` or ``{'replace': {...}}``.
+
+    ``tables`` builds ``{lookup: FILE}`` (see ``importer.mapping.lookup``)."""
     if isinstance(spec, str):
         if spec in SIMPLE:
             return SIMPLE[spec]
-        if spec in PARAMETERISED:
+        if spec in PARAMETERISED or spec in WITH_FILES:
             raise TransformSpecError(Msg.NEEDS_ARGUMENT.format(name=spec))
         raise _unknown(spec)
     if isinstance(spec, dict) and len(spec) == 1:
@@ -172,6 +215,10 @@ def build_transform(spec: Any) -> Transform:
         name = scalar_text(name)
         if name in PARAMETERISED:
             return PARAMETERISED[name](argument)
+        if name in WITH_FILES:
+            if tables is None:
+                raise TransformSpecError(Msg.NO_TABLES.format())
+            return tables(argument)
         if name in SIMPLE:
             raise TransformSpecError(Msg.TAKES_NO_ARGUMENT.format(name=name))
         raise _unknown(name)

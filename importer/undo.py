@@ -20,6 +20,12 @@ cannot run beside the import it undoes, nor twice at once.
     from importer import Connection, rollback
     done = rollback(Path("contacts.results.csv"), Connection(token=token), yes=True)
     done.exit_code   # 0 all deleted, 1 some failed, 2 declined/nothing sent, 3 stopped
+
+A collection import's run (its results file has ``subprofile_id``) is undone
+in two steps: first every subprofile it created, then every profile it
+created (``profile_status`` ``created``, and the journal's profiles table:
+also a profile whose row never got its subprofile). Its record has a
+``subprofile_id`` column: a line with one is a subprofile's delete.
 """
 from __future__ import annotations
 
@@ -31,16 +37,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importer.client import COPERNICA_ALREADY_REMOVED
+from importer.client import COPERNICA_ALREADY_REMOVED, COPERNICA_SUBPROFILE_ALREADY_REMOVED
 from importer.connection import Connection
 from importer.errors import ApiError, CopernicaImportError, RequestFailed, RequestRefused, UsageError
 from importer.journal import RunLock, journal_path_for, rollback_path_for
 from importer.results import csv_layout, is_workbook, read_results
 
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
+COLLECTION_ROLLBACK_COLUMNS = ("row", "status", "profile_id", "subprofile_id", "error")
 DELETED, FAILED = "deleted", "failed"
-# Copernica's answers for a profile that is not there (any more)
-GONE_MESSAGES = (COPERNICA_ALREADY_REMOVED.lower(), "already been removed", "no profile with supplied id")
+# Copernica's answers for a profile (or subprofile) that is not there (any more)
+GONE_MESSAGES = (COPERNICA_ALREADY_REMOVED.lower(), COPERNICA_SUBPROFILE_ALREADY_REMOVED.lower(),
+                 "already been removed", "no profile with supplied id", "no subprofile with supplied id")
 
 
 class Msg:
@@ -68,6 +76,20 @@ class Msg:
     FAILED_HINT = "Run the same rollback command again to retry the failed ones."
     STOPPED = ("Stopped: {deleted:,} deleted so far, each one recorded. Run the same command again to continue. "
                "Record: {output}")
+    # a collection import's run
+    WOULD_DELETE_SUBPROFILE = "would delete subprofile {sid} of profile {pid} (row {row})"
+    SUB_DRY_RUN_TOTAL = ("{subprofiles:,} subprofiles and {profiles:,} profiles would be deleted ({done:,} deleted "
+                         "by an earlier rollback).")
+    SUB_NOTHING_TO_DO = ("Nothing to delete: the run created {created:,} subprofiles and profiles, {done:,} are "
+                         "deleted already.")
+    SUB_NOT_A_TERMINAL = ("rollback would delete {subprofiles:,} subprofiles and {profiles:,} profiles; add --yes to "
+                          "confirm when not at a terminal (or --dry-run to list them)")
+    SUB_CONFIRM = ("Delete {subprofiles:,} subprofiles and {profiles:,} profiles created by the run in {path} from "
+                   "{target}? This cannot be undone. Type yes: ")
+    SUB_DONE = ("Deleted {subprofiles:,} subprofiles and {profiles:,} profiles ({gone:,} of them were already gone), "
+                "{failed:,} failed. Record: {output}")
+    SUB_UPDATED_NOT_RESTORED = ("note: {n:,} subprofiles were updated by this run; a rollback does not delete "
+                                "them and cannot restore their earlier values")
 
 
 @dataclass
@@ -77,6 +99,8 @@ class RunRecord:
     updated: int = 0
     unknown: int = 0
     in_flight: int = 0
+    collection: bool = False                               # a collection import: subprofiles too
+    subprofiles: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # subprofile ID -> (row, profile)
 
 
 @dataclass
@@ -105,7 +129,14 @@ def read_run(results: Path) -> RunRecord:
     record = RunRecord()
     for line in read_results(results):
         status, pid = line["status"], line["profile_id"]
-        if status == "created" and pid.isdigit():
+        if "subprofile_id" in line:  # a collection import: the row's subprofile, and maybe its profile
+            record.collection = True
+            sid = line["subprofile_id"]
+            if status == "created" and sid.isdigit():
+                record.subprofiles.setdefault(int(sid), (int(line["row"]), int(pid) if pid.isdigit() else None))
+            if line.get("profile_status") == "created" and pid.isdigit():
+                record.created.setdefault(int(pid), int(line["row"]))
+        elif status == "created" and pid.isdigit():
             record.created.setdefault(int(pid), int(line["row"]))
         record.updated += status == "updated"
         record.unknown += status == "unknown"
@@ -120,9 +151,21 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
     try:
         conn = sqlite3.connect(f"file:{journal}?mode=ro", uri=True)
         try:
-            for row, pid in conn.execute("SELECT row, profile_id FROM rows WHERE state='final' "
-                                         "AND status='created' AND profile_id IS NOT NULL"):
-                record.created.setdefault(int(pid), int(row))
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            collection = "profiles" in tables and conn.execute(
+                "SELECT 1 FROM meta WHERE name='collection'").fetchone() is not None
+            if collection:
+                record.collection = True
+                for row, pid, sid in conn.execute("SELECT row, profile_id, subprofile_id FROM rows WHERE "
+                                                  "state='final' AND status='created' AND subprofile_id IS NOT NULL"):
+                    record.subprofiles.setdefault(int(sid), (int(row), pid))
+                for row, pid in conn.execute("SELECT row, profile_id FROM profiles WHERE state='created' "
+                                             "AND profile_id IS NOT NULL"):
+                    record.created.setdefault(int(pid), int(row))
+            else:
+                for row, pid in conn.execute("SELECT row, profile_id FROM rows WHERE state='final' "
+                                             "AND status='created' AND profile_id IS NOT NULL"):
+                    record.created.setdefault(int(pid), int(row))
             record.in_flight = conn.execute(
                 "SELECT count(*) FROM rows WHERE state IN ('sending', 'creating')").fetchone()[0]
         finally:
@@ -132,12 +175,26 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
 
 
 def already_deleted(output: Path) -> set[int]:
+    """The profiles an earlier rollback deleted (lines without a subprofile)."""
+    return _deleted(output)[0]
+
+
+def _deleted(output: Path) -> tuple[set[int], set[int]]:
+    """(profiles, subprofiles) an earlier rollback recorded as deleted."""
+    profiles: set[int] = set()
+    subprofiles: set[int] = set()
     if not output.exists() or output.stat().st_size == 0:
-        return set()
+        return profiles, subprofiles
     _, delimiter = csv_layout(output)
     with open(output, encoding="utf-8-sig", newline="") as f:
-        return {int(r["profile_id"]) for r in csv.DictReader(f, delimiter=delimiter)
-                if r.get("status") == DELETED and (r.get("profile_id") or "").isdigit()}
+        for r in csv.DictReader(f, delimiter=delimiter):
+            if r.get("status") != DELETED:
+                continue
+            if (r.get("subprofile_id") or "").isdigit():
+                subprofiles.add(int(r["subprofile_id"]))
+            elif (r.get("profile_id") or "").isdigit():
+                profiles.add(int(r["profile_id"]))
+    return profiles, subprofiles
 
 
 def output_layout(results: Path, output: Path) -> tuple[bool, str]:
@@ -195,6 +252,9 @@ def rollback(results: Path, api, *, yes: bool = False, dry_run: bool = False,
     talk = _Talk(say)
     with RunLock(journal_path_for(results)):  # not beside the run, not twice
         plan = _plan(results, output, talk)
+        if plan.record.collection:
+            return _collection_rollback(plan, results, api, output, workers, target, yes, dry_run, confirm,
+                                        is_terminal, stop, talk)
         if dry_run:
             for row, pid in plan.todo:
                 talk.out(Msg.WOULD_DELETE.format(pid=pid, row=row))
@@ -216,19 +276,88 @@ def rollback(results: Path, api, *, yes: bool = False, dry_run: bool = False,
         return _delete_all(plan.todo, api, output, workers, stop, talk, layout)
 
 
+def _collection_rollback(plan: "_Plan", results: Path, api, output: Path, workers: int, target: str, yes: bool,
+                         dry_run: bool, confirm: Callable[[str], str], is_terminal: Callable[[], bool] | None,
+                         stop: threading.Event | None, talk: "_Talk") -> RollbackResult:
+    """A collection import's run: its subprofiles first, then the profiles it created."""
+    subprofiles = [(row, sid, pid) for sid, (row, pid) in sorted(plan.record.subprofiles.items(), key=lambda kv: kv[1][0])
+                   if sid not in plan.done_subprofiles]
+    profiles = plan.todo
+    counts = {"subprofiles": len(subprofiles), "profiles": len(profiles)}
+    total = len(subprofiles) + len(profiles)
+    if dry_run:
+        for row, sid, pid in subprofiles:
+            talk.out(Msg.WOULD_DELETE_SUBPROFILE.format(sid=sid, pid=pid if pid is not None else "?", row=row))
+        for row, pid in profiles:
+            talk.out(Msg.WOULD_DELETE.format(pid=pid, row=row))
+        talk.out(Msg.SUB_DRY_RUN_TOTAL.format(**counts, done=len(plan.done) + len(plan.done_subprofiles)))
+        return RollbackResult(output, todo=total)
+    if not total:
+        talk.out(Msg.SUB_NOTHING_TO_DO.format(created=len(plan.record.created) + len(plan.record.subprofiles),
+                                              done=len(plan.done) + len(plan.done_subprofiles)))
+        return RollbackResult(output)
+    if not yes:
+        if not (is_terminal or _stdin_is_terminal)():
+            raise UsageError(Msg.SUB_NOT_A_TERMINAL.format(**counts))
+        if confirm(Msg.SUB_CONFIRM.format(**counts, path=results, target=target)).strip().lower() != "yes":
+            talk.out(Msg.DECLINED)
+            return RollbackResult(output, todo=total, declined=True)
+    items = [_Delete(row, pid, sid) for row, sid, pid in subprofiles]
+    quiet = _Talk(lambda text: None)
+    layout = output_layout(results, output)
+    if isinstance(api, Connection):
+        with api.open_client(workers) as client:
+            first = _delete_all(items, client, output, workers, stop, quiet, layout, collection=True)
+            second = _then_profiles(first, profiles, client, output, workers, stop, quiet, layout)
+    else:
+        first = _delete_all(items, api, output, workers, stop, quiet, layout, collection=True)
+        second = _then_profiles(first, profiles, api, output, workers, stop, quiet, layout)
+    done = RollbackResult(output, todo=total, deleted=first.deleted + second.deleted,
+                          already_gone=first.already_gone + second.already_gone, failed=first.failed + second.failed,
+                          stopped=first.stopped or second.stopped, error=first.error or second.error)
+    if done.error is not None:
+        talk.note(f"error: {done.error}")
+    if done.stopped or done.error is not None:
+        talk.note(Msg.STOPPED.format(deleted=done.deleted, output=output))
+        return done
+    talk.out(Msg.SUB_DONE.format(subprofiles=first.deleted, profiles=second.deleted, gone=done.already_gone,
+                                 failed=done.failed, output=output))
+    if done.failed:
+        talk.note(Msg.FAILED_HINT)
+    return done
+
+
+def _then_profiles(first: RollbackResult, profiles: list[tuple[int, int]], client, output: Path, workers: int,
+                   stop: threading.Event | None, talk: "_Talk", layout: tuple[bool, str]) -> RollbackResult:
+    if first.stopped or first.error is not None:
+        return RollbackResult(output)
+    return _delete_all([_Delete(row, pid) for row, pid in profiles], client, output, workers, stop, talk, layout,
+                       collection=True)
+
+
+@dataclass(frozen=True)
+class _Delete:
+    """One delete: a profile, or (with ``subprofile_id``) a subprofile of that profile."""
+    row: int
+    profile_id: int | None
+    subprofile_id: int | None = None
+
+
 @dataclass
 class _Plan:
     record: RunRecord
     done: set[int]
     todo: list[tuple[int, int]]   # (row, profile ID)
+    done_subprofiles: set[int] = field(default_factory=set)
 
 
 def _plan(results: Path, output: Path, talk: "_Talk") -> _Plan:
     record = read_run(results)
-    done = already_deleted(output)
+    done, done_subprofiles = _deleted(output)
     todo = [(row, pid) for pid, row in sorted(record.created.items(), key=lambda kv: kv[1]) if pid not in done]
     if record.updated:
-        talk.note(Msg.UPDATED_NOT_RESTORED.format(n=record.updated))
+        talk.note((Msg.SUB_UPDATED_NOT_RESTORED if record.collection else Msg.UPDATED_NOT_RESTORED).format(
+            n=record.updated))
     if record.unknown:
         talk.note(Msg.UNKNOWN_ROWS.format(n=record.unknown))
     if record.in_flight:
@@ -238,7 +367,7 @@ def _plan(results: Path, output: Path, talk: "_Talk") -> _Plan:
         shown = sorted(later)
         talk.note(Msg.UPDATED_LATER.format(n=len(later), files=", ".join(str(f) for f in files),
                                            ids=", ".join(map(str, shown[:10])) + (", ..." if len(shown) > 10 else "")))
-    return _Plan(record, done, todo)
+    return _Plan(record, done, todo, done_subprofiles)
 
 
 class _Talk:
@@ -262,11 +391,14 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin is not None and sys.stdin.isatty()
 
 
-def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int,
-                stop: threading.Event | None, talk: _Talk, layout: tuple[bool, str] = (True, ",")) -> RollbackResult:
+def _delete_all(todo: "list[tuple[int, int]] | list[_Delete]", client, output: Path, workers: int,
+                stop: threading.Event | None, talk: _Talk, layout: tuple[bool, str] = (True, ","), *,
+                collection: bool = False) -> RollbackResult:
+    """Deletes ``todo`` (``(row, profile ID)`` pairs, or ``_Delete``\\ s in a collection import's rollback),
+    each recorded before the thread that sent it sends its next one."""
     result = RollbackResult(output, todo=len(todo))
     stop = stop or threading.Event()
-    pending: Iterator[tuple[int, int]] = iter(todo)
+    pending: Iterator = iter(todo)
     lock = threading.Lock()
     new_file = not output.exists() or output.stat().st_size == 0
     bom, delimiter = layout
@@ -274,7 +406,7 @@ def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int,
     with open(output, "a", encoding="utf-8-sig" if new_file and bom else "utf-8", newline="") as f:
         writer = csv.writer(f, delimiter=delimiter)
         if new_file:
-            writer.writerow(ROLLBACK_COLUMNS)
+            writer.writerow(COLLECTION_ROLLBACK_COLUMNS if collection else ROLLBACK_COLUMNS)
             f.flush()
 
         def work() -> None:
@@ -284,14 +416,19 @@ def _delete_all(todo: list[tuple[int, int]], client, output: Path, workers: int,
                 if item is None:
                     return
                 try:
-                    row, pid, status, message = _delete_one(client, *item)
+                    if isinstance(item, _Delete):
+                        status, message = _delete_record(client, item)
+                        line = [item.row, status, item.profile_id or "", item.subprofile_id or "", message]
+                    else:
+                        row, pid, status, message = _delete_one(client, *item)
+                        line = [row, status, pid, message]
                 except ApiError as exc:  # a refused token: every delete would fail alike
                     with lock:
                         result.error = result.error or exc
                     stop.set()
                     return
                 with lock:  # recorded before this thread sends its next delete
-                    writer.writerow([row, status, pid, message])
+                    writer.writerow(line)
                     f.flush()
                     result.failed += status == FAILED
                     result.deleted += status == DELETED
@@ -328,3 +465,19 @@ def _delete_one(client, row: int, pid: int) -> tuple[int, int, str, str]:
         return row, pid, FAILED, str(exc)
     except RequestFailed as exc:
         return row, pid, FAILED, str(exc)
+
+
+def _delete_record(client, item: _Delete) -> tuple[str, str]:
+    """(status, message) of one delete of a collection import's rollback; errors that stop everything propagate."""
+    try:
+        if item.subprofile_id is not None:
+            client.delete_subprofile(item.subprofile_id)
+        else:
+            client.delete_profile(item.profile_id)
+        return DELETED, ""
+    except RequestRefused as exc:
+        if any(text in exc.api_message.lower() for text in GONE_MESSAGES):
+            return DELETED, Msg.ALREADY_GONE
+        return FAILED, str(exc)
+    except RequestFailed as exc:
+        return FAILED, str(exc)

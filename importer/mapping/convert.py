@@ -387,7 +387,8 @@ class RowConverter:
             cell = cells.get(list_column.column, "")
             if cell.strip() == "":
                 empty_interests.update(name for name, _ in list_column.interests)
-            items = [item.strip() for item in cell.split(list_column.separator)]
+            # a JSON array (ListCell) brings its items; a cell is split at the separator
+            items = [item.strip() for item in getattr(cell, "items", None) or cell.split(list_column.separator)]
             folded = {item.casefold() for item in items}
             for name, wanted in list_column.interests:
                 interests[name] = 1 if wanted in folded else 0
@@ -430,7 +431,7 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
             continue
         fields.append(_FieldRule(
             name=real_field[name], column=spec.column or "",
-            transform=transforms.chain(transforms.build_transform(t) for t in spec.transform),
+            transform=transforms.chain(transforms.build_transform(t, tables=mapping.tables()) for t in spec.transform),
             checks=_field_checks(spec, field_def), required=spec.required,
             is_key=name.casefold() in key_folded, on_invalid=spec.on_invalid,
             blank_existing=spec.blank_existing, watch_zeros=_may_lose_zeros(spec, field_def)))

@@ -148,4 +148,4 @@ def load_mapping(path: str | Path) -> Mapping:
         raise MappingError(Msg.EMPTY_FILE.format(path=source))
     if not isinstance(data, dict):
         raise MappingError(Msg.NOT_A_MAPPING.format(path=source, got=described(data)))
-    return validated(data, source, lines)
+    return validated(data, source, lines, base=Path(path).resolve().parent)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -22,6 +23,8 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -88,6 +91,7 @@ class Msg:
     TIMEZONE_WITHOUT_DATES = "timezone only applies together with date_format"
     PHONE_WITH_DATE = "phone and date_format cannot both apply to one field"
     BAD_RESULTS_DELIMITER = "results_delimiter {value!r} is not one of: , ; tab |"
+    FROM_PYTHON = "the mapping given from Python"
 
 
 def plural(count: int, one: str, many: str) -> str:
@@ -127,12 +131,24 @@ def _as_list(value: Any) -> Any:
     return value if isinstance(value, list) else [value]
 
 
-def _checked_transform(spec: Any) -> Any:
+def _checked_transform(spec: Any, info: ValidationInfo) -> Any:
     try:
-        transforms.build_transform(spec)
+        transforms.build_transform(spec, tables=lookup_tables(_base_of(info)))
     except transforms.TransformSpecError as exc:
         raise _mapping_error(str(exc)) from None
     return spec
+
+
+def _base_of(info: ValidationInfo) -> Path:
+    """The folder a mapping's file names (lookup tables) are relative to."""
+    context = info.context if isinstance(info.context, dict) else {}
+    return Path(context.get("base") or Path.cwd())
+
+
+def lookup_tables(base: Path) -> transforms.Tables:
+    """What builds ``{lookup: FILE}`` transforms for a mapping in folder ``base``."""
+    from importer.mapping.lookup import load_table
+    return lambda argument: load_table(argument, base).transform()
 
 
 def _checked_date_format(fmt: str) -> str:
@@ -324,11 +340,17 @@ def interest_constant(value: str) -> int:
 
 
 class Mapping(_Settings):
-    """A validated mapping file. Build with ``load_mapping``; fit to a file with ``compile_mapping``."""
+    """A validated mapping file. Build with ``load_mapping``; fit to a file with ``compile_mapping``.
+
+    With ``collection``, each row becomes a subprofile (a record of that
+    collection) under the profile that ``profile_key`` finds: see
+    ``CollectionSettings`` for the settings that only apply then."""
     database: int | None = Field(default=None, ge=1)
+    collection: Text | None = None
     key: Annotated[list[Text], BeforeValidator(_as_list)] = []
     on_existing: Literal["create", "skip", "update", "upsert"] = "create"
-    duplicates: Literal["first", "last"] = "first"
+    duplicates: Annotated["DuplicatesRule", BeforeValidator(_duplicates_shorthand)] = Field(
+        default_factory=lambda: DuplicatesRule())
     interests_on_update: Literal["add", "replace"] = "add"
     header_row: int | None = Field(default=None, ge=1)   # the row with the column names (found when not set)
     header: Literal["auto", "none"] = "auto"            # none: no header row, columns are A, B, C...
@@ -336,13 +358,37 @@ class Mapping(_Settings):
     results_delimiter: Annotated[str, BeforeValidator(_as_text), AfterValidator(_checked_results_delimiter)] | None = None
     fields: dict[Text, FieldSpec] = {}
     interests: dict[Text, InterestSpec] = {}
+    # collection imports only (CollectionSettings): the profile each row belongs to
+    missing_profile: Literal["fail", "create"] = "fail"
+    existing_profile: Literal["keep", "update"] = "keep"
+    profile_fields: dict[Text, FieldSpec] = {}
+    profile_interests: dict[Text, InterestSpec] = {}
+    profile_key: Annotated[dict[Text, FieldSpec | None], BeforeValidator(_profile_key_shorthand)] = {}
 
     _source: str = PrivateAttr(default="the mapping")
+    _base: Path | None = PrivateAttr(default=None)
 
-    @field_validator("fields", "interests", mode="before")
+    @field_validator("fields", "interests", "profile_fields", "profile_interests", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_serializer("duplicates")
+    def _duplicates_text(self, rule: "DuplicatesRule") -> Any:
+        # 'first' and 'last' stay a word, as the file says them (and as fingerprints of earlier runs hold them)
+        return rule.keep if rule.by is None and rule.keep in ("first", "last") else rule.model_dump()
+
+    @field_validator("profile_key", mode="after")
+    @classmethod
+    def _profile_key_mapped(cls, value: dict[str, "FieldSpec | None"], info: ValidationInfo) -> Any:
+        if info.data.get("collection") is None:
+            return value  # refused as a whole by check_collection_settings
+        return checked_profile_key(value, info.data.get("profile_fields") or {})
+
+    @model_validator(mode="after")
+    def _collection_settings(self) -> "Mapping":
+        check_collection_settings(self)
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> "Mapping":
@@ -393,8 +439,18 @@ class Mapping(_Settings):
         """sha256 of the mapping's content (not its formatting or comments): resume refuses a change.
 
         The database and on_existing are left out: a run's identity names them
-        on their own, so a refused resume says which of them changed."""
-        content = self.model_dump(mode="json", by_alias=True, exclude={"database", "on_existing", "results_delimiter"})
+        on their own, so a refused resume says which of them changed. The
+        collection settings are left out when there is no collection (so a
+        mapping's fingerprint is what it was before they existed), and the
+        content of every lookup table is in."""
+        left_out = {"database", "on_existing", "results_delimiter"}
+        if self.collection is None:
+            left_out |= set(COLLECTION_SETTINGS)
+        # settings at their defaults are left out too, so a setting added later leaves fingerprints as they were
+        content = self.model_dump(mode="json", by_alias=True, exclude=left_out, exclude_defaults=True)
+        tables = self.lookup_digests()
+        if tables:
+            content["lookup tables"] = tables
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -405,20 +461,208 @@ class Mapping(_Settings):
             data["database"] = database
         if on_existing is not None:
             data["on_existing"] = on_existing
-        return validated(data, self._source, {})
+        return validated(data, self._source, {}, base=self._base)
+
+    # -- lookup tables and collections (issue 16) ---------------------------
+    @property
+    def base(self) -> Path:
+        """The folder the mapping's file names (lookup tables) are relative to."""
+        return self._base or Path.cwd()
+
+    def tables(self) -> transforms.Tables:
+        return lookup_tables(self.base)
+
+    def lookup_digests(self) -> dict[str, str]:
+        """{table file as written: digest of its content} for every lookup the mapping uses."""
+        from importer.mapping.lookup import load_table, table_spec
+        found: dict[str, str] = {}
+        specs = [*self.fields.values(), *self.profile_fields.values(), *(s for s in self.profile_key.values() if s)]
+        for spec in specs:
+            for step in spec.transform:
+                if isinstance(step, dict) and set(step) == {"lookup"}:
+                    try:
+                        found[table_spec(step["lookup"])[0]] = load_table(step["lookup"], self.base).digest
+                    except transforms.TransformSpecError:
+                        continue  # reported where the transform is built
+        return found
+
+    @property
+    def is_collection(self) -> bool:
+        return self.collection is not None
+
+    def profile_field_specs(self) -> dict[str, FieldSpec]:
+        """A collection import's profile fields: those of ``profile_key`` first, then ``profile_fields``."""
+        specs = {name: spec for name, spec in self.profile_key.items() if spec is not None}
+        return specs | dict(self.profile_fields)
+
+    def profile_part(self) -> "Mapping":
+        """The profile side of a collection import, as a mapping of its own (its key: ``profile_key``)."""
+        return self._part({"key": list(self.profile_key), "on_existing": "skip", "duplicates": DuplicatesRule(),
+                           "interests_on_update": self.interests_on_update,
+                           "fields": self.profile_field_specs(), "interests": dict(self.profile_interests)})
+
+    def collection_part(self) -> "Mapping":
+        """The subprofile side of a collection import, as a mapping of its own (no interests)."""
+        return self._part({"key": list(self.key), "on_existing": self.on_existing, "duplicates": self.duplicates,
+                           "fields": dict(self.fields)})
+
+    def _part(self, settings: dict[str, Any]) -> "Mapping":
+        part = Mapping.model_construct(database=self.database, **settings)
+        part._source, part._base = self._source, self._base
+        return part
 
 
-def validated(data: Any, source: str, lines: LineMap) -> Mapping:
-    """``data`` (a mapping file's content) as a ``Mapping``; one ``MappingError`` listing every problem."""
+def validated(data: Any, source: str, lines: LineMap, *, base: Path | None = None) -> Mapping:
+    """``data`` (a mapping file's content) as a ``Mapping``; one ``MappingError`` listing every problem.
+
+    ``base``: the folder the mapping's file names are relative to (default: the current one)."""
     try:
-        mapping = Mapping.model_validate(data)
+        mapping = Mapping.model_validate(data, context={"base": base})
     except ValidationError as exc:
         problems = [_describe_error(err, lines) for err in exc.errors()]
         count = plural(len(problems), Msg.ONE_PROBLEM, Msg.PROBLEMS)
         raise MappingError(Msg.INVALID.format(
             path=source, count=count, problems="\n".join(Msg.PROBLEM_ITEM.format(problem=p) for p in problems))) from None
     mapping._source = source
+    mapping._base = base
     return mapping
+
+
+def mapping_from_dict(data: Any, *, base: Path | None = None) -> Mapping:
+    """A mapping given from Python (the same settings as a mapping file, as a dict)."""
+    if not isinstance(data, dict):
+        raise MappingError(Msg.INVALID.format(path=Msg.FROM_PYTHON, count=Msg.ONE_PROBLEM,
+                                              problems=Msg.PROBLEM_ITEM.format(
+                                                  problem=Msg.NOT_SETTINGS.format(got=described(data)))))
+    return validated(data, Msg.FROM_PYTHON, {}, base=base)
+
+
+# ------------------------------------------------- migration rules (issue 16)
+# Kept apart from the settings above: the rules of collection imports and of
+# `duplicates: {keep: newest, by: COLUMN}`.
+
+COLLECTION_SETTINGS = ("collection", "missing_profile", "existing_profile", "profile_fields", "profile_interests",
+                       "profile_key")
+
+
+class DuplicatesRule(_Settings):
+    """Which of several rows with one key is imported: ``first``, ``last``, or by a column's value
+    (``newest``/``oldest``: the row whose ``by`` column holds the latest/earliest date or the
+    highest/lowest number)."""
+    keep: Literal["first", "last", "newest", "oldest"] = "first"
+    by: Text | None = None
+    date_format: Annotated[list[DateFormat], BeforeValidator(_as_list)] = []
+
+    @model_validator(mode="after")
+    def _by_when_ranked(self) -> "DuplicatesRule":
+        if self.keep in ("newest", "oldest"):
+            if self.by is None or not self.by.strip():
+                raise _mapping_error(CollectionMsg.RANK_NEEDS_BY.format(keep=self.keep))
+        elif self.by is not None or self.date_format:
+            raise _mapping_error(CollectionMsg.BY_WITHOUT_RANK.format(keep=self.keep))
+        return self
+
+    @property
+    def ranked(self) -> bool:
+        return self.keep in ("newest", "oldest")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):  # `mapping.duplicates == "last"`, as when it was a word
+            return self.by is None and self.keep == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash((self.keep, self.by, tuple(self.date_format)))
+
+
+def _duplicates_shorthand(value: Any) -> Any:
+    """``duplicates: last`` means ``duplicates: {keep: last}``."""
+    if value is None:
+        return {}
+    if isinstance(value, (str, int, float, bool)):
+        return {"keep": transforms.scalar_text(value)}
+    return value
+
+
+def _profile_key_shorthand(value: Any) -> Any:
+    """``profile_key: email`` (a field of ``profile_fields``) means ``{email: }``; a list names several."""
+    if value is None:
+        return {}
+    if isinstance(value, (str, int, float, bool)):
+        return {transforms.scalar_text(value): None}
+    if isinstance(value, list):
+        return {(transforms.scalar_text(v) if isinstance(v, (str, int, float, bool)) else v): None for v in value}
+    return value
+
+
+class CollectionMsg:
+    """What the collection settings and ranked duplicates can say."""
+    RANK_NEEDS_BY = ("keep: {keep} needs the column to compare: add 'by: COLUMN', for example "
+                     "{{keep: {keep}, by: created_at}}")
+    BY_WITHOUT_RANK = "'by' and 'date_format' only apply to keep: newest or oldest, not to keep: {keep}"
+    NEEDS_PROFILE_KEY = ("collection: {collection}: each row belongs to a profile; say how to find it with "
+                         "profile_key, for example 'profile_key: {{email: {{column: E-mail}}}}'")
+    ONLY_WITH_COLLECTION = ("{names}: only apply when the rows go into a collection; add 'collection: NAME' "
+                            "(or remove them)")
+    NO_INTERESTS = ("interests: a collection has no interests; the interests of each row's profile go under "
+                    "profile_interests")
+    NO_FIELDS = "collection: {collection}: map at least one field of the collection under fields"
+    PROFILE_KEY_NOT_MAPPED = ("{name!r} is not one of the profile fields{hint}; map it here ({name}: {{column: ...}}) "
+                              "or under profile_fields (mapped: {mapped})")
+    PROFILE_KEY_TWICE = "{name!r} is mapped here and under profile_fields; map it in one place"
+    PROFILE_KEY_CONSTANT = "{name!r} is a constant, so every row would belong to the same profile"
+    PROFILE_KEY_ON_INVALID = ("{name!r}: a key field must be valid, so on_invalid cannot be '{mode}'; "
+                              "remove on_invalid from it")
+    SAME_NAME_TWICE = "{section}: {a!r} and {b!r} are the same field (names are case-insensitive)"
+    PROFILE_FIELDS_UNUSED = ("{names} would never be sent: with missing_profile: fail and existing_profile: keep "
+                             "a row's profile is only looked up. Add missing_profile: create (to create the "
+                             "profiles that are not there) or existing_profile: update, or remove them")
+
+
+Mapping.model_rebuild()  # its annotations name DuplicatesRule and the shorthands defined above
+
+
+def checked_profile_key(key: dict[str, FieldSpec | None], profile_fields: dict[str, FieldSpec]) -> dict:
+    mapped = {n.casefold(): n for n in profile_fields}
+    for name, spec in key.items():
+        if spec is None:
+            if name.casefold() not in mapped:
+                raise _mapping_error(CollectionMsg.PROFILE_KEY_NOT_MAPPED.format(
+                    name=name, hint=closest(name, list(profile_fields)), mapped=", ".join(profile_fields) or Msg.NONE))
+            spec = profile_fields[mapped[name.casefold()]]
+        elif name.casefold() in mapped:
+            raise _mapping_error(CollectionMsg.PROFILE_KEY_TWICE.format(name=name))
+        if spec.value is not None:
+            raise _mapping_error(CollectionMsg.PROFILE_KEY_CONSTANT.format(name=name))
+        if spec.on_invalid != "reject":
+            raise _mapping_error(CollectionMsg.PROFILE_KEY_ON_INVALID.format(name=name, mode=spec.on_invalid))
+    return key
+
+
+def check_collection_settings(mapping: Mapping) -> None:
+    """The settings of a collection import fit together (or are absent without a collection)."""
+    if mapping.collection is None:
+        given = [n for n in COLLECTION_SETTINGS if n in mapping.model_fields_set and n != "collection"]
+        if given:
+            raise _mapping_error(CollectionMsg.ONLY_WITH_COLLECTION.format(names=", ".join(given)))
+        return
+    if not mapping.profile_key:
+        raise _mapping_error(CollectionMsg.NEEDS_PROFILE_KEY.format(collection=mapping.collection))
+    if mapping.interests:
+        raise _mapping_error(CollectionMsg.NO_INTERESTS)
+    if not mapping.fields:
+        raise _mapping_error(CollectionMsg.NO_FIELDS.format(collection=mapping.collection))
+    unused = [name for name in ("profile_fields", "profile_interests") if getattr(mapping, name)]
+    if unused and mapping.missing_profile == "fail" and mapping.existing_profile == "keep":
+        raise _mapping_error(CollectionMsg.PROFILE_FIELDS_UNUSED.format(names=" and ".join(unused)))
+    for section, names in (("profile_fields", list(mapping.profile_field_specs())),
+                           ("profile_interests", list(mapping.profile_interests))):
+        seen: dict[str, str] = {}
+        for name in names:
+            if name.casefold() in seen:
+                raise _mapping_error(CollectionMsg.SAME_NAME_TWICE.format(section=section, a=seen[name.casefold()],
+                                                                          b=name))
+            seen[name.casefold()] = name
 
 
 def _place(loc: tuple[Any, ...]) -> str:

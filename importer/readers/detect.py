@@ -13,10 +13,12 @@ from importer.errors import InputFileError, UsageError
 from importer.readers.messages import Msg
 
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
+JSON_FORMATS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}  # read by readers/objects.py
 WORKBOOK_FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
 TAB_SEPARATED = {"tsv", "txt"}
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz",
-                      ".xlsx", ".xlsm", ".xls", ".ods")
+                      ".xlsx", ".xlsm", ".xls", ".ods", ".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz",
+                      ".jsonl.gz")
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"   # old .xls, and encrypted .xlsx
@@ -72,11 +74,12 @@ def check_path(path: Path) -> None:
 def kind_from_name(path: Path) -> FileKind:
     suffixes = [s.lower() for s in path.suffixes]
     last = suffixes[-1] if suffixes else ""
-    if last == ".gz" and len(suffixes) >= 2 and suffixes[-2] in TEXT_FORMATS:
-        base = TEXT_FORMATS[suffixes[-2]]
+    plain = {**TEXT_FORMATS, **JSON_FORMATS}
+    if last == ".gz" and len(suffixes) >= 2 and suffixes[-2] in plain:
+        base = plain[suffixes[-2]]
         return FileKind(format=f"{base}.gz", base=base, gzip=True)
-    if last in TEXT_FORMATS:
-        return FileKind(format=TEXT_FORMATS[last], base=TEXT_FORMATS[last], gzip=False)
+    if last in plain:
+        return FileKind(format=plain[last], base=plain[last], gzip=False)
     if last in WORKBOOK_FORMATS:
         return FileKind(format=WORKBOOK_FORMATS[last], base=WORKBOOK_FORMATS[last], gzip=False)
     shown = "".join(suffixes[-2:]) if last == ".gz" else last
@@ -99,7 +102,7 @@ def check_content_matches(path: Path, kind: FileKind) -> None:
         if not head.startswith(GZIP_MAGIC):
             raise InputFileError(Msg.NOT_GZIP.format(path=path, inner_suffix="." + kind.base))
         return
-    if kind.base in TEXT_FORMATS.values():
+    if kind.base in TEXT_FORMATS.values() or kind.base in JSON_FORMATS.values():
         _check_text_is_not_a_container(path, head)
     elif kind.base == "xlsx":
         _check_is_xlsx(path, head)

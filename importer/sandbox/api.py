@@ -10,7 +10,14 @@ Sandbox choices where Copernica's behaviour is not documented:
   ``fields[]`` conditions are not copied into it); with no match and no
   ``create`` it answers 200 with an empty body;
 - a ``fields[]`` filter on a field the database lacks is a 400, not "match all";
-- text filters compare case-insensitively (MySQL's default collation).
+- text filters compare case-insensitively (MySQL's default collation);
+- collections: ``GET collection/{id}`` of an unknown ID is a 400 "No collection with
+  supplied ID"; a subprofile that does not exist is "No subprofile with supplied
+  ID", one removed already "Subprofile has already been removed" (the profile texts'
+  pattern); removing a profile removes its subprofiles;
+- ``PUT profile/{id}/subprofiles/{collection}?fields[]=...&create=true`` answers 201
+  without ``X-Created`` when it created one (the live API names no ID there), 303
+  with the first match's ``Location`` when it updated.
 """
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from importer.sandbox.coerce import (
     apply_switches,
@@ -31,8 +38,8 @@ from importer.sandbox.coerce import (
     php_int,
 )
 from importer.sandbox.messages import Msg
-from importer.sandbox.store import Condition, ProfileStore, StoredProfile
-from importer.schema import DatabaseSchema, SchemaFile
+from importer.sandbox.store import Condition, ProfileStore, StoredProfile, StoredSubprofile
+from importer.schema import CollectionSchema, DatabaseSchema, FieldDef, SchemaFile
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -153,8 +160,11 @@ def listing(items: list[Any], start: int = 0, limit: int = DEFAULT_LIMIT,
     return wrapped
 
 
-def field_json(database: DatabaseSchema, position: int) -> dict[str, Any]:
-    f = database.fields[position]
+def field_json(database: DatabaseSchema | CollectionSchema, position: int) -> dict[str, Any]:
+    return field_def_json(database.fields[position], position)
+
+
+def field_def_json(f: FieldDef, position: int) -> dict[str, Any]:
     return {"ID": f.id if f.id is not None else position + 1, "name": f.name, "type": f.type,
             "value": f.value, "displayed": True, "ordered": False,
             "length": f.length if f.length is not None else 255, "textlines": 1,
@@ -171,7 +181,25 @@ def database_json(database: DatabaseSchema) -> dict[str, Any]:
             "created": "2020-01-01 00:00:00",
             "fields": listing([field_json(database, n) for n in range(len(database.fields))]),
             "interests": listing([interest_json(database, n) for n in range(len(database.interests))]),
-            "collections": listing([])}
+            "collections": listing([collection_json(database, c) for c in database.collections])}
+
+
+def collection_json(database: DatabaseSchema, collection: CollectionSchema) -> dict[str, Any]:
+    return {"ID": collection.id, "name": collection.name, "database": database.id,
+            "fields": listing([field_json(collection, n) for n in range(len(collection.fields))])}
+
+
+def subprofile_json(collection: CollectionSchema, subprofile: StoredSubprofile,
+                    data_only: bool = False) -> dict[str, Any]:
+    fields = {f.name: subprofile.fields.get(f.name, default_value(f)) for f in collection.fields}
+    out: dict[str, Any] = {"ID": subprofile.id, "fields": fields, "profile": subprofile.profile_id,
+                           "collection": subprofile.collection_id}
+    if data_only:
+        out["modified"] = subprofile.modified
+        return out
+    out.update({"secret": subprofile.secret, "created": subprofile.created, "modified": subprofile.modified,
+                "removed": subprofile.removed is not None})
+    return out
 
 
 def profile_fields(database: DatabaseSchema, stored: dict[str, str]) -> dict[str, str]:
@@ -215,6 +243,18 @@ class CopernicaApi:
             ("POST", re.compile(r"profile/(\d+)/interests"), self._add_profile_interests),
             ("PUT", re.compile(r"profile/(\d+)/interests"), self._replace_profile_interests),
             ("DELETE", re.compile(r"profile/(\d+)"), self._delete_profile),
+            # collections and their subprofiles
+            ("GET", re.compile(r"database/([^/]+)/collections"), self._database_collections),
+            ("GET", re.compile(r"collection/(\d+)"), self._collection),
+            ("GET", re.compile(r"collection/(\d+)/fields"), self._collection_fields),
+            ("GET", re.compile(r"collection/(\d+)/subprofiles"), self._search_subprofiles),
+            ("POST", re.compile(r"profile/(\d+)/subprofiles/([^/]+)"), self._create_subprofile),
+            ("GET", re.compile(r"profile/(\d+)/subprofiles/([^/]+)"), self._profile_subprofiles),
+            ("PUT", re.compile(r"profile/(\d+)/subprofiles/([^/]+)"), self._update_matching_subprofiles),
+            ("GET", re.compile(r"subprofile/(\d+)"), self._get_subprofile),
+            ("GET", re.compile(r"subprofile/(\d+)/fields"), self._get_subprofile_fields),
+            ("PUT", re.compile(r"subprofile/(\d+)/fields"), self._update_subprofile_fields),
+            ("DELETE", re.compile(r"subprofile/(\d+)"), self._delete_subprofile),
         ]
 
     def handle(self, request: ApiRequest) -> ApiResponse:
@@ -295,7 +335,7 @@ class CopernicaApi:
         data = [profile_json(db, p, data_only) for p in found if self.visible(p.id)]
         return ApiResponse.json(listing(data, start, limit, total, with_total))
 
-    def parse_conditions(self, db: DatabaseSchema, raw: list[str]) -> list[Condition]:
+    def parse_conditions(self, db: DatabaseSchema | CollectionSchema, raw: list[str]) -> list[Condition]:
         conditions = []
         for text in raw:
             # the live API trims a filter expression: 'lastname==Smith ' looks for 'Smith'
@@ -394,3 +434,135 @@ class CopernicaApi:
             self.store.remove(profile.id)
         return ApiResponse(200, headers={"X-deleted": f"profile {profile.id}"})
 
+
+    # --- collections ---
+    def collection(self, collection_id: int) -> tuple[DatabaseSchema, CollectionSchema]:
+        for db in self.schema.databases:
+            for c in db.collections:
+                if c.id == collection_id:
+                    return db, c
+        raise ApiFailure(Msg.NO_COLLECTION)
+
+    def _collection_of_profile(self, profile: StoredProfile, ref: str) -> CollectionSchema:
+        """The collection named in a subprofile address (ID or name), in the profile's database."""
+        db = self._database_by_id(profile.database_id)
+        ref = unquote(ref)
+        found = next((c for c in db.collections if str(c.id) == ref), None) or \
+            next((c for c in db.collections if c.name == ref), None)
+        if found is None:
+            raise ApiFailure(Msg.SUBPROFILE_NOT_CREATED)
+        return found
+
+    def _database_collections(self, request: ApiRequest, db_ref: str) -> ApiResponse:
+        db = self.database(db_ref)
+        return ApiResponse.json(listing([collection_json(db, c) for c in db.collections]))
+
+    def _collection(self, request: ApiRequest, collection_id: str) -> ApiResponse:
+        db, collection = self.collection(int(collection_id))
+        return ApiResponse.json(collection_json(db, collection))
+
+    def _collection_fields(self, request: ApiRequest, collection_id: str) -> ApiResponse:
+        _, collection = self.collection(int(collection_id))
+        return ApiResponse.json(listing([field_json(collection, n) for n in range(len(collection.fields))]))
+
+    def _subprofile_page(self, request: ApiRequest, collection: CollectionSchema,
+                         profile_id: int | None = None) -> ApiResponse:
+        conditions = self.parse_conditions(collection, request.conditions())
+        start = max(0, php_int(request.param("start") or 0))
+        limit_param = request.param("limit")
+        limit = DEFAULT_LIMIT if limit_param is None else min(MAX_LIMIT, max(0, php_int(limit_param)))
+        with_total = not is_false(request.param("total"))
+        data_only = is_true(request.param("dataonly"))
+        order_field = request.param("orderby")
+        order_by = None
+        if order_field and order_field.lower() not in ("id", ""):
+            f = collection.field(order_field)
+            order_by = f.name if f is not None else None
+        descending = (request.param("order") or "").lower() == "desc"
+        found, total = self.store.find_subprofiles(collection.id or 0, conditions, start, limit, with_total,
+                                                   profile_id=profile_id, order_by=order_by, descending=descending)
+        data = [subprofile_json(collection, sp, data_only) for sp in found if self.visible(sp.id)]
+        return ApiResponse.json(listing(data, start, limit, total, with_total))
+
+    def _search_subprofiles(self, request: ApiRequest, collection_id: str) -> ApiResponse:
+        _, collection = self.collection(int(collection_id))
+        return self._subprofile_page(request, collection)
+
+    def _profile_subprofiles(self, request: ApiRequest, profile_id: str, collection_ref: str) -> ApiResponse:
+        profile = self._live_profile(profile_id)
+        collection = self._collection_of_profile(profile, collection_ref)
+        return self._subprofile_page(request, collection, profile_id=profile.id)
+
+    @staticmethod
+    def _bare_fields(request: ApiRequest) -> dict[str, Any]:
+        body = decode_body(request)
+        if body == []:  # PHP encodes an empty array as []
+            body = {}
+        if not isinstance(body, dict):
+            raise ApiFailure(Msg.INVALID_DATA)
+        return body
+
+    def _create_subprofile(self, request: ApiRequest, profile_id: str, collection_ref: str) -> ApiResponse:
+        with self.store.locked():
+            profile = self.store.get(int(profile_id))
+            if profile is None or profile.removed is not None:
+                raise ApiFailure(Msg.SUBPROFILE_NOT_CREATED)
+            collection = self._collection_of_profile(profile, collection_ref)
+            given = self._bare_fields(request)
+            fields = default_fields(collection) | coerce_fields(collection, given)
+            subprofile_id = self.store.create_subprofile(collection.id or 0, profile.id, fields)
+        location = f"{request.api_url}/subprofile/{subprofile_id}"
+        return ApiResponse(201, headers={"X-Created": str(subprofile_id), "X-location": location,
+                                         "Location": location},
+                           stored_profile=True, created_ids=[subprofile_id])
+
+    def _update_matching_subprofiles(self, request: ApiRequest, profile_id: str, collection_ref: str) -> ApiResponse:
+        with self.store.locked():  # search and create as one step
+            profile = self._live_profile(profile_id)
+            collection = self._collection_of_profile(profile, collection_ref)
+            conditions = self.parse_conditions(collection, request.conditions())
+            given = self._bare_fields(request)
+            matches, _ = self.store.find_subprofiles(collection.id or 0, conditions, profile_id=profile.id)
+            if not matches:
+                if not is_true(request.param("create")):
+                    return ApiResponse(200)
+                fields = default_fields(collection) | coerce_fields(collection, given)
+                created = self.store.create_subprofile(collection.id or 0, profile.id, fields)
+                return ApiResponse(201, stored_profile=True, created_ids=[created])
+            for sp in matches:
+                self.store.update_subprofile(sp.id, sp.fields | coerce_fields(collection, given))
+        return ApiResponse(303, headers={"Location": f"{request.api_url}/subprofile/{matches[0].id}"},
+                           stored_profile=True)
+
+    def _subprofile(self, subprofile_id: str, *, live: bool = True) -> tuple[StoredSubprofile, CollectionSchema]:
+        subprofile = self.store.get_subprofile(int(subprofile_id))
+        if subprofile is None or (live and subprofile.removed is not None):
+            raise ApiFailure(Msg.NO_SUBPROFILE)
+        _, collection = self.collection(subprofile.collection_id)
+        return subprofile, collection
+
+    def _get_subprofile(self, request: ApiRequest, subprofile_id: str) -> ApiResponse:
+        subprofile, collection = self._subprofile(subprofile_id, live=False)
+        return ApiResponse.json(subprofile_json(collection, subprofile))
+
+    def _get_subprofile_fields(self, request: ApiRequest, subprofile_id: str) -> ApiResponse:
+        subprofile, collection = self._subprofile(subprofile_id)
+        return ApiResponse.json(subprofile_json(collection, subprofile)["fields"])
+
+    def _update_subprofile_fields(self, request: ApiRequest, subprofile_id: str) -> ApiResponse:
+        given = self._bare_fields(request)
+        with self.store.locked():  # read-merge-write as one step
+            subprofile, collection = self._subprofile(subprofile_id)
+            self.store.update_subprofile(subprofile.id, subprofile.fields | coerce_fields(collection, given))
+        return ApiResponse(303, headers={"Location": f"{request.api_url}/subprofile/{subprofile.id}"},
+                           stored_profile=True)
+
+    def _delete_subprofile(self, request: ApiRequest, subprofile_id: str) -> ApiResponse:
+        with self.store.locked():
+            subprofile = self.store.get_subprofile(int(subprofile_id))
+            if subprofile is None:
+                raise ApiFailure(Msg.NO_SUBPROFILE)
+            if subprofile.removed is not None:
+                raise ApiFailure(Msg.SUBPROFILE_ALREADY_REMOVED)
+            self.store.remove_subprofile(subprofile.id)
+        return ApiResponse(200, headers={"X-deleted": f"subprofile {subprofile.id}"})

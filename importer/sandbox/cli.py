@@ -3,7 +3,7 @@
 The first line on stdout is always ``Sandbox listening on URL (token: ...)``
 so scripts and tests can read the port; it runs until SIGINT or SIGTERM and
 then exits 0. ``--dump`` prints a sandbox database file's profiles as JSON
-lines and exits.
+lines, then its subprofiles (each with ``"subprofile": true``), and exits.
 """
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from importer.errors import CopernicaImportError, UsageError
-from importer.sandbox.api import profile_json
+from importer.sandbox.api import profile_json, subprofile_json
 from importer.sandbox.faults import Faults
 from importer.sandbox.messages import Msg
 from importer.sandbox.server import DEFAULT_TOKEN, Sandbox, default_schema
-from importer.sandbox.store import read_all_profiles
+from importer.sandbox.store import read_all_profiles, read_all_subprofiles
 from importer.schema import SchemaFile, load_schema_file
 
 
@@ -36,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--token", help=f"access token clients must send (default {DEFAULT_TOKEN!r}); "
                                    "prefer --token-file, command lines are visible to other users")
     p.add_argument("--token-file", type=Path, help="read the access token from this file")
-    p.add_argument("--dump", action="store_true", help="print the profiles stored in --db as JSON lines, then exit")
+    p.add_argument("--dump", action="store_true",
+                   help="print the profiles (then the subprofiles) stored in --db as JSON lines, then exit")
     f = p.add_argument_group("faults (rates are 0..1, e.g. 0.1 = one request in ten)")
     f.add_argument("--latency-ms", type=float, default=0, help="added to every API request")
     f.add_argument("--jitter-ms", type=float, default=0, help="plus a random 0..MS")
@@ -89,17 +91,28 @@ def dump(db_path: Path | None, schema: SchemaFile) -> None:
     if not db_path.exists():
         raise UsageError(Msg.CLI_DB_MISSING.format(path=db_path))
     databases = {db.id: db for db in schema.databases}
-    for profile in read_all_profiles(db_path):
-        db = databases.get(profile.database_id)
-        line: dict[str, Any] = profile_json(db, profile) if db else {
-            "ID": profile.id, "fields": profile.fields, "interests": profile.interests,
-            "database": profile.database_id, "created": profile.created, "modified": profile.modified,
-            "removed": profile.removed is not None}
+    collections = {c.id: c for db in schema.databases for c in db.collections}
+    for line in _dumped(db_path, databases, collections):
         try:
             print(json.dumps(line, ensure_ascii=False))
         except BrokenPipeError:  # `--dump | head`: the reader has seen enough
             sys.stdout = None  # type: ignore[assignment]  # no second error at exit
             return
+
+
+def _dumped(db_path: Path, databases: dict, collections: dict) -> Iterator[dict[str, Any]]:
+    for profile in read_all_profiles(db_path):
+        db = databases.get(profile.database_id)
+        yield profile_json(db, profile) if db else {
+            "ID": profile.id, "fields": profile.fields, "interests": profile.interests,
+            "database": profile.database_id, "created": profile.created, "modified": profile.modified,
+            "removed": profile.removed is not None}
+    for sp in read_all_subprofiles(db_path):
+        collection = collections.get(sp.collection_id)
+        line = subprofile_json(collection, sp) if collection else {
+            "ID": sp.id, "fields": sp.fields, "profile": sp.profile_id, "collection": sp.collection_id,
+            "created": sp.created, "modified": sp.modified, "removed": sp.removed is not None}
+        yield {"subprofile": True} | line
 
 
 def serve(args: argparse.Namespace, schema: SchemaFile) -> None:

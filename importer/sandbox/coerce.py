@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from importer.schema import DatabaseSchema, FieldDef
+from importer.schema import CollectionSchema, DatabaseSchema, FieldDef
 
 ZERO_DATE = "0000-00-00"
 ZERO_DATETIME = "0000-00-00 00:00:00"
@@ -172,7 +172,7 @@ def default_value(field: FieldDef) -> str:
     return coerce_value(field, field.value)
 
 
-def coerce_fields(database: DatabaseSchema, given: dict[str, Any]) -> dict[str, str]:
+def coerce_fields(database: DatabaseSchema | CollectionSchema, given: dict[str, Any]) -> dict[str, str]:
     """Given fields by their real names, coerced; unknown names are dropped silently."""
     stored: dict[str, str] = {}
     for name, value in given.items():
@@ -182,7 +182,7 @@ def coerce_fields(database: DatabaseSchema, given: dict[str, Any]) -> dict[str, 
     return stored
 
 
-def default_fields(database: DatabaseSchema) -> dict[str, str]:
+def default_fields(database: DatabaseSchema | CollectionSchema) -> dict[str, str]:
     return {field.name: default_value(field) for field in database.fields}
 
 

@@ -17,6 +17,12 @@ class Msg:
     PROFILE_ALREADY_REMOVED = "Profile has already been removed"
     INVALID_DATA = "Invalid data provided"
     INVALID_METHOD = "Invalid method"
+    # collections and subprofiles: the first is Copernica's documented answer to an
+    # unknown collection on create; the others follow the profile texts (sandbox choice)
+    SUBPROFILE_NOT_CREATED = "Subprofile could not be created"
+    NO_COLLECTION = "No collection with supplied ID"
+    NO_SUBPROFILE = "No subprofile with supplied ID"
+    SUBPROFILE_ALREADY_REMOVED = "Subprofile has already been removed"
     # Sandbox choice: Copernica's answer to a filter on a field the database does
     # not have is not documented; failing loudly beats matching every profile.
     UNKNOWN_FILTER_FIELD = "Invalid fields parameter: no field named {name!r}"
@@ -36,7 +42,7 @@ class Msg:
     INSPECTION_UNKNOWN_FAULT = "unknown fault setting {name!r}; known: {known}"
     INSPECTION_BAD_FAULT_VALUE = "bad value for fault setting {name!r}: {problem}"
     INSPECTION_BAD_JSON = "the body must be a JSON object of fault settings"
-    INSPECTION_NOT_FOUND = "no such inspection endpoint; known: /_sandbox/profiles?database=ID, /_sandbox/stats, /_sandbox/faults, /_sandbox/reset-stats, /_sandbox/expire-jwts"
+    INSPECTION_NOT_FOUND = "no such inspection endpoint; known: /_sandbox/profiles?database=ID, /_sandbox/subprofiles?collection=ID&profile=ID, /_sandbox/stats, /_sandbox/faults, /_sandbox/reset-stats, /_sandbox/expire-jwts"
 
     # --- Command line -------------------------------------------------------------
     CLI_LISTENING_WITH_DEFAULT_TOKEN = "Sandbox listening on {api_url} (token: {token}, the default; pass --token-file to choose one)"
@@ -44,7 +50,8 @@ class Msg:
     CLI_DETAILS = (
         "  API v4: {base_url}/v4 with a bearer token from POST {auth_url}\n"
         "  Stored profiles: {db}\n"
-        "  Inspect: {base_url}/_sandbox/profiles?database=ID   Stop: Ctrl-C"
+        "  Inspect: {base_url}/_sandbox/profiles?database=ID, {base_url}/_sandbox/subprofiles?collection=ID   "
+        "Stop: Ctrl-C"
     )
     CLI_TEMPORARY_DB = "a temporary database, deleted when the sandbox stops (use --db FILE to keep them)"
     CLI_STOPPED = "Sandbox stopped."

@@ -7,7 +7,10 @@ Paths served:
   ``POST /authenticate`` (form body ``access_token=T``, answer: the JWT as
   text). A missing, forged, expired or revoked JWT is **401** with the same
   JSON body: the signal for a client to fetch a fresh JWT and retry.
-- ``/_sandbox/...``: inspection and control, loopback clients only, no token.
+- ``/_sandbox/...``: inspection and control, loopback clients only, no token:
+  ``profiles?database=ID``, ``subprofiles?collection=ID&profile=ID`` (both
+  optional), ``stats``, ``faults`` (GET, and POST a JSON object of changes),
+  ``reset-stats``, ``expire-jwts``.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from importer.connection import is_loopback
-from importer.sandbox.api import ApiRequest, ApiResponse, CopernicaApi, profile_json
+from importer.sandbox.api import ApiRequest, ApiResponse, CopernicaApi, profile_json, subprofile_json
 from importer.sandbox.auth import JwtIssuer, same_token
 from importer.sandbox.faults import AfterStore, EarlyAnswer, FaultInjector, Faults
 from importer.sandbox.messages import Msg
@@ -273,6 +276,13 @@ class _Handler(BaseHTTPRequestHandler):
         if route == ("GET", "profiles"):
             database = params.get("database")
             result: Any = sandbox.profiles(int(database) if database else None)
+        elif route == ("GET", "subprofiles"):
+            try:
+                collection, profile = (int(params[n]) if params.get(n) else None for n in ("collection", "profile"))
+            except ValueError:
+                return self._send(ApiResponse.json({"error": {"message": Msg.INSPECTION_NOT_FOUND}}, 404),
+                                  count=False)
+            result = sandbox.subprofiles(collection, profile=profile)
         elif route == ("GET", "stats"):
             result = sandbox.stats()
         elif route == ("GET", "faults"):
@@ -348,7 +358,8 @@ class Sandbox:
         self.stats_counter = Stats()
         self.stop_event = threading.Event()
         field_names = {f.name for db in self.schema.databases for f in db.fields}
-        self.store = ProfileStore(db_path, indexed_fields=field_names)
+        collection_field_names = {f.name for db in self.schema.databases for c in db.collections for f in c.fields}
+        self.store = ProfileStore(db_path, indexed_fields=field_names, indexed_collection_fields=collection_field_names)
         self.api = CopernicaApi(self.schema, self.store, visible=self.injector.visible)
         self._requested_port = port
         self._http: _HttpServer | None = None
@@ -416,6 +427,17 @@ class Sandbox:
                 out.extend(profile_json(db, p) for p in found)
         return out
 
+    def subprofiles(self, collection_id: int | None = None, *, profile: int | None = None) -> list[dict[str, Any]]:
+        """Live subprofiles as the API returns them (with ``profile`` and ``collection``), oldest first;
+        every collection when ``collection_id`` is None, one profile's when ``profile`` is given."""
+        out = []
+        for db in self.schema.databases:
+            for c in db.collections:
+                if collection_id is None or c.id == collection_id:
+                    found, _ = self.store.find_subprofiles(c.id or 0, [], profile_id=profile)
+                    out.extend(subprofile_json(c, sp) for sp in found)
+        return sorted(out, key=lambda sp: sp["ID"])
+
     @property
     def faults(self) -> Faults:
         return self.injector.faults
@@ -439,7 +461,8 @@ class Sandbox:
     def stats(self) -> dict[str, Any]:
         in_flight, max_in_flight = self.injector.in_flight()
         return self.stats_counter.snapshot() | {"in_flight": in_flight, "max_in_flight": max_in_flight,
-                                                "profiles": self.store.count()}
+                                                "profiles": self.store.count(),
+                                                "subprofiles": self.store.count_subprofiles()}
 
     def reset_stats(self) -> None:
         self.stats_counter.reset()

@@ -64,8 +64,6 @@ class Msg:
     NOTHING_TO_ROLL_BACK = "There is no finished import to roll back."
     COLUMN_EXAMPLE = "row {row}: {message}"
     UNEXPECTED = "An unexpected error stopped this step ({error}). Nothing more was sent; details are in the log."
-    UPDATED_NOT_RESTORED = ("{n:,} profiles were updated by this import; a rollback does not delete them "
-                            "and cannot restore their earlier values.")
 
 
 class Enough(Exception):
@@ -640,16 +638,13 @@ class Workspace:
                 "host": job.host, "sandbox": job.sandbox}
 
     def roll_back(self) -> RollbackResult:
-        from importer.undo import default_output, read_run, rollback
+        from importer.undo import default_output, rollback
 
         with self.lock:
             self.require_idle()
             job = self._finished_job()
             record = default_output(job.results)
-            notes = []
-            run = read_run(job.results)
-            if run.updated:
-                notes.append(Msg.UPDATED_NOT_RESTORED.format(n=run.updated))
+            notes: list[str] = []   # what the rollback says (updated profiles not restored, ...)
             done = rollback(job.results, self._destination().connection, yes=True,
                             target=f"database {job.database_id} at {job.host}", output=record, say=notes.append)
             job.rollback = RollbackResult(done.exit_code, done.deleted, done.failed, record, notes)

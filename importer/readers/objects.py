@@ -1,0 +1,200 @@
+"""Rows from JSON objects (``.json``, ``.ndjson``/``.jsonl``, rows from memory): the ``Sheet`` of keyed records.
+
+A source of objects (``jsonlines.JsonLinesSource``, ``jsondoc.JsonArraySource``)
+hands out ``ObjectRecord``\\ s: a number (the line in an NDJSON file, the
+position in a JSON array: 1 is the first object) and the object, or the
+``Reason`` it is not one (a line that is not valid JSON makes that row
+invalid, not the file). ``ObjectSheet`` turns them into ``Row``\\ s:
+
+- nested objects are flattened with dots: ``{"address": {"city": "Utrecht"}}``
+  is the column ``address.city``;
+- an array of scalars is a list cell (``ListCell``): it reads as its items
+  joined by ``;`` and an interest with ``contains:`` takes its items as they
+  are (an item holding ``;`` stays whole); an array holding objects or arrays
+  is kept as its compact JSON text;
+- ``null`` is an empty cell, ``true``/``false`` are the words true and false,
+  numbers are the exact text the file holds (``12.50`` stays ``12.50``);
+- the columns are the keys of the first 1,000 objects, in the order they
+  first appear; a key found only later is still read (a mapping can use it
+  only if it is among those), and a missing key is an empty cell;
+- an empty object (or one whose values are all empty) is an empty row, skipped
+  and counted like an empty spreadsheet row.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+from importer.errors import InputFileError
+from importer.models import Reason, Row
+from importer.readers.table import LOOKAHEAD_ROWS
+
+LIST_SEPARATOR = ";"
+
+
+class Msg:
+    """What reading objects can say about a file."""
+    NO_OBJECTS = "{path} holds no objects with values: there is nothing to import. Check that you picked the right file."
+    NO_DELIMITER = "{path} is a JSON file and has no delimiter; leave --delimiter out."
+
+
+class ListCell(str):
+    """A JSON array of scalars as a cell: the text of its items joined by ';', and the items themselves."""
+
+    items: tuple[str, ...]
+
+    def __new__(cls, items: list[str]) -> "ListCell":
+        cell = super().__new__(cls, LIST_SEPARATOR.join(items))
+        cell.items = tuple(items)
+        return cell
+
+
+class JsonNumber(str):
+    """A number of a JSON file, as the exact text the file holds (``12.50``, ``1e3``)."""
+
+
+class ObjectRecord(NamedTuple):
+    number: int                        # the line (NDJSON) or the position (JSON array, rows from memory)
+    values: dict[str, Any] | None      # None for a blank line
+    problem: Reason | None = None      # the record is not an object (its row is invalid)
+
+
+class ObjectSource(Protocol):
+    encoding: str | None
+
+    def records(self) -> Iterator[ObjectRecord]: ...
+    def close(self) -> None: ...
+
+
+def scalar_text(value: Any) -> str:
+    """A JSON (or Python) scalar as cell text."""
+    if value is None:
+        return ""
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal):       # ijson's numbers keep their digits
+        return str(value)
+    if isinstance(value, float):
+        from importer.readers.cells import number_to_text
+        return number_to_text(value)
+    return str(value)
+
+
+def flattened(obj: dict[str, Any], prefix: str = "", into: dict[str, str] | None = None) -> dict[str, str]:
+    """An object as cells: nested objects by dotted names, arrays of scalars as ``ListCell``."""
+    cells: dict[str, str] = {} if into is None else into
+    for key, value in obj.items():
+        name = prefix + key if prefix else key
+        kind = type(value)
+        if kind is str or kind is JsonNumber:   # most values: no conversion
+            cells[name] = value
+        elif kind is dict:
+            if value:
+                flattened(value, name + ".", cells)
+            else:
+                cells.setdefault(name, "")
+        elif kind is list:
+            if all(not isinstance(item, (dict, list)) for item in value):
+                cells[name] = ListCell([scalar_text(item) for item in value if item is not None])
+            else:
+                cells[name] = json_text(value)
+        else:
+            cells[name] = scalar_text(value)
+    return cells
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON of a value as read, numbers written as the file wrote them."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(json_text(v) for v in value) + "]"
+    if isinstance(value, (JsonNumber, Decimal)):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _blank(cells: dict[str, str]) -> bool:
+    for value in cells.values():
+        if value and not value.isspace():
+            return False
+    return True
+
+
+class ObjectSheet:
+    """An open source of objects, as the runner uses a ``Sheet``: ``headers``, then its rows."""
+
+    def __init__(self, path: Path, format: str, source: ObjectSource) -> None:
+        self.path = path
+        self.format = format
+        self.encoding = source.encoding
+        self.delimiter = None
+        self.sheet_name = None
+        self.header_row = 0
+        self._source = source
+        self.empty_rows = 0
+        self.data_rows = 0
+        self._records = source.records()
+        self._lookahead = self._read_ahead()
+        columns: dict[str, None] = {}
+        for _, cells in self._lookahead:
+            if cells:
+                columns.update(dict.fromkeys(cells))
+        if not columns:
+            raise InputFileError(Msg.NO_OBJECTS.format(path=path))
+        self.headers: list[str] = list(columns)
+        self._rows = self._all_rows()
+
+    def _read_ahead(self) -> list[tuple[ObjectRecord, dict[str, str] | None]]:
+        records = []
+        non_blank = 0
+        for record in self._records:
+            cells = flattened(record.values) if record.values is not None else None
+            records.append((record, cells))
+            if cells and not _blank(cells):
+                non_blank += 1
+                if non_blank >= LOOKAHEAD_ROWS:
+                    break
+        return records
+
+    def _all_rows(self) -> Iterator[Row]:
+        lookahead, self._lookahead = self._lookahead, []
+        for record, cells in lookahead:
+            row = self._row(record, cells)
+            if row is not None:
+                yield row
+        for record in self._records:
+            row = self._row(record, flattened(record.values) if record.values is not None else None)
+            if row is not None:
+                yield row
+
+    def _row(self, record: ObjectRecord, cells: dict[str, str] | None) -> Row | None:
+        if record.problem is not None:
+            self.data_rows += 1
+            return Row(record.number, dict.fromkeys(self.headers, ""), record.problem)
+        if cells is None or _blank(cells):
+            self.empty_rows += 1
+            return None
+        self.data_rows += 1
+        values = dict.fromkeys(self.headers, "")
+        values.update(cells)   # keys found only after the first objects are read too (not among the columns)
+        return Row(record.number, values)
+
+    def __iter__(self) -> Iterator[Row]:
+        return self._rows
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> "ObjectSheet":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,153 @@
+""".json and .ndjson/.jsonl inputs (issue 16, point 4): nested objects, arrays as
+interest lists, a bad line as one invalid row, streamed without holding the file."""
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLE_SCHEMA, cli
+
+from importer.errors import InputFileError
+from importer.reader import open_sheet
+from importer.readers import jsonlines
+
+# database 2 of the sample schema: email, firstname, age (integer), weight (float); interests
+MAPPING = """\
+database: 2
+key: email
+fields:
+  email: {column: contact.email, transform: [trim, lower], validate: email}
+  firstname: contact.name.first
+  age: age
+  weight: weight
+interests:
+  football: {column: sports, contains: football}
+  tennis: {column: sports, contains: "tennis; indoor"}
+  newsletter: {column: newsletter}
+"""
+
+
+def person(n: int, **changes) -> dict:
+    data = {"contact": {"email": f"P{n}@Example.com ", "name": {"first": f"Name {n}"}}, "age": 30 + n,
+            "weight": 70.50, "sports": ["football"] if n % 2 else ["tennis; indoor"], "newsletter": True}
+    data.update(changes)
+    return data
+
+
+def read(path: Path) -> list:
+    with open_sheet(path) as sheet:
+        return [sheet.headers, list(sheet), sheet.empty_rows]
+
+
+def lines(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_an_ndjson_file_is_imported_with_nested_names_list_interests_and_a_bad_line_as_one_invalid_row(tmp_path, sandbox):
+    src = tmp_path / "people.ndjson"
+    text = [json.dumps(person(1)), json.dumps(person(2)), '{"contact": {"email": "x@y.nl"', "",
+            json.dumps(person(3, age=None)), "[1, 2]", json.dumps(person(4))]
+    src.write_text("\n".join(text) + "\n", encoding="utf-8")
+    (tmp_path / "m.yaml").write_text(MAPPING)
+    done = cli("run", str(src), "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--schema", str(SAMPLE_SCHEMA),
+               "--quiet", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    out = {int(r["row"]): r for r in lines(tmp_path / "people.results.csv")}
+    assert sorted(out) == [1, 2, 3, 5, 6, 7]   # line 4 is blank: an empty row
+    assert (out[3]["status"], out[3]["code"]) == ("invalid", "bad_json")
+    assert out[3]["error"] == "line 3 is not valid JSON (Expecting ',' delimiter, at character 31)"
+    assert (out[6]["status"], out[6]["error"]) == ("invalid", 'line 6 holds an array, not an object ({"name": value, ...})')
+    assert [out[n]["status"] for n in (1, 2, 5, 7)] == ["created"] * 4
+    stored = {p["fields"]["email"]: p for p in sandbox.profiles(2)}
+    assert stored["p1@example.com"]["fields"]["firstname"] == "Name 1"
+    assert stored["p1@example.com"]["fields"]["weight"] == "70.5"
+    assert stored["p1@example.com"]["interests"] == ["newsletter", "football"]
+    assert stored["p2@example.com"]["interests"] == ["newsletter", "tennis"]   # an item holding ';' stays whole
+    assert stored["p3@example.com"]["fields"]["age"] == "0"   # null: an empty cell, nothing sent
+    assert out[1]["sports"] == "football" and out[1]["contact.name.first"] == "Name 1"
+
+
+def test_json_scalars_become_the_text_the_file_holds(tmp_path):
+    src = tmp_path / "a.jsonl"
+    src.write_bytes(b'\xef\xbb\xbf{"n": 12.50, "big": 12345678901234567890, "e": 1e3, "t": true, "f": false, '
+                    b'"z": null, "objects": [{"a": 1}], "empty": {}, "s": " kept "}\n')
+    headers, rows, _ = read(src)
+    assert headers == ["n", "big", "e", "t", "f", "z", "objects", "empty", "s"]
+    assert rows[0].values == {"n": "12.50", "big": "12345678901234567890", "e": "1e3", "t": "true", "f": "false",
+                              "z": "", "objects": '[{"a":1}]', "empty": "", "s": " kept "}
+
+
+def test_a_json_array_or_an_object_holding_one_is_read_and_items_that_are_not_objects_are_invalid(tmp_path):
+    plain = tmp_path / "a.json"
+    plain.write_text(json.dumps([{"id": 1, "tags": ["a", "b"]}, "oops", {"id": 2, "late": "x"}]))
+    headers, rows, _ = read(plain)
+    assert headers == ["id", "tags", "late"]
+    assert [(r.number, r.values["id"], r.problem and r.problem.code) for r in rows] == [
+        (1, "1", None), (2, "", "bad_json"), (3, "2", None)]
+    assert rows[0].values["tags"].items == ("a", "b")
+    assert rows[1].problem.message == 'object 2 of the array is a text, not an object ({"name": value, ...})'
+    wrapped = tmp_path / "b.json.gz"
+    with gzip.open(wrapped, "wt", encoding="utf-8") as f:
+        json.dump({"meta": {"tags": [1]}, "count": 1, "data": [{"id": 7}]}, f)
+    assert read(wrapped)[1][0].values == {"id": "7"}
+
+
+def test_a_broken_json_document_stops_before_anything_is_sent(tmp_path, sandbox):
+    src = tmp_path / "cut.json"
+    src.write_text('[{"contact": {"email": "a@b.nl"}}, {"contact": {"email": "c@d.nl"')
+    (tmp_path / "m.yaml").write_text(MAPPING)
+    done = cli("run", str(src), "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--schema", str(SAMPLE_SCHEMA),
+               cwd=tmp_path)
+    assert done.returncode == 2
+    assert "cut.json is not valid JSON after object 1 (parse error: premature EOF)" in done.stderr
+    assert "Traceback" not in done.stderr and sandbox.stats()["posts"] == 0
+    with pytest.raises(InputFileError, match="holds no array of objects"):
+        (tmp_path / "x.json").write_text('{"a": 1}')
+        read(tmp_path / "x.json")
+
+
+def test_a_line_too_long_or_not_utf8_is_one_invalid_row(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonlines, "MAX_LINE_BYTES", 64)
+    src = tmp_path / "a.ndjson"
+    src.write_bytes(b'{"id": 1}\n{"id": "' + b"x" * 200 + b'"}\n{"id": "\xe9"}\n{"id": 4}\n')
+    _, rows, _ = read(src)
+    assert [(r.number, r.values["id"], r.problem and r.problem.message) for r in rows] == [
+        (1, "1", None), (2, "", "line 2 is longer than 0 MB"), (3, "", "line 3 is not UTF-8 text (byte 0xE9 at "
+                                                                          "position 9)"), (4, "4", None)]
+
+
+def test_options_that_do_not_apply_to_json_are_refused(tmp_path):
+    src = tmp_path / "a.json"
+    src.write_text('[{"a": 1}]')
+    with pytest.raises(InputFileError, match="a JSON file and has no delimiter"):
+        open_sheet(src, delimiter=";")
+    with pytest.raises(InputFileError, match="has no sheets"):
+        open_sheet(src, sheet="2")
+
+
+def peak_reading(path: Path, objects: int, ndjson: bool) -> int:
+    with open(path, "w", encoding="utf-8") as f:
+        items = (json.dumps(person(n) | {"notes": "x" * 150}) for n in range(objects))
+        f.write("\n".join(items) + "\n" if ndjson else "[" + ",\n".join(items) + "]")
+    tracemalloc.start()
+    try:
+        with open_sheet(path) as sheet:
+            assert sum(1 for _ in sheet) == objects
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("suffix", [".ndjson", ".json"])
+def test_reading_four_times_the_objects_takes_no_more_memory(tmp_path, suffix):
+    """What the reader allocates is the 1,000 objects it looks ahead for the
+    columns, whatever the file's length (the RSS at 1,000,000 lines is in
+    benchmarks/json_inputs.py)."""
+    small = peak_reading(tmp_path / f"small{suffix}", 1_500, suffix == ".ndjson")
+    large = peak_reading(tmp_path / f"large{suffix}", 6_000, suffix == ".ndjson")
+    assert large < small * 1.2, (small, large)
