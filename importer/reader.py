@@ -6,7 +6,8 @@
             ...
 
 Formats: .csv .tsv .txt (tab-separated), their .gz versions, .xlsx/.xlsm,
-.xls and .ods. Every problem with the file itself is one ``InputFileError`` raised
+.xls, .ods, and JSON Lines (.ndjson/.jsonl, ``readers/jsonlines.py``).
+Every problem with the file itself is one ``InputFileError`` raised
 by ``open_sheet`` (before any row is handed out) with a message that names
 the file and says how to fix it; a malformed single row is handed out with
 ``Row.problem`` set (a ``Reason``: extra_cells, unnamed_column or
@@ -22,6 +23,7 @@ from typing import Protocol
 from importer.errors import InputFileError
 from importer.models import Reason, Row
 from importer.readers import detect
+from importer.readers.jsonlines import JsonLinesSource
 from importer.readers.messages import Msg
 from importer.readers.table import (
     LOOKAHEAD_ROWS,
@@ -142,6 +144,8 @@ def _open_source(path: Path, kind: detect.FileKind, encoding: str | None,
         return CalamineSource(path, "OpenDocument (.ods)", sheet)
     if sheet is not None and str(sheet).strip():
         raise InputFileError(Msg.SHEET_OPTION_FOR_TEXT.format(path=path))
+    if kind.base == "ndjson":
+        return JsonLinesSource(path, kind)
     return TextSource(path, kind, encoding, delimiter)
 
 
