@@ -32,6 +32,8 @@ class Msg:
     TOKEN_FILE_EMPTY = "the token file {path} is empty"
     TOKEN_FILE_OPEN = ("warning: the token file {path} is readable by other users; "
                        "restrict it with: chmod 600 {path}")
+    UNKNOWN_OPTION = "unrecognized arguments: {args}{hint}"
+    DID_YOU_MEAN = " (did you mean {guess}?)"
 
 
 def read_token(token_file: str | None, *, sandbox_hint: bool = False) -> str:
@@ -56,6 +58,26 @@ def read_token(token_file: str | None, *, sandbox_hint: bool = False) -> str:
     if token:
         return token
     raise UsageError(Msg.NO_TOKEN.format(env=TOKEN_ENV, hint=Msg.NO_TOKEN_SANDBOX_HINT if sandbox_hint else ""))
+
+
+def given_settings(args: argparse.Namespace) -> dict:
+    """The run settings the user typed (argparse leaves the others None), for importer.jobs.resolve."""
+    given = {s.name: getattr(args, s.name, None) for s in SETTINGS if s.name != "input"}
+    given["input"] = list(getattr(args, "files", None) or []) or None
+    return given
+
+
+def unknown_arguments(parser: "Parser", command: str | None, extras: list[str]) -> None:
+    """Exits 2 with the command's own usage (not the top level's) and the option most likely meant."""
+    import difflib
+
+    target = parser.subcommands.get(command) if command else None
+    target = target or parser
+    known = [o for action in target._actions for o in action.option_strings]
+    guesses = [g for e in extras if e.startswith("-")
+               for g in difflib.get_close_matches(e.split("=")[0], known, n=1, cutoff=0.6)]
+    hint = Msg.DID_YOU_MEAN.format(guess=" ".join(guesses)) if guesses else ""
+    target.error(Msg.UNKNOWN_OPTION.format(args=" ".join(extras), hint=hint))
 
 
 def has_token(token_file: str | None) -> bool:

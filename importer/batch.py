@@ -24,8 +24,8 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -599,6 +599,34 @@ def _archive_finished(done: FileResult, archive_dir: Path, reporter: BatchReport
                                   target=done.archived[0] if done.archived else archive_dir)
     reporter.note(message)
     log.info(message, extra=SHOWN)
+
+
+@contextmanager
+def check_input(options: ImportOptions, api: Connection | None = None, *, report: str | None = None,
+                input_format: str | None = None, stdin: BinaryIO | None = None,
+                on_outcome: Callable[[Outcome], None] | None = None) -> Iterator[RunSummary]:
+    """``check_file`` with '-' for standard input (``options.file``) and for the report: a
+    report to '-' is written to a temporary file, there as ``summary.results_path`` until
+    the ``with`` block ends (the caller copies it to stdout)."""
+    from importer.runner import check_file
+
+    with ExitStack() as stack:
+        file, digest = Path(options.file), None
+        if str(options.file) == "-":
+            from importer.readers.stdin import spool_stdin
+            spooled = stack.enter_context(spool_stdin(stdin or sys.stdin.buffer, input_format))
+            file, digest = spooled.path, spooled.digest
+        elif input_format:
+            raise UsageError(Msg.FORMAT_WITHOUT_STDIN)
+        report_path = Path(report) if report and report != "-" else None
+        if report == "-":
+            import tempfile
+            report_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "report.csv"
+        options.file = file
+        summary = check_file(options, api, report=report_path, on_outcome=on_outcome)
+        if digest is not None:
+            summary.file, summary.stdin_digest = Path("-"), digest
+        yield summary
 
 
 def created_any(result: FileResult) -> bool:

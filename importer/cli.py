@@ -16,7 +16,6 @@ another run holds the lock).
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import logging
 import os
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from importer.arguments import apply_environment, build_parser, has_token, read_token
+from importer.arguments import apply_environment, build_parser, given_settings, has_token, read_token, unknown_arguments
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
 
@@ -56,16 +55,10 @@ class Msg:
     RESULTS_MISSING = "results file {path} does not exist"
     LOG_FILE = "cannot write the log file {path}: {why}"
     WORKERS = "--workers must be at least 1"
-    UNKNOWN_OPTION = "unrecognized arguments: {args}{hint}"
-    DID_YOU_MEAN = " (did you mean {guess}?)"
-    JOBS_AND_FILES = "--all-jobs runs the jobs file's inputs: leave out FILE(s) (or use --job NAME FILE...)"
-    JOB_AND_ALL = "--job and --all-jobs exclude each other"
-    ONE_STDOUT = "only one output can go to standard output ('-'): {outputs}"
     JOB_HEADER = "== job {job} =="
     JOBS_NOT_STARTED = "not started, the run was interrupted: job(s) {jobs}"
     UNEXPECTED = ("an unexpected error stopped the command: {error}. Nothing is lost: run the same command "
                   "with --resume to continue (with -v the details are shown)")
-    COMPLETION_NEEDS = "shell completion needs the shtab package: pip install shtab"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     if extras:
-        _unknown_arguments(parser, args, extras)  # the command's own usage, exit 2
+        unknown_arguments(parser, args.command, extras)  # the command's own usage, exit 2
     if args.command is None:
         parser.print_help()
         return 2
@@ -115,26 +108,14 @@ def main(argv: list[str] | None = None) -> int:
 _SHOWN = {"shown": True}
 
 
-def _unknown_arguments(parser, args: argparse.Namespace, extras: list[str]) -> None:
-    """An unknown option is reported with the command's own usage (not the top level's),
-    with the option it most likely meant."""
-    command = parser.subcommands.get(args.command) if args.command else None
-    target = command or parser
-    known = [o for action in target._actions for o in action.option_strings]
-    guesses = [g for e in extras if e.startswith("-")
-               for g in difflib.get_close_matches(e.split("=")[0], known, n=1, cutoff=0.6)]
-    hint = Msg.DID_YOU_MEAN.format(guess=" ".join(guesses)) if guesses else ""
-    target.error(Msg.UNKNOWN_OPTION.format(args=" ".join(extras), hint=hint))
-
-
 # -- run ---------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from importer.jobs import refuse_overlaps, run_job
+    from importer.jobs import JobRun, refuse_overlaps, run_job, select, stdout_outputs
     from importer.terminal import TerminalReporter
 
-    runs = _run_settings(args)
+    runs = select(given_settings(args), os.environ, config=args.config, job=args.job, all_jobs=bool(args.all_jobs))
     all_jobs = bool(args.all_jobs)
-    stdout_used = _stdout_outputs(args)
+    stdout_used = stdout_outputs(json=args.json, summary_json=args.summary_json, report_html=args.report_html)
     done: list[JobRun] = []
     with _stop_on_signals() as stop:
         for number, settings in enumerate(runs):
@@ -149,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 refuse_overlaps(settings)  # before the log file is opened
             except CopernicaImportError as exc:
                 _print_error(settings, exc, all_jobs)
-                done.append(_failed_before_start(settings, exc))
+                done.append(JobRun.failed(settings, exc))
                 _print_json(args, done[-1])
                 continue
             with _run_logging(args.verbose, settings):
@@ -174,62 +155,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     return code
 
 
-def _run_settings(args: argparse.Namespace) -> list["Settings"]:
-    """The settings of each job to run (or of the one run without a job)."""
-    from importer.jobs import find_jobs_file, load_jobs_file, resolve
-
-    if args.all_jobs and args.job:
-        raise UsageError(Msg.JOB_AND_ALL)
-    if args.all_jobs and args.files:
-        raise UsageError(Msg.JOBS_AND_FILES)
-    path = find_jobs_file(args.config, os.environ)
-    jobs_file = load_jobs_file(path) if path is not None else None
-    if (args.job or args.all_jobs) and jobs_file is None:
-        from importer.jobs import CONFIG_ENV, JOBS_FILE_NAME
-        from importer.jobs import Msg as JobsMsg
-        raise UsageError(JobsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
-    given = _given(args)
-    if args.all_jobs:  # a --summary-json/--report-html on the command line is the whole command's
-        given.update(summary_json=None, report_html=None)
-        names: list[str | None] = list(jobs_file.jobs) if jobs_file is not None else []
-    else:
-        names = [args.job]
-    if jobs_file is not None and args.job:
-        jobs_file.job(args.job)  # an unknown name: one clear error, before anything runs
-    return [resolve(given, os.environ, jobs_file=jobs_file, job=name) for name in names]
-
-
-def _given(args: argparse.Namespace) -> dict:
-    """The values the user typed (argparse leaves the others None)."""
-    from importer.jobs import SETTINGS
-
-    given = {s.name: getattr(args, s.name, None) for s in SETTINGS if s.name != "input"}
-    given["input"] = list(args.files) or None
-    return given
-
-
 def _print_json(args: argparse.Namespace, run: "JobRun") -> None:
     """--json: the run's summary on stdout (with --all-jobs: one document at the end)."""
     if args.json and not args.all_jobs and run.settings.summary_json != "-":
         _write_output("-", json.dumps(run.document, indent=2, ensure_ascii=False) + "\n")
-
-
-def _stdout_outputs(args: argparse.Namespace) -> bool:
-    """True when stdout carries data (JSON, a report): every human text then goes to stderr."""
-    outputs = [name for name, used in (("--json", args.json), ("--summary-json -", args.summary_json == "-"),
-                                       ("--report-html -", args.report_html == "-")) if used]
-    if len(outputs) > 1 and outputs != ["--json", "--summary-json -"]:
-        raise UsageError(Msg.ONE_STDOUT.format(outputs=", ".join(outputs)))
-    return bool(outputs)
-
-
-def _failed_before_start(settings: "Settings", exc: CopernicaImportError) -> "JobRun":
-    from importer.jobs import JobRun
-    from importer.summary import combined_dict
-
-    run = JobRun(settings, error=exc, exit_code=exc.exit_code)
-    run.document = combined_dict([], exit_code=exc.exit_code, error=str(exc), job=settings.job)
-    return run
 
 
 def _print_error(settings: "Settings", exc: CopernicaImportError, all_jobs: bool) -> None:
@@ -241,17 +170,12 @@ def _print_error(settings: "Settings", exc: CopernicaImportError, all_jobs: bool
 
 def _all_jobs_records(args: argparse.Namespace, done: list["JobRun"], code: int) -> int:
     """--all-jobs: one JSON document (and one HTML report) for the whole command."""
-    from importer.summary import jobs_dict
+    from importer.jobs import all_jobs_html, all_jobs_json
 
-    document = json.dumps(jobs_dict([r.document for r in done], exit_code=code), indent=2, ensure_ascii=False)
     for target in {t for t in (args.summary_json, "-" if args.json else None) if t}:
-        _write_output(target, document + "\n")
+        _write_output(target, all_jobs_json(done, code))
     if args.report_html:
-        from importer.report import render_html
-        summaries = [s for r in done for s in r.summaries]
-        errors = "; ".join(f"job {r.settings.job}: {r.error}" for r in done if r.error is not None)
-        notes = [n for r in done for n in r.document.get("left_for_next_run", [])]
-        _write_output(args.report_html, render_html(summaries, exit_code=code, error=errors or None, notes=notes))
+        _write_output(args.report_html, all_jobs_html(done, code))
     return code
 
 
@@ -350,49 +274,29 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 # -- the other commands -------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
-    from contextlib import ExitStack
-
+    from importer.batch import check_input
+    from importer.jobs import stdout_outputs
     from importer.progress import Progress
-    from importer.runner import check_file
     from importer.summary import combined_dict
+    from importer.terminal import copy_to_stdout
     from importer.times import local_text
 
-    to_stdout = [o for o, used in (("--json", args.json), ("--summary-json -", args.summary_json == "-"),
-                                   ("--report -", args.report == "-")) if used]
-    if len(to_stdout) > 1 and to_stdout != ["--json", "--summary-json -"]:
-        raise UsageError(Msg.ONE_STDOUT.format(outputs=", ".join(to_stdout)))
-    started = local_text()
-    summary = None
-    error: CopernicaImportError | None = None
+    to_stdout = stdout_outputs(json=args.json, summary_json=args.summary_json, report=args.report)
+    started, summary, error = local_text(), None, None
     try:
-        with ExitStack() as stack:
-            file = Path(args.file)
-            digest = None
-            if args.file == "-":
-                from importer.readers.stdin import spool_stdin
-                spooled = stack.enter_context(spool_stdin(sys.stdin.buffer, args.input_format))
-                file, digest = spooled.path, spooled.digest
-            elif args.input_format:
-                from importer.batch import Msg as BatchMsg
-                raise UsageError(BatchMsg.FORMAT_WITHOUT_STDIN)
-            report = Path(args.report) if args.report and args.report != "-" else None
-            if args.report == "-":
-                import tempfile
-                report = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "report.csv"
-            connection = None
-            if not args.offline and not args.schema and has_token(args.token_file):
-                connection = _connection(args)
-            progress = Progress(quiet=False)
-            summary = check_file(_batch_options_for_check(args, file), connection, report=report,
-                                 on_outcome=progress.update)
+        connection = None
+        if not args.offline and not args.schema and has_token(args.token_file):
+            connection = _connection(args)
+        progress = Progress(quiet=False)
+        with check_input(_batch_options_for_check(args, Path(args.file)), connection, report=args.report,
+                         input_format=args.input_format, stdin=sys.stdin.buffer, on_outcome=progress.update) as summary:
             progress.close()
-            if digest is not None:
-                summary.file, summary.stdin_digest = Path("-"), digest
+            report = summary.results_path
             if args.report == "-":
                 summary.results_path = None  # a temporary file: the report is on stdout
             print(summary.format_text(), file=sys.stderr if to_stdout else sys.stdout)
             if args.report == "-":
-                _copy_to_stdout(report)
+                copy_to_stdout(report)
     except CopernicaImportError as exc:
         error = exc
         raise
@@ -406,19 +310,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             for target in {t for t in (args.summary_json, "-" if args.json else None) if t}:
                 _write_output(target, text)
     return 1 if summary.exit_code else 0
-
-
-def _copy_to_stdout(report: Path) -> None:
-    """The report CSV on stdout, for a pipe: without the byte-order mark Excel wants in a file."""
-    import shutil
-
-    sys.stdout.flush()
-    with report.open("rb") as source:
-        head = source.read(3)
-        out = sys.stdout.buffer
-        out.write(head[3:] if head == b"\xef\xbb\xbf" else head)
-        shutil.copyfileobj(source, out)
-    out.flush()
 
 
 def _batch_options_for_check(args: argparse.Namespace, file: Path):
@@ -440,7 +331,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         from importer.jobs import Msg as JobsMsg
         raise UsageError(JobsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
     names: list[str | None] = [args.job] if args.job else (list(jobs_file.jobs) if jobs_file else [None])
-    given = _given(args)
+    given = given_settings(args)
     settings = [resolve(given, os.environ, jobs_file=jobs_file, job=name, read_mapping=True) for name in names]
     if args.json:
         print(json.dumps(config_dict(settings), indent=2, ensure_ascii=False, default=str))
@@ -538,43 +429,14 @@ def _connection(args: argparse.Namespace, *, rate: float | None = None, sandbox_
 
 
 # -- logging ------------------------------------------------------------------------
-# stderr (cron's mail) gets warnings, -v adds what the run does; -vv adds every row and request, but
-# only where there is no log file: with one, that detail goes into the file alone.
-_console: logging.Handler | None = None
-
-
 def _setup_logging(verbose: int, log_file: str | None) -> logging.Handler | None:
-    """The console handler (once), and a file handler for ``log_file`` (returned, to be removed)."""
-    global _console
-    from importer.history import FeedFilter, LogFormatter
+    from importer.history import CannotOpenLog, configure_logging
 
     install_log_redaction()
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-    if _console is None:
-        _console = logging.StreamHandler(sys.stderr)
-        _console.addFilter(FeedFilter())
-        _console.addFilter(_not_shown)
-        _console.setFormatter(LogFormatter())
-        root.addHandler(_console)
-    console_level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    _console.setLevel(max(console_level, logging.INFO) if log_file else console_level)
-    if not log_file:
-        return None
     try:
-        handler = logging.FileHandler(log_file, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(Msg.LOG_FILE.format(path=log_file, why=exc.strerror)) from None
-    handler.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-    handler.addFilter(FeedFilter())
-    handler.setFormatter(LogFormatter())
-    root.addHandler(handler)
-    return handler
-
-
-def _not_shown(record: logging.LogRecord) -> bool:
-    """Lines the command prints itself (errors, notes) are not printed twice by the console handler."""
-    return not getattr(record, "shown", False)
+        return configure_logging(verbose, log_file)
+    except CannotOpenLog as exc:
+        raise UsageError(Msg.LOG_FILE.format(path=log_file, why=exc.why)) from None
 
 
 @contextmanager

@@ -44,8 +44,6 @@ TAIL_BYTES = 256 * 1024   # how far back a start looks for runs that never ended
 class Msg:
     """What the history tells a user and the log."""
     CANNOT_WRITE = "the history file could not be written ({why})"
-    VANISHED = ("the run of {job} that started at {started} (process {pid}) ended without a record: it was "
-                "killed or the computer stopped. Its rows are safe in its journal; --resume continues it")
 
 
 # -- the history file -----------------------------------------------------------------
@@ -166,6 +164,50 @@ class FeedFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.feed = _FEED.name
         return True
+
+
+def not_shown(record: logging.LogRecord) -> bool:
+    """Lines a front end prints itself (errors, notes: ``extra={"shown": True}``) are not printed
+    twice by the console handler; the log file gets them."""
+    return not getattr(record, "shown", False)
+
+
+class CannotOpenLog(Exception):
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+_console: logging.Handler | None = None
+
+
+def configure_logging(verbose: int, log_file: str | None) -> logging.Handler | None:
+    """stderr (cron's mail) gets warnings, ``-v`` adds what the run does (INFO), ``-vv`` every row
+    and request (DEBUG), but only where there is no log file: with one, that detail goes into the
+    file alone. The console handler is made once; a file handler for ``log_file`` is returned
+    (the caller removes it when the job ends)."""
+    global _console
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+    if _console is None:
+        _console = logging.StreamHandler()
+        _console.addFilter(FeedFilter())
+        _console.addFilter(not_shown)
+        _console.setFormatter(LogFormatter())
+        root.addHandler(_console)
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    _console.setLevel(max(level, logging.INFO) if log_file else level)
+    if not log_file:
+        return None
+    try:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as exc:
+        raise CannotOpenLog(str(exc.strerror or exc)) from None
+    handler.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+    handler.addFilter(FeedFilter())
+    handler.setFormatter(LogFormatter())
+    root.addHandler(handler)
+    return handler
 
 
 class LogFormatter(RedactingFormatter):

@@ -123,6 +123,9 @@ class Msg:
     TOKEN_FILE_MISSING = "token file {path} (it does not exist or cannot be read)"
     TOKEN_ENV = "set from ${env}"
     TOKEN_NONE = "not set: set ${env} or token_file (--token-file)"
+    JOBS_AND_FILES = "--all-jobs runs the jobs file's inputs: leave out FILE(s) (or use --job NAME FILE...)"
+    JOB_AND_ALL = "--job and --all-jobs exclude each other"
+    ONE_STDOUT = "only one output can go to standard output ('-'): {outputs}"
 
 
 # -- the settings -----------------------------------------------------------------------
@@ -346,6 +349,39 @@ def _from_env(setting: Setting, text: str) -> Any:
             raise UsageError(Msg.BAD_ENV.format(name=setting.env, why=exc)) from None
         raise UsageError(Msg.BAD_ENV_NUMBER.format(name=setting.env, value=text)) from None
     return text
+
+
+def select(given: Mapping[str, Any], environ: Mapping[str, str], *, config: str | None = None,
+           job: str | None = None, all_jobs: bool = False) -> list[Settings]:
+    """The settings of each job a `run` runs: ``job``, every job (``all_jobs``), or the one run
+    without a job (the jobs file's [defaults] still apply when there is one)."""
+    if all_jobs and job:
+        raise UsageError(Msg.JOB_AND_ALL)
+    if all_jobs and given.get("input"):
+        raise UsageError(Msg.JOBS_AND_FILES)
+    path = find_jobs_file(config, environ)
+    jobs_file = load_jobs_file(path) if path is not None else None
+    if (job or all_jobs) and jobs_file is None:
+        raise UsageError(Msg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
+    names: list[str | None] = [job]
+    if all_jobs:  # a --summary-json/--report-html on the command line is the whole command's
+        given = {**given, "summary_json": None, "report_html": None}
+        names = list(jobs_file.jobs) if jobs_file is not None else []
+    if jobs_file is not None and job:
+        jobs_file.job(job)  # an unknown name: one clear error, before anything runs
+    return [resolve(given, environ, jobs_file=jobs_file, job=name) for name in names]
+
+
+def stdout_outputs(*, json: bool | None, summary_json: str | None, report_html: str | None = None,
+                   report: str | None = None) -> bool:
+    """True when stdout carries data (JSON, a report): every human line then goes to stderr.
+    Two different things on stdout are refused."""
+    outputs = [name for name, used in (("--json", json), ("--summary-json -", summary_json == "-"),
+                                       ("--report-html -", report_html == "-"), ("--report -", report == "-"))
+               if used]
+    if len(outputs) > 1 and outputs != ["--json", "--summary-json -"]:
+        raise UsageError(Msg.ONE_STDOUT.format(outputs=", ".join(outputs)))
+    return bool(outputs)
 
 
 # -- resolving ---------------------------------------------------------------------------
@@ -620,6 +656,30 @@ class JobRun:
     @property
     def summaries(self):
         return self.result.summaries if self.result is not None else []
+
+    @classmethod
+    def failed(cls, settings: Settings, error: CopernicaImportError) -> "JobRun":
+        """A job that could not even start (its outputs overlap its inputs, ...)."""
+        run = cls(settings, error=error, exit_code=error.exit_code)
+        run.document = combined_dict([], exit_code=error.exit_code, error=str(error), job=settings.job)
+        return run
+
+
+def all_jobs_json(runs: list[JobRun], exit_code: int) -> str:
+    """`run --all-jobs --json`: one document, each job's inside."""
+    from importer.summary import jobs_dict
+
+    return json.dumps(jobs_dict([r.document for r in runs], exit_code=exit_code), indent=2, ensure_ascii=False) + "\n"
+
+
+def all_jobs_html(runs: list[JobRun], exit_code: int) -> str:
+    """`run --all-jobs --report-html`: one page for every job's files."""
+    from importer.report import render_html
+
+    errors = "; ".join(f"job {r.settings.job}: {r.error}" for r in runs if r.error is not None)
+    notes = [n for r in runs for n in r.document.get("left_for_next_run", [])]
+    return render_html([s for r in runs for s in r.summaries], exit_code=exit_code, error=errors or None,
+                       notes=notes)
 
 
 def run_job(settings: Settings, connection: Callable[[], Connection | None], *,

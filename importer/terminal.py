@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import shlex
+import shutil
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from importer.batch import BatchReporter, FileResult, created_any
@@ -98,6 +100,17 @@ class TerminalReporter(BatchReporter):
             results = result.archived[1] if len(result.archived) > 1 else summary.results_path
             return [Msg.UNDO_HINT.format(results=results)]
         return []
+
+
+def copy_to_stdout(report: Path) -> None:
+    """A report CSV on stdout, for a pipe: without the byte-order mark Excel wants in a file."""
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    with report.open("rb") as source:
+        head = source.read(3)
+        out.write(head[3:] if head == b"\xef\xbb\xbf" else head)
+        shutil.copyfileobj(source, out)
+    out.flush()
 
 
 def resume_command(words: list[str], *, job: str | None = None) -> str:
