@@ -83,10 +83,10 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from importer.reader import open_sheet, read_rows
     from importer.redaction import install_log_redaction
     from importer.retry import RetryPolicy
-    from importer.undo import rollback
     from importer.runner import ImportOptions, check_file, run_import
     from importer.schema import load_schema_file
     from importer.summary import RunSummary
+    from importer.undo import rollback
 
 
 def __getattr__(name: str):

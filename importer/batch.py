@@ -468,7 +468,8 @@ def _archive_dir(options: BatchOptions) -> Path | None:
 def _guard_overwrite(file_options: ImportOptions, options: BatchOptions,
                      confirm: Callable[[OverwriteQuestion], bool] | None) -> None:
     """--overwrite of a run that created profiles, in create mode, needs an explicit yes."""
-    from importer.journal import earlier_run, journal_path_for, rollback_path_for
+    from importer.earlier import earlier_run
+    from importer.journal import journal_path_for, rollback_path_for
 
     if not file_options.overwrite or file_options.resume or file_options.discard_earlier or options.dry_run:
         return

@@ -393,7 +393,8 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from importer.journal import journal_path_for, recorded_api
+    from importer.earlier import recorded_api
+    from importer.journal import journal_path_for
     from importer.undo import rollback
 
     results = Path(args.results)

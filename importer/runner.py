@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from importer.connection import DEFAULT_WORKERS, Connection
 from importer.dedupe import DuplicateIndex
+from importer.earlier import set_aside
 from importer.errors import (
     InputFileError,
     OutputError,
@@ -37,7 +38,6 @@ from importer.journal import (
     journal_path_for,
     rollback_path_for,
     row_digest,
-    set_aside,
 )
 from importer.mapping import Mapping, RowConverter, compile_mapping, load_mapping
 from importer.models import Outcome, Profile, Reason, Row, RowError, Status, StopReason
