@@ -126,6 +126,9 @@ class Msg:
     JOBS_AND_FILES = "--all-jobs runs the jobs file's inputs: leave out FILE(s) (or use --job NAME FILE...)"
     JOB_AND_ALL = "--job and --all-jobs exclude each other"
     ONE_STDOUT = "only one output can go to standard output ('-'): {outputs}"
+    NOT_TO_STDOUT = ("{option} cannot be '-' (standard output): {why}")
+    WHY_RESULTS = "the results file stays beside its journal, for --resume; --json puts the summary on stdout"
+    WHY_LOG = "the log already goes to stderr with -v; give a file"
 
 
 # -- the settings -----------------------------------------------------------------------
@@ -522,6 +525,10 @@ def check_run_settings(settings: Settings) -> None:
         if settings.job:
             raise UsageError(Msg.NO_MAPPING_JOB.format(job=settings.job, path=where))
         raise UsageError(Msg.NO_MAPPING)
+    for name, why in (("results", Msg.WHY_RESULTS), ("results_dir", Msg.WHY_RESULTS), ("log_file", Msg.WHY_LOG),
+                      ("history", Msg.WHY_LOG)):
+        if settings.values.get(name) == "-":
+            raise UsageError(Msg.NOT_TO_STDOUT.format(option=BY_NAME[name].option, why=why))
 
 
 def refuse_overlaps(settings: Settings) -> None:

@@ -52,17 +52,21 @@ def test_a_csv_piped_in_is_imported_and_json_load_reads_stdout(tmp_path, sandbox
     write_csv(tmp_path / "people.csv", people(5))
     (tmp_path / "m.yaml").write_text(PEOPLE_MAPPING)
     line = (f"cat people.csv | copernica-import run - --format csv --mapping m.yaml --api-url {sandbox_db2.api_url} "
-            "--json | \"$PYTHON\" -c 'import json,sys; d = json.load(sys.stdin); "
-            "print(d[\"exit_code\"], d[\"counts\"][\"created\"], d[\"schema_version\"])'")
+            "--archive-dir archive --json | \"$PYTHON\" -c 'import json,sys; d = json.load(sys.stdin); "
+            "print(d[\"exit_code\"], d[\"counts\"][\"created\"], d[\"schema_version\"], d[\"files\"][0][\"file\"], "
+            "d[\"files\"][0][\"source\"])'")
     done = shell(line, tmp_path, env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["0", "5", "2"]
+    code, created, version, where, source = done.stdout.split()
+    assert (code, created, version, source) == ("0", "5", "2", "-")
     assert "Import summary" in done.stderr  # the human text went to stderr
     assert len(sandbox_db2.profiles(2)) == 5
-    # the results and journal are named after the content's digest
-    (results,) = tmp_path.glob("stdin-*.results.csv")
+    # the data, its results and journal are named after the content's digest (and archived together)
+    (results,) = (tmp_path / "archive").glob("stdin-*.results.csv")
     assert [r["status"] for r in read_results(results)] == ["created"] * 5
-    assert (tmp_path / (results.name + ".journal")).exists()
+    assert (results.parent / (results.name + ".journal")).exists()
+    assert tmp_path / where == tmp_path / "archive" / results.name.replace(".results.csv", ".csv")
+    assert (tmp_path / where).read_bytes() == (tmp_path / "people.csv").read_bytes()
     assert not list(tmp_path.glob("-*")), "no file named '-'"
 
 
@@ -174,6 +178,9 @@ def test_empty_standard_input_and_format_without_dash_are_clear_errors(tmp_path)
     write_csv(tmp_path / "people.csv", people(1))
     wrong = cli("run", "people.csv", "--format", "csv", "--mapping", "m.yaml", "--sandbox", cwd=tmp_path)
     assert wrong.returncode == 2 and "--format is for '-'" in wrong.stderr
+    results = cli("run", "people.csv", "--results", "-", "--mapping", "m.yaml", "--sandbox", cwd=tmp_path)
+    assert results.returncode == 2 and "--results cannot be '-'" in results.stderr
+    assert not (tmp_path / "-").exists()
 
 
 def test_the_json_summary_follows_its_published_schema(tmp_path, sandbox_db2):
