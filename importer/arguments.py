@@ -13,11 +13,11 @@ from pathlib import Path
 
 from importer import __version__
 from importer.errors import UsageError
-from importer.jobs import API_URL_ENV, CONFIG_ENV, JOBS_FILE_NAME, SETTINGS, TOKEN_ENV, environment_variables
+from importer.settings import API_URL_ENV, CONFIG_ENV, JOBS_FILE_NAME, SETTINGS, TOKEN_ENV, environment_variables
 
 _TYPES = {"int": int, "float": float}
 # Settings a cron line can leave to the environment: (option, variable, type), from the one
-# table of settings (importer.jobs.SETTINGS). A flag on the command line wins over the variable.
+# table of settings (importer.settings.SETTINGS). A flag on the command line wins over the variable.
 ENVIRONMENT_SETTINGS: tuple[tuple[str, str, type], ...] = tuple(
     (s.name, s.env, _TYPES.get(s.kind, str)) for s in SETTINGS if s.env and s.kind != "duration")
 
@@ -61,7 +61,7 @@ def read_token(token_file: str | None, *, sandbox_hint: bool = False) -> str:
 
 
 def given_settings(args: argparse.Namespace) -> dict:
-    """The run settings the user typed (argparse leaves the others None), for importer.jobs.resolve."""
+    """The run settings the user typed (argparse leaves the others None), for importer.settings.resolve."""
     given = {s.name: getattr(args, s.name, None) for s in SETTINGS if s.name != "input"}
     given["input"] = list(getattr(args, "files", None) or []) or None
     return given

@@ -34,7 +34,8 @@ from importer.errors import CopernicaImportError, UsageError
 
 if TYPE_CHECKING:
     from importer.batch import Confirmation
-    from importer.jobs import JobRun, Settings
+    from importer.jobs import JobRun
+    from importer.settings import Settings
 from importer.redaction import install_log_redaction
 
 log = logging.getLogger("importer")
@@ -110,7 +111,8 @@ _SHOWN = {"shown": True}
 
 # -- run ---------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from importer.jobs import JobRun, refuse_overlaps, run_job, select, stdout_outputs
+    from importer.jobs import JobRun, refuse_overlaps, run_job, select
+    from importer.settings import stdout_outputs
     from importer.terminal import TerminalReporter
 
     runs = select(given_settings(args), os.environ, config=args.config, job=args.job, all_jobs=bool(args.all_jobs))
@@ -275,8 +277,8 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 # -- the other commands -------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
     from importer.batch import check_input
-    from importer.jobs import stdout_outputs
     from importer.progress import Progress
+    from importer.settings import stdout_outputs
     from importer.summary import combined_dict
     from importer.terminal import copy_to_stdout
     from importer.times import local_text
@@ -322,14 +324,14 @@ def _batch_options_for_check(args: argparse.Namespace, file: Path):
 
 def cmd_config(args: argparse.Namespace) -> int:
     """The settings a run (or each job) would use, and where each came from."""
-    from importer.jobs import config_dict, config_text, find_jobs_file, load_jobs_file, resolve
+    from importer.settings import config_dict, config_text, find_jobs_file, load_jobs_file, resolve
 
     path = find_jobs_file(args.config, os.environ)
     jobs_file = load_jobs_file(path) if path is not None else None
     if args.job and jobs_file is None:
-        from importer.jobs import CONFIG_ENV, JOBS_FILE_NAME
-        from importer.jobs import Msg as JobsMsg
-        raise UsageError(JobsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
+        from importer.settings import CONFIG_ENV, JOBS_FILE_NAME
+        from importer.settings import Msg as SettingsMsg
+        raise UsageError(SettingsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
     names: list[str | None] = [args.job] if args.job else (list(jobs_file.jobs) if jobs_file else [None])
     given = given_settings(args)
     settings = [resolve(given, os.environ, jobs_file=jobs_file, job=name, read_mapping=True) for name in names]

@@ -38,7 +38,7 @@ class TerminalReporter(BatchReporter):
     """Progress and summaries on the terminal (stderr; the summary on stdout, or on
     stderr when stdout carries data: --json, '-' outputs).
 
-    ``settings``: the run's (``importer.jobs.Settings``: input, quiet, dry_run,
+    ``settings``: the run's (``importer.settings.Settings``: input, quiet, dry_run,
     sandbox, job); ``argv``: the command line, for the hint that resumes it."""
 
     def __init__(self, settings, *, argv: list[str] | None = None, summary_stream: TextIO | None = None) -> None:

@@ -14,7 +14,7 @@ from conftest import PEOPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, cli
 from test_run import people, read_results, write_csv
 
 from importer.errors import UsageError
-from importer.jobs import load_jobs_file, resolve
+from importer.settings import load_jobs_file, resolve
 
 JOBS = """\
 # the nightly imports of this folder
@@ -188,13 +188,13 @@ def test_files_on_the_command_line_replace_the_jobs_input(site, sandbox):
 
 
 def test_the_same_job_twice_at_once_is_skipped_with_exit_75(site, sandbox, tmp_path):
-    from importer.jobs import _job_lock
+    from importer.jobs import job_lock
 
     write_csv(site / "drops" / "leads" / "a.csv", people(1))
     state = tmp_path / "state"
     os.environ["COPERNICA_STATE_DIR"] = str(state)
     try:
-        held = _job_lock(resolve({}, {}, jobs_file=jobs_file(site), job="leads"))
+        held = job_lock(resolve({}, {}, jobs_file=jobs_file(site), job="leads"))
     finally:
         del os.environ["COPERNICA_STATE_DIR"]
     try:
