@@ -90,7 +90,7 @@ class Msg:
     NOT_A_CHOICE = "must be one of {choices}, not {value!r}"
     UNKNOWN_JOB = "{path} has no job {name!r}{hint}; its jobs are: {jobs}"
     BAD_ENV_NUMBER = "the environment variable {name} must be a number, not {value!r}"
-    BAD_ENV = "the environment variable {name}: {why}"
+    ENV_VARIABLE = "the environment variable {name}"
     BAD_API_VERSION = "--api-version (or COPERNICA_API_VERSION) must be 3 or 4, not {value}"
     TOKEN_FILE = "set from the token file {path}"
     TOKEN_FILE_MISSING = "token file {path} (it does not exist or cannot be read)"
@@ -314,10 +314,10 @@ def _from_env(setting: Setting, text: str) -> Any:
         if setting.kind == "float":
             return float(text)
         if setting.kind == "duration":
-            return parse_duration(text, setting.env or setting.name)
+            return parse_duration(text, Msg.ENV_VARIABLE.format(name=setting.env))
     except ValueError as exc:
         if setting.kind == "duration":
-            raise UsageError(Msg.BAD_ENV.format(name=setting.env, why=exc)) from None
+            raise UsageError(str(exc)) from None
         raise UsageError(Msg.BAD_ENV_NUMBER.format(name=setting.env, value=text)) from None
     return text
 
