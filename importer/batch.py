@@ -337,7 +337,7 @@ class _Watchdog:
         summary = done.summary
         if summary is None or self.cause not in (StopReason.MAX_RUNTIME, StopReason.OUTAGE):
             return
-        if summary.stopped in (None, StopReason.INTERRUPTED):
+        if summary.stopped is StopReason.INTERRUPTED:  # a file that ended just as it fired stays as it ended
             summary.stopped = self.cause
             summary.stop_error = RunStopped(self.cause, self.message, sent=summary.sent)
 

@@ -294,7 +294,7 @@ def test_ten_nights_with_the_readmes_crontab_line(site):
 
 def test_an_outage_in_the_middle_stops_after_max_outage_with_one_line_and_resume_finishes(tmp_path):
     env = install(tmp_path)
-    write_csv(tmp_path / "big.csv", people(400))
+    write_csv(tmp_path / "big.csv", people(200))
     (tmp_path / "m.yaml").write_text(PEOPLE_MAPPING)
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=20)) as sb:
         command = [sys.executable, "-m", "importer", "run", "big.csv", "--mapping", "m.yaml", "--api-url", sb.api_url,
@@ -320,7 +320,7 @@ def test_an_outage_in_the_middle_stops_after_max_outage_with_one_line_and_resume
                                timeout=120)
         assert again.returncode == 0, again.stderr
         emails = [p["fields"]["email"] for p in sb.profiles(2)]
-        assert len(emails) == len(set(emails)) == 400
+        assert len(emails) == len(set(emails)) == 200
 
 
 def test_v_shows_the_run_on_stderr_and_vv_puts_every_row_in_the_log_file_only(tmp_path, sandbox):
