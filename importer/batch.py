@@ -11,23 +11,37 @@ broken drop file does not hold back the night's other files; an error that
 would fail every file alike (a refused token, an unreachable API) stops the
 batch. What happened is returned as a ``BatchResult``; what the user sees
 along the way goes through a ``BatchReporter``.
+
+``-`` as the input reads standard input (copied to a temporary file named
+after its content digest, so ``--resume`` recognises the same data piped
+again: ``importer.readers.stdin``). Two limits stop a batch the way Ctrl-C
+does (resumably, exit 3): ``max_runtime`` and ``max_outage`` (Copernica
+unreachable for that long, as the client's circuit breaker sees it).
 """
 from __future__ import annotations
 
 import logging
+import sys
 import threading
-from collections.abc import Callable
-from contextlib import ExitStack
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
-from importer.connection import DEFAULT_WORKERS, Connection
-from importer.errors import ApiError, CopernicaImportError, DatabaseNotFound, UsageError
-from importer.models import Outcome, Status
+from importer.connection import DEFAULT_MAX_OUTAGE, DEFAULT_WORKERS, Connection
+from importer.errors import ApiError, CopernicaImportError, DatabaseNotFound, NoInputFiles, RunStopped, UsageError
+from importer.models import Outcome, Status, StopReason
 from importer.runner import ImportOptions, load_run_mapping, resolve_schema, results_name, run_import
 from importer.summary import RunSummary
+from importer.times import duration_text, local_text
 
 log = logging.getLogger("importer")
+
+# Log records a front end shows the user itself (notes, errors): a console log handler may skip them.
+SHOWN = {"shown": True}
+WATCH_SECONDS = 0.25
 
 
 class Msg:
@@ -55,6 +69,16 @@ class Msg:
                          "or to add only the people not in Copernica yet: --on-existing skip")
     OVERWRITE_QUESTION = "Create them again anyway? Type yes to continue: "
     CUT_OFF = "left for the next run: {path} is not complete yet ({why})"
+    STDIN_ALONE = "'-' (standard input) must be the only input of a run"
+    FORMAT_WITHOUT_STDIN = "--format is for '-' (standard input); a file's format is read from its name"
+    NO_INPUT = "no input file: {patterns} found nothing, and --expect-files makes a night without input an error"
+    MAX_RUNTIME = ("stopped: --max-runtime {limit} reached (the run began at {began}); nothing is lost: "
+                   "run the same command with --resume to continue")
+    OUTAGE = ("stopped: Copernica has been unreachable for {duration} (since {since}), longer than --max-outage "
+              "{limit}; nothing is lost: run the same command with --resume when it answers again")
+    NOT_STARTED = "not started, left for the next run: {files} (the run stopped: {why})"
+    PRUNED = "removed {n} file(s) archived more than {days:g} days ago from {archive} (--keep-days)"
+    ROW = "row {row}: {status}{profile}{reasons}"
 
 
 @dataclass
@@ -85,6 +109,12 @@ class BatchOptions:
     yes: bool = False                       # no confirmation needed
     always_confirm: bool = False            # ask even when the API is on this computer
     wait_for_lock: float = 0.0              # seconds to wait while another run sends to the same database
+    input_format: str | None = None         # '-' only: csv, tsv, csv.gz, xlsx, xls, ods, ndjson (None: detected)
+    stdin: BinaryIO | None = None           # what '-' reads (None: this process's standard input)
+    max_runtime: float | None = None        # seconds; then stop resumably (exit 3)
+    max_outage: float | None = DEFAULT_MAX_OUTAGE  # seconds Copernica may be unreachable; None: wait forever
+    expect_files: bool = False              # no input file found is an error (exit 66), not a quiet night
+    keep_days: float | None = None          # remove files archived longer ago than this
 
     def for_file(self, file: Path) -> ImportOptions:
         results = self.results
@@ -138,6 +168,9 @@ class BatchResult:
     files: list[FileResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)        # files left for the next run, ...
     sandbox: bool = False
+    stopped: StopReason | None = None                     # why the batch stopped early (the first reason)
+    not_started: list[Path] = field(default_factory=list)  # files the batch did not reach (it stopped)
+    archive_removed: list[Path] = field(default_factory=list)  # --keep-days housekeeping
 
     @property
     def summaries(self) -> list[RunSummary]:
@@ -149,7 +182,10 @@ class BatchResult:
 
     @property
     def exit_code(self) -> int:
-        return max((f.exit_code for f in self.files), default=0)
+        code = max((f.exit_code for f in self.files), default=0)
+        if self.stopped is not None and self.not_started:
+            code = max(code, 3)  # files left undone: the next --resume run takes them
+        return code
 
 
 class BatchReporter:
@@ -185,10 +221,21 @@ def run_batch(options: BatchOptions, connection: Connection | None = None, *,
     _check(options)
     result = BatchResult(sandbox=options.sandbox)
     archive_dir = _archive_dir(options)
-    files = _files_to_import(options, result, reporter)
-    if not files:
-        return result
     with ExitStack() as stack:
+        watch = _Watchdog(options, stop)
+        stack.callback(watch.close)
+        spooled = None
+        if options.inputs == ["-"]:
+            from importer.readers.stdin import spool_stdin
+            spooled = stack.enter_context(spool_stdin(options.stdin or sys.stdin.buffer, options.input_format))
+            log.info("read %s bytes from standard input (sha256 %s) into %s", f"{spooled.path.stat().st_size:,}",
+                     spooled.digest, spooled.path)
+            files = [spooled.path]
+        else:
+            files = _files_to_import(options, result, reporter)
+        if not files:
+            _housekeeping(options, result, archive_dir, reporter)  # an empty night keeps the archive tidy too
+            return result
         sandbox = None
         if options.sandbox:
             sandbox, connection = _start_sandbox(options, stack)
@@ -196,30 +243,157 @@ def run_batch(options: BatchOptions, connection: Connection | None = None, *,
         if connection is None and not (options.dry_run and not options.sandbox):
             raise UsageError(Msg.NO_API)
         client = stack.enter_context(connection.open_client(options.workers)) if connection is not None else None
+        watch.start(client.pacer if client is not None else None)
         if client is not None and connection is not None and _needs_confirmation(options, connection):
             _confirm(options, files, client, connection, confirm)
         several = len(files) > 1 or any(set("*?[") & set(a) for a in options.inputs)
         for number, file in enumerate(files, start=1):
-            file_options = _file_options(options, file, several)
+            if watch.cause is not None:
+                _leave(result, files[number - 1:], watch, reporter)
+                break
+            file_options = _file_options(options, file, several or spooled is not None)
             reporter.file_started(number, len(files), file_options)
             try:
                 _guard_overwrite(file_options, options, confirm_overwrite)
             except CopernicaImportError as exc:
                 done = FileResult(Path(file), error=exc)
             else:
-                done = _run_file(file_options, client, stop, reporter, sandbox)
+                done = _run_file(file_options, client, watch.event, reporter, sandbox)
+            watch.explain(done)
+            if spooled is not None and done.summary is not None:
+                done.summary.file = done.summary.source = Path("-")
+                done.summary.stdin_digest = spooled.digest
             if done.summary is not None and archive_dir is not None and not options.dry_run:
-                _archive_finished(done, archive_dir, reporter)
+                _archive_finished(done, archive_dir, reporter, source=spooled.path if spooled else None)
             result.files.append(done)
+            _log_file_end(done)
             reporter.file_finished(done)
+            if done.summary is not None and done.summary.stopped is not None and result.stopped is None:
+                result.stopped = done.summary.stopped
             if isinstance(done.error, ApiError) or (done.error is not None and not several):
                 break  # a refused token or an unreachable API fails every file alike
             if done.summary is not None and done.summary.stopped is not None:
+                if files[number:]:
+                    _leave(result, files[number:], watch, reporter, why=done.summary.stopped)
                 break  # interrupted, or stopped by the API: --resume continues, in file order
+        _housekeeping(options, result, archive_dir, reporter)
     return result
 
 
+def _housekeeping(options: BatchOptions, result: BatchResult, archive_dir: Path | None,
+                  reporter: BatchReporter) -> None:
+    if archive_dir is not None and options.keep_days is not None and not options.dry_run:
+        _prune(result, archive_dir, options.keep_days, reporter)
+
+
+class _Watchdog:
+    """Stops the batch (through the stop event the runner watches) when the
+    caller's event is set, ``max_runtime`` has passed, or Copernica has been
+    unreachable for ``max_outage``; ``cause`` says which."""
+
+    def __init__(self, options: BatchOptions, external: threading.Event | None) -> None:
+        self.options = options
+        self.external = external
+        self.event = threading.Event()
+        self.cause: StopReason | None = None
+        self.message = ""
+        self.began = time.monotonic()
+        self.began_wall = time.time()
+        self._pacer = None
+        self._closed = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, pacer) -> None:
+        self._pacer = pacer
+        self._check()
+        self._thread = threading.Thread(target=self._watch, name="batch-watchdog", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._closed.wait(WATCH_SECONDS):
+            if self._check():
+                return
+
+    def _check(self) -> bool:
+        """True once the batch must stop."""
+        if self.event.is_set():
+            return True
+        options = self.options
+        if self.external is not None and self.external.is_set():
+            self._stop(StopReason.INTERRUPTED, "")
+        elif options.max_runtime is not None and time.monotonic() - self.began >= options.max_runtime:
+            self._stop(StopReason.MAX_RUNTIME, Msg.MAX_RUNTIME.format(
+                limit=duration_text(options.max_runtime), began=local_text(self.began_wall)))
+        elif options.max_outage is not None and self._pacer is not None:
+            outage = self._pacer.outage_seconds()
+            if outage > 0 and outage >= options.max_outage:
+                self._stop(StopReason.OUTAGE, Msg.OUTAGE.format(
+                    duration=duration_text(outage), since=local_text(time.time() - outage),
+                    limit=duration_text(options.max_outage)))
+        return self.event.is_set()
+
+    def _stop(self, cause: StopReason, message: str) -> None:
+        self.cause, self.message = cause, message  # said by the file it stops (explain), or by _leave
+        self.event.set()
+
+    def explain(self, done: FileResult) -> None:
+        """A file the watchdog stopped says why: --max-runtime or the outage, not 'interrupted'."""
+        summary = done.summary
+        if summary is None or self.cause not in (StopReason.MAX_RUNTIME, StopReason.OUTAGE):
+            return
+        if summary.stopped is StopReason.INTERRUPTED:  # a file that ended just as it fired stays as it ended
+            summary.stopped = self.cause
+            summary.stop_error = RunStopped(self.cause, self.message, sent=summary.sent)
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+
+def _leave(result: BatchResult, files: list[Path], watch: _Watchdog, reporter: BatchReporter,
+           why: StopReason | None = None) -> None:
+    """Files the batch does not reach: named, so the morning knows what waits for the next run."""
+    why = why or watch.cause or StopReason.INTERRUPTED
+    result.not_started += [Path(f) for f in files]
+    result.stopped = result.stopped or why
+    reason = watch.message if why is watch.cause and watch.message else str(why)
+    note = Msg.NOT_STARTED.format(files=", ".join(str(f) for f in files), why=reason)
+    result.notes.append(note)
+    reporter.note(note)
+    log.warning(note, extra=SHOWN)
+
+
+def _log_file_end(done: FileResult) -> None:
+    summary = done.summary
+    error = done.error or (summary.stop_error if summary is not None else None)
+    if error is not None:
+        log.error("%s: %s", done.path, error, extra=SHOWN)
+    if summary is not None:
+        log.info("finished %s: %s (exit %s%s)", done.path,
+                 ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()) or "no rows", summary.exit_code,
+                 f", stopped: {summary.stopped}" if summary.stopped else "")
+
+
+def _prune(result: BatchResult, archive_dir: Path, keep_days: float, reporter: BatchReporter) -> None:
+    from importer.drops import prune_archive
+
+    keep = [p for f in result.files for p in f.archived]
+    removed = prune_archive(archive_dir, keep_days, keep=keep)
+    for path in removed:
+        log.info("removed %s from the archive (older than %g days)", path, keep_days)
+    if removed:
+        result.archive_removed += removed
+        note = Msg.PRUNED.format(n=len(removed), days=keep_days, archive=archive_dir)
+        reporter.note(note)
+        log.info(note, extra=SHOWN)
+
+
 def _check(options: BatchOptions) -> None:
+    if "-" in options.inputs and len(options.inputs) > 1:
+        raise UsageError(Msg.STDIN_ALONE)
+    if options.input_format is not None and options.inputs != ["-"]:
+        raise UsageError(Msg.FORMAT_WITHOUT_STDIN)
     if options.workers < 1:
         raise UsageError(Msg.WORKERS)
     if not options.retry_failed and not options.resume:
@@ -233,6 +407,8 @@ def _files_to_import(options: BatchOptions, result: BatchResult, reporter: Batch
     from importer.drops import DEFAULT_SETTLE_SECONDS, expand_inputs, ready_files
 
     inputs = expand_inputs(options.inputs)
+    if options.expect_files and not inputs.files:
+        raise NoInputFiles(Msg.NO_INPUT.format(patterns=", ".join(repr(p) for p in options.inputs)))
     notes = list(inputs.notes)
     settle = DEFAULT_SETTLE_SECONDS if options.settle_seconds is None else options.settle_seconds
     # Only files a pattern found are checked: a file named on the command line
@@ -251,6 +427,7 @@ def _files_to_import(options: BatchOptions, result: BatchResult, reporter: Batch
             files.remove(file)
     for note in notes:
         reporter.note(note)
+        log.info(note, extra=SHOWN)
     result.notes += notes
     _refuse_overlaps(options, files)
     if len(files) > 1 and not options.resume:
@@ -344,7 +521,7 @@ def _file_options(options: BatchOptions, file: Path, several: bool) -> ImportOpt
 
     file_options = options.for_file(file)
     if file_options.resume and several and not journal_path_for(file_options.results_path()).exists():
-        # a drop folder with --resume: continue the interrupted file, start the new ones
+        # a drop folder (or a pipe) with --resume: continue the interrupted file, start the new ones
         file_options.resume = False
         log.info(Msg.NOTHING_TO_RESUME.format(file=file))
     if options.sandbox and not options.resume:
@@ -359,8 +536,13 @@ def _file_options(options: BatchOptions, file: Path, several: bool) -> ImportOpt
 def _run_file(options: ImportOptions, client, stop: threading.Event | None, reporter: BatchReporter,
               sandbox) -> FileResult:
     log.info("importing %s (results: %s)", options.file, options.results_path())
+    on_outcome = reporter.outcome
+    if log.isEnabledFor(logging.DEBUG):
+        def on_outcome(outcome: Outcome) -> None:  # -vv: every row's outcome, to the log file only
+            _log_row(outcome)
+            reporter.outcome(outcome)
     try:
-        summary = run_import(options, client, stop=stop, on_outcome=reporter.outcome)
+        summary = run_import(options, client, stop=stop, on_outcome=on_outcome)
     except DatabaseNotFound as exc:
         if sandbox is not None:
             available = ", ".join(f"database {db.id} ({db.name})" for db in sandbox.schema.databases)
@@ -368,8 +550,14 @@ def _run_file(options: ImportOptions, client, stop: threading.Event | None, repo
         return FileResult(Path(options.file), error=exc)
     except CopernicaImportError as exc:
         return FileResult(Path(options.file), error=exc)
-    log.info("finished %s: %s", options.file, ", ".join(f"{n:,} {s}" for s, n in summary.counts.items()))
     return FileResult(Path(options.file), summary=summary)
+
+
+def _log_row(outcome: Outcome) -> None:
+    reasons = "; ".join(f"{r.code}: {r.message}" for r in outcome.reasons)
+    log.debug(Msg.ROW.format(row=outcome.row, status=outcome.status,
+                             profile=f", profile {outcome.profile_id}" if outcome.profile_id else "",
+                             reasons=f" ({reasons})" if reasons else ""), extra={"row_detail": True})
 
 
 def _needs_confirmation(options: BatchOptions, connection: Connection) -> bool:
@@ -399,15 +587,18 @@ def _confirm(options: BatchOptions, files: list[Path], client, connection: Conne
         raise UsageError(Msg.DECLINED)
 
 
-def _archive_finished(done: FileResult, archive_dir: Path, reporter: BatchReporter) -> None:
+def _archive_finished(done: FileResult, archive_dir: Path, reporter: BatchReporter, *,
+                      source: Path | None = None) -> None:
     """Moves a file whose rows all ended (with its results and journal) to the archive;
-    a file with rows left to retry stays, and a file inside the archive is never moved again."""
+    a file with rows left to retry stays, and a file inside the archive is never moved again.
+    The summary then names the files where they are now. ``source``: the file to move when
+    it is not ``done.path`` (standard input's spool)."""
     from importer.drops import archive
     from importer.paths import inside
 
     summary = done.summary
     assert summary is not None
-    if summary.stopped is not None or inside(done.path, archive_dir):
+    if summary.stopped is not None or inside(source or done.path, archive_dir):
         return
     failed, unknown = summary.counts.get(Status.FAILED, 0), summary.counts.get(Status.UNKNOWN, 0)
     if failed or unknown or summary.unresolved:
@@ -415,13 +606,50 @@ def _archive_finished(done: FileResult, archive_dir: Path, reporter: BatchReport
         what = Msg.NOT_FINISHED.format(failed=failed, unknown=unknown, unresolved=len(summary.unresolved))
         message = Msg.NOT_ARCHIVED.format(path=done.path, rows=failed + unknown + len(summary.unresolved), what=what)
         reporter.note(message)
-        log.warning(message)
+        log.warning(message, extra=SHOWN)
         return
     companions = [p for p in (summary.results_path, summary.journal_path) if p is not None]
-    done.archived = archive([done.path, *companions], archive_dir)
-    message = Msg.ARCHIVED.format(path=done.path, target=done.archived[0] if done.archived else archive_dir)
+    moving = [source or done.path, *companions]
+    done.archived = archive(moving, archive_dir)
+    new_place = dict(zip(moving, done.archived))
+    if summary.source is None:
+        summary.source = summary.file
+    summary.file = new_place.get(source or done.path, summary.file)
+    summary.results_path = new_place.get(summary.results_path, summary.results_path)
+    summary.journal_path = new_place.get(summary.journal_path, summary.journal_path)
+    summary.archived = True
+    message = Msg.ARCHIVED.format(path=done.path if source is None else "standard input",
+                                  target=done.archived[0] if done.archived else archive_dir)
     reporter.note(message)
-    log.info(message)
+    log.info(message, extra=SHOWN)
+
+
+@contextmanager
+def check_input(options: ImportOptions, api: Connection | None = None, *, report: str | None = None,
+                input_format: str | None = None, stdin: BinaryIO | None = None,
+                on_outcome: Callable[[Outcome], None] | None = None) -> Iterator[RunSummary]:
+    """``check_file`` with '-' for standard input (``options.file``) and for the report: a
+    report to '-' is written to a temporary file, there as ``summary.results_path`` until
+    the ``with`` block ends (the caller copies it to stdout)."""
+    from importer.runner import check_file
+
+    with ExitStack() as stack:
+        file, digest = Path(options.file), None
+        if str(options.file) == "-":
+            from importer.readers.stdin import spool_stdin
+            spooled = stack.enter_context(spool_stdin(stdin or sys.stdin.buffer, input_format))
+            file, digest = spooled.path, spooled.digest
+        elif input_format:
+            raise UsageError(Msg.FORMAT_WITHOUT_STDIN)
+        report_path = Path(report) if report and report != "-" else None
+        if report == "-":
+            import tempfile
+            report_path = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "report.csv"
+        options.file = file
+        summary = check_file(options, api, report=report_path, on_outcome=on_outcome)
+        if digest is not None:
+            summary.file, summary.stdin_digest = Path("-"), digest
+        yield summary
 
 
 def created_any(result: FileResult) -> bool:

@@ -15,7 +15,7 @@ import requests
 from requests.utils import get_environ_proxies
 from tenacity import Retrying
 
-from importer.errors import ApiUnavailable, InvalidTokenError
+from importer.errors import ApiUnreachable, InvalidTokenError
 from importer.redaction import add_secret
 from importer.retry import AttemptFailed, FinalAnswer, Msg, NotProcessed, retry_after, transport_failure
 
@@ -59,7 +59,7 @@ class BearerToken:
         except FinalAnswer:
             raise  # runs inside the retry loop of the API request: must not be retried there
         except AttemptFailed as error:
-            failure = ApiUnavailable(Msg.TEMPORARY.format(attempts=self._attempts, reason=error.reason))
+            failure = ApiUnreachable(Msg.TEMPORARY.format(attempts=self._attempts, reason=error.reason))
         raise FinalAnswer(failure)
 
     def _post(self) -> str:

@@ -1,19 +1,24 @@
 """Command-line interface: arguments, environment, logging, signals, exit codes.
 
-Everything else is the library's: ``cli`` turns argv into ``BatchOptions``
-and a ``Connection``, calls ``run_batch`` (or ``check_file``, ``draft_mapping``,
-``rollback``), prints what it hears and maps the result to an exit code.
+Everything else is the library's: ``cli`` turns argv into settings (``jobs``:
+the command line, the environment, the jobs file, the mapping, the defaults)
+and a ``Connection``, calls ``run_job`` / ``run_batch`` (or ``check_file``,
+``draft_mapping``, ``rollback``), prints what it hears and maps the result to
+an exit code.
 
-Exit codes: 0 every row ended as configured; 1 the run finished but some rows
-are invalid, failed or unknown; 2 nothing was sent (bad arguments, mapping,
-file, token, schema mismatch); 3 the run stopped early after sending and can
-be resumed.
+Exit codes (``importer.summary.EXIT_CODES``): 0 every row ended as configured;
+1 the run finished but some rows are invalid, failed or unknown; 2 nothing was
+sent (a setup problem: arguments, jobs file, mapping, file, token, schema);
+3 the run stopped early after sending and can be resumed; 66 --expect-files
+and no input; 75 nothing was sent, try again later (Copernica unreachable,
+another run holds the lock).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -23,21 +28,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from importer.arguments import apply_environment, build_parser, has_token, read_token
+from importer.arguments import apply_environment, build_parser, given_settings, has_token, read_token, unknown_arguments
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
-from importer.redaction import RedactingFormatter, install_log_redaction
 
 if TYPE_CHECKING:
-    from importer.batch import BatchOptions, BatchResult, Confirmation
+    from importer.batch import Confirmation
+    from importer.jobs import JobRun
+    from importer.settings import Settings
+from importer.redaction import install_log_redaction
 
 log = logging.getLogger("importer")
-FILE_NOTES = "importer.file"  # the reader's notes (encoding used, header row): on stderr, plain
 
 
 class Msg:
     """The texts this module shows a user."""
     ERROR = "error: {message}"
+    JOB_ERROR = "error: job {job}: {message}"
     INTERRUPTED = "interrupted"
     CONFIRM = ("About to import {rows:,} row(s) from {files} into database {database_id} "
                "({database_name!r}) at {host}.")
@@ -50,6 +57,10 @@ class Msg:
     RESULTS_MISSING = "results file {path} does not exist"
     LOG_FILE = "cannot write the log file {path}: {why}"
     WORKERS = "--workers must be at least 1"
+    JOB_HEADER = "== job {job} =="
+    JOBS_NOT_STARTED = "not started, the run was interrupted: job(s) {jobs}"
+    UNEXPECTED = ("an unexpected error stopped the command: {error}. Nothing is lost: run the same command "
+                  "with --resume to continue (with -v the details are shown)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,17 +69,29 @@ def main(argv: list[str] | None = None) -> int:
         from importer.sandbox.cli import main as sandbox_main
         return sandbox_main(argv[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        unknown_arguments(parser, args.command, extras)  # the command's own usage, exit 2
     if args.command is None:
         parser.print_help()
         return 2
+    args.argv = argv
     try:
-        args.from_environment = apply_environment(args)
-        _refuse_overlaps(args)
-        _setup_logging(args)
+        if args.command in ("run", "config", "completion"):
+            _setup_logging(getattr(args, "verbose", 0), None)  # a run's log file is its job's (cmd_run)
+        else:
+            args.from_environment = apply_environment(args)
+            _refuse_overlaps(args)
+            _setup_logging(args.verbose, args.log_file)
+            log.info("copernica-import %s started", args.command)
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # `... | head` stopped reading: not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except CopernicaImportError as exc:
         print(Msg.ERROR.format(message=exc), file=sys.stderr)
+        log.error("%s", exc, extra=_SHOWN)
         return exc.exit_code
     except KeyboardInterrupt:
         print(Msg.INTERRUPTED, file=sys.stderr)
@@ -77,51 +100,110 @@ def main(argv: list[str] | None = None) -> int:
             from importer.terminal import resume_command
             print(TerminalMsg.RESUME_HINT.format(command=resume_command(argv)), file=sys.stderr)
         return 3
+    except Exception as exc:  # a bug: one line for the user, the traceback in the log (and with -v)
+        from importer.redaction import redact
+        log.error("unexpected error", exc_info=exc, extra=_SHOWN if not getattr(args, "verbose", 0) else {})
+        print(Msg.ERROR.format(message=Msg.UNEXPECTED.format(error=redact(repr(exc)))), file=sys.stderr)
+        return 3 if args.command in ("run", "rollback") else 2
+
+
+_SHOWN = {"shown": True}
 
 
 # -- run ---------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from importer.batch import run_batch
+    from importer.jobs import JobRun, refuse_overlaps, run_job, select
+    from importer.settings import stdout_outputs
     from importer.terminal import TerminalReporter
 
-    options = _batch_options(args)
-    connection = None
-    if not args.sandbox and (not args.dry_run or has_token(args.token_file)):
-        connection = _connection(args, rate=args.rate, sandbox_hint=True)
-    reporter = TerminalReporter(args)
-    result: "BatchResult | None" = None
-    error: CopernicaImportError | None = None
+    runs = select(given_settings(args), os.environ, config=args.config, job=args.job, all_jobs=bool(args.all_jobs))
+    all_jobs = bool(args.all_jobs)
+    stdout_used = stdout_outputs(json=args.json, summary_json=args.summary_json, report_html=args.report_html)
+    done: list[JobRun] = []
+    with _stop_on_signals() as stop:
+        for number, settings in enumerate(runs):
+            if stop.is_set():
+                names = ", ".join(s.job or "?" for s in runs[number:])
+                print(Msg.JOBS_NOT_STARTED.format(jobs=names), file=sys.stderr)
+                log.warning(Msg.JOBS_NOT_STARTED.format(jobs=names))
+                break
+            if all_jobs:
+                print(Msg.JOB_HEADER.format(job=settings.job), file=sys.stderr)
+            try:
+                refuse_overlaps(settings)  # before the log file is opened
+            except CopernicaImportError as exc:
+                _print_error(settings, exc, all_jobs)
+                done.append(JobRun.failed(settings, exc))
+                _print_json(args, done[-1])
+                continue
+            with _run_logging(args.verbose, settings):
+                reporter = TerminalReporter(settings, argv=args.argv, summary_stream=sys.stderr if stdout_used
+                                            else sys.stdout)
+                at_terminal = sys.stdin.isatty() and settings.input != ["-"]
+                run = run_job(settings, _connection_maker(settings), reporter=reporter, stop=stop,
+                              confirm=_ask if at_terminal else None,
+                              confirm_overwrite=_ask_overwrite if at_terminal else None,
+                              stdin=sys.stdin.buffer, stdout=sys.stdout)
+            done.append(run)
+            if run.error is not None:
+                _print_error(settings, run.error, all_jobs)
+            elif run.result is not None and not run.result.files and not run.result.notes:
+                print(Msg.NOTHING_TO_DO, file=sys.stderr)
+            for problem in run.record_errors:
+                print(Msg.ERROR.format(message=problem), file=sys.stderr)
+            _print_json(args, run)
+    code = max((r.exit_code for r in done), default=0)
+    if all_jobs:
+        code = _all_jobs_records(args, done, code)
+    return code
+
+
+def _print_json(args: argparse.Namespace, run: "JobRun") -> None:
+    """--json: the run's summary on stdout (with --all-jobs: one document at the end)."""
+    if args.json and not args.all_jobs and run.settings.summary_json != "-":
+        _write_output("-", json.dumps(run.document, indent=2, ensure_ascii=False) + "\n")
+
+
+def _print_error(settings: "Settings", exc: CopernicaImportError, all_jobs: bool) -> None:
+    if all_jobs:
+        print(Msg.JOB_ERROR.format(job=settings.job, message=exc), file=sys.stderr)
+    else:
+        print(Msg.ERROR.format(message=exc), file=sys.stderr)
+
+
+def _all_jobs_records(args: argparse.Namespace, done: list["JobRun"], code: int) -> int:
+    """--all-jobs: one JSON document (and one HTML report) for the whole command."""
+    from importer.jobs import all_jobs_html, all_jobs_json
+
+    for target in {t for t in (args.summary_json, "-" if args.json else None) if t}:
+        _write_output(target, all_jobs_json(done, code))
+    if args.report_html:
+        _write_output(args.report_html, all_jobs_html(done, code))
+    return code
+
+
+def _write_output(target: str, text: str) -> None:
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
     try:
-        with _stop_on_signals() as stop:
-            at_terminal = sys.stdin.isatty()
-            result = run_batch(options, connection, reporter=reporter, stop=stop,
-                               confirm=_ask if at_terminal else None,
-                               confirm_overwrite=_ask_overwrite if at_terminal else None)
-    except CopernicaImportError as exc:
-        error = exc
-        raise
-    finally:
-        _write_record(args, result, error)
-    if not result.files:
-        print(Msg.NOTHING_TO_DO, file=sys.stderr)
-    return result.exit_code
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        from importer.errors import OutputError
+        raise OutputError(target, exc.strerror or str(exc)) from None
 
 
-def _batch_options(args: argparse.Namespace) -> "BatchOptions":
-    from importer.batch import BatchOptions
-    from importer.connection import DEFAULT_WORKERS
+def _connection_maker(settings: "Settings"):
+    from importer.jobs import needs_connection
 
-    return BatchOptions(
-        inputs=list(args.files), mapping=Path(args.mapping), database=args.database,
-        schema=Path(args.schema) if args.schema else None, encoding=args.encoding, delimiter=args.delimiter,
-        sheet=args.sheet, header_row=args.header_row, on_existing=args.on_existing,
-        results=Path(args.results) if args.results else None, results_delimiter=args.results_delimiter,
-        results_dir=Path(args.results_dir) if args.results_dir else None,
-        archive_dir=Path(args.archive_dir) if args.archive_dir else None, settle_seconds=args.settle_seconds,
-        dry_run=args.dry_run, resume=args.resume, overwrite=args.overwrite, retry_failed=not args.skip_failed,
-        workers=DEFAULT_WORKERS if args.workers is None else args.workers, max_errors=args.max_errors,
-        sandbox=args.sandbox, sandbox_api_version=args.api_version or 3, yes=args.yes, always_confirm=args.confirm,
-        wait_for_lock=args.wait_for_lock)
+    def make() -> Connection | None:
+        if not needs_connection(settings, has_token(settings.token_file)):
+            return None
+        return Connection(token=read_token(settings.token_file, sandbox_hint=True), api_url=settings.api_url,
+                          api_version=settings.api_version or 3, auth_url=settings.auth_url,
+                          timeout=settings.timeout, retries=settings.retries, rate=settings.rate)
+    return make
 
 
 def _ask(confirmation: "Confirmation") -> bool:
@@ -153,21 +235,15 @@ def _prompt(text: str) -> str:
 
 
 def _refuse_overlaps(args: argparse.Namespace) -> None:
-    """Before anything is written (the log file included): no output on an input."""
+    """Before anything is written (the log file included): no output on an input (not run's: see jobs)."""
     from importer.paths import refuse_overlaps
 
     def path(value) -> Path | None:
-        return Path(value) if value else None
+        return Path(value) if value and value != "-" else None
 
     inputs = [("the mapping", path(getattr(args, "mapping", None))), ("the schema", path(getattr(args, "schema", None))),
               ("the token file", path(getattr(args, "token_file", None)))]
-    if args.command == "run":
-        from importer.drops import expand_inputs
-        try:
-            inputs += [("the input file", f) for f in expand_inputs(args.files).files]
-        except CopernicaImportError:
-            pass  # reported by the run itself
-    elif args.command in ("check", "init"):
+    if args.command in ("check", "init"):
         inputs.append(("the input file", path(args.file)))
     elif args.command == "rollback":
         from importer.journal import journal_path_for
@@ -177,29 +253,7 @@ def _refuse_overlaps(args: argparse.Namespace) -> None:
                ("--report-html", path(getattr(args, "report_html", None))),
                ("--report", path(getattr(args, "report", None))),
                ("--output", path(getattr(args, "output", None)))]
-    if args.command == "run" and args.results:
-        from importer.journal import journal_path_for
-        outputs += [("the results file", Path(args.results)), ("the journal", journal_path_for(Path(args.results)))]
     refuse_overlaps(inputs, outputs)
-
-
-def _write_record(args: argparse.Namespace, result: "BatchResult | None", error: CopernicaImportError | None) -> None:
-    """--summary-json and --report-html, written even when the command ends with an error."""
-    if not (args.summary_json or args.report_html):
-        return
-    summaries = result.summaries if result is not None else []
-    notes = result.notes if result is not None else []
-    first_error = error or (result.error if result is not None else None)
-    exit_code = error.exit_code if error is not None else (result.exit_code if result is not None else 2)
-    if args.summary_json:
-        from importer.summary import combined_dict
-        data = combined_dict(summaries, exit_code=exit_code, error=str(first_error) if first_error else None,
-                             left_for_next_run=notes)
-        Path(args.summary_json).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.report_html:
-        from importer.report import write_html_report
-        write_html_report(Path(args.report_html), summaries, exit_code=exit_code,
-                          error=str(first_error) if first_error else None, notes=notes)
 
 
 @contextmanager
@@ -223,28 +277,78 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 # -- the other commands -------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
+    from importer.batch import check_input
     from importer.progress import Progress
-    from importer.runner import check_file
+    from importer.settings import stdout_outputs
+    from importer.summary import combined_dict
+    from importer.terminal import copy_to_stdout
+    from importer.times import local_text
 
-    options = _batch_options_for_check(args)
-    connection = None
-    if not args.offline and not args.schema and has_token(args.token_file):
-        connection = _connection(args)
-    progress = Progress(quiet=False, check=True)
-    summary = check_file(options, connection, report=Path(args.report) if args.report else None,
-                         on_outcome=progress.update)
-    progress.close()
-    print(summary.format_text())
+    to_stdout = stdout_outputs(json=args.json, summary_json=args.summary_json, report=args.report)
+    started, summary, error = local_text(), None, None
+    try:
+        connection = None
+        if not args.offline and not args.schema and has_token(args.token_file):
+            connection = _connection(args)
+        progress = Progress(quiet=False, check=True)
+        with check_input(_batch_options_for_check(args, Path(args.file)), connection, report=args.report,
+                         input_format=args.input_format, stdin=sys.stdin.buffer, on_outcome=progress.update) as summary:
+            progress.close()
+            report = summary.results_path
+            if args.report == "-":
+                summary.results_path = None  # a temporary file: the report is on stdout
+            print(summary.format_text(), file=sys.stderr if to_stdout else sys.stdout)
+            if args.report == "-":
+                copy_to_stdout(report)
+    except CopernicaImportError as exc:
+        error = exc
+        raise
+    finally:
+        if args.json or args.summary_json:
+            code = error.exit_code if error is not None else (1 if summary is not None and summary.exit_code else 0)
+            document = combined_dict([summary] if summary is not None else [], exit_code=code, command="check",
+                                     error=str(error) if error is not None else None, started_at=started,
+                                     finished_at=local_text())
+            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+            for target in {t for t in (args.summary_json, "-" if args.json else None) if t}:
+                _write_output(target, text)
     return 1 if summary.exit_code else 0
 
 
-def _batch_options_for_check(args: argparse.Namespace):
+def _batch_options_for_check(args: argparse.Namespace, file: Path):
     from importer.runner import ImportOptions
 
-    return ImportOptions(file=Path(args.file), mapping=Path(args.mapping), database=args.database,
+    return ImportOptions(file=file, mapping=Path(args.mapping), database=args.database,
                          schema=Path(args.schema) if args.schema else None, on_existing=args.on_existing,
                          encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, dry_run=True,
                          header_row=args.header_row, results_delimiter=args.results_delimiter)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """The settings a run (or each job) would use, and where each came from."""
+    from importer.settings import config_dict, config_text, find_jobs_file, load_jobs_file, resolve
+
+    path = find_jobs_file(args.config, os.environ)
+    jobs_file = load_jobs_file(path) if path is not None else None
+    if args.job and jobs_file is None:
+        from importer.settings import CONFIG_ENV, JOBS_FILE_NAME
+        from importer.settings import Msg as SettingsMsg
+        raise UsageError(SettingsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
+    names: list[str | None] = [args.job] if args.job else (list(jobs_file.jobs) if jobs_file else [None])
+    given = given_settings(args)
+    settings = [resolve(given, os.environ, jobs_file=jobs_file, job=name, read_mapping=True) for name in names]
+    if args.json:
+        print(json.dumps(config_dict(settings), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(config_text(settings), end="")
+    return 0
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from importer.completion import script
+
+    print(script(args.shell, build_parser()), end="")
+    return 0
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -329,7 +433,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "check": cmd_check, "init": cmd_init, "schema": cmd_schema, "rollback": cmd_rollback,
-            "ui": cmd_ui}
+            "config": cmd_config, "completion": cmd_completion, "ui": cmd_ui}
 
 
 # -- settings -----------------------------------------------------------------------
@@ -339,29 +443,27 @@ def _connection(args: argparse.Namespace, *, rate: float | None = None, sandbox_
                       retries=getattr(args, "retries", 6), rate=rate)
 
 
-def _setup_logging(args: argparse.Namespace) -> None:
+# -- logging ------------------------------------------------------------------------
+def _setup_logging(verbose: int, log_file: str | None) -> logging.Handler | None:
+    from importer.history import CannotOpenLog, configure_logging
+
     install_log_redaction()
-    verbose = getattr(args, "verbose", 0)
-    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    root = logging.getLogger()
-    root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel({0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG))
-    console.setFormatter(formatter)
-    console.addFilter(lambda record: not record.name.startswith(FILE_NOTES))
-    root.addHandler(console)
-    notes = logging.StreamHandler(sys.stderr)   # how an input file was read: one plain line each
-    notes.setFormatter(logging.Formatter("%(message)s"))
-    logging.getLogger(FILE_NOTES).addHandler(notes)
-    if getattr(args, "log_file", None):
-        try:
-            handler = logging.FileHandler(args.log_file, encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(Msg.LOG_FILE.format(path=args.log_file, why=exc.strerror)) from None
-        handler.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
-    log.info("copernica-import %s started", args.command)
+    try:
+        return configure_logging(verbose, log_file)
+    except CannotOpenLog as exc:
+        raise UsageError(Msg.LOG_FILE.format(path=log_file, why=exc.why)) from None
+
+
+@contextmanager
+def _run_logging(verbose: int, settings: "Settings") -> Iterator[None]:
+    """One job's logging: its log file (each job may have its own)."""
+    handler = _setup_logging(verbose, settings.log_file)
+    try:
+        yield
+    finally:
+        if handler is not None:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
 
 
 if __name__ == "__main__":

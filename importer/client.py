@@ -34,10 +34,12 @@ from importer.connection import DEFAULT_AUTH_URL, checked_url
 from importer.errors import (
     AnswerLost,
     ApiUnavailable,
+    ApiUnreachable,
     DatabaseNotFound,
     InvalidTokenError,
     RequestFailed,
     RequestRefused,
+    TemporaryFailure,
     UsageError,
 )
 from importer.pacing import Pacer
@@ -256,8 +258,10 @@ class CopernicaClient:
                      for c in (self.collections(database_id) if collections else [])
                      if _int_or_none(c.get("ID")) is not None]
         except RequestFailed as exc:  # before any row is sent: a clear stop, not a traceback
-            raise ApiUnavailable(Msg.SCHEMA_FAILED.format(database_id=database_id,
-                                                          host=urlsplit(self.api_url).netloc, error=exc)) from None
+            # could not be reached at all: temporary (exit 75); an odd answer: a setup problem (exit 2)
+            kind = ApiUnreachable if isinstance(exc, TemporaryFailure) else ApiUnavailable
+            raise kind(Msg.SCHEMA_FAILED.format(database_id=database_id,
+                                                host=urlsplit(self.api_url).netloc, error=exc)) from None
         # as dicts: DatabaseSchema's validators expect dicts (or bare names)
         return DatabaseSchema(id=int(database_id), name=str(info.get("name", "")), fields=fields, interests=interests,
                               collections=found)

@@ -30,6 +30,7 @@ DEFAULT_AUTH_URL = "https://authenticate.copernica.com"
 DEFAULT_WORKERS = 16
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_RETRIES = 6
+DEFAULT_MAX_OUTAGE = 30 * 60.0  # seconds Copernica may stay unreachable before a run stops (resumably, exit 3)
 CONNECT_TIMEOUT = 10.0
 
 

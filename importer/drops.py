@@ -12,10 +12,10 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from importer.errors import UsageError
+from importer.times import utc_stamp
 
 # A file modified this recently may still be arriving (an upload, a copy).
 DEFAULT_SETTLE_SECONDS = 60.0
@@ -33,6 +33,7 @@ class Msg:
     STILL_GROWING = "left for the next run: {path} is still being written (its size or time changed just now)"
     ARCHIVE_NOT_DIR = "the archive folder {path} is not a folder"
     ARCHIVED = "archived {path} to {target}"
+    PRUNED = "removed {path} from the archive (archived {days:.0f} days ago; --keep-days {keep:g})"
 
 
 @dataclass(frozen=True)
@@ -165,14 +166,17 @@ def archive(paths: Iterable[Path], archive_dir: Path) -> list[Path]:
     """Moves each existing path into ``archive_dir``; returns the new paths.
 
     A name already taken in the archive (yesterday's ``orders.csv``) gets a
-    date-time stamp, so nothing archived earlier is ever overwritten. The
-    input file and its results and journal get the same stamp, so they stay
-    recognisable as one set.
+    UTC date-time stamp (``orders.20260105T010003Z.csv``), so nothing archived
+    earlier is ever overwritten and the stamp means the same moment in every
+    zone and across a daylight-saving change. The input file and its results
+    and journal get the same stamp, so they stay recognisable as one set.
+    Each moved file's modification time becomes the time it was archived:
+    that is the age ``prune_archive`` (``--keep-days``) goes by.
     """
     paths = [p for p in paths if p.exists()]
     stamp = ""
     if any((archive_dir / p.name).exists() for p in paths):
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        stamp = utc_stamp()
     moved = []
     for path in paths:
         target = archive_dir / _stamped(path.name, stamp)
@@ -181,11 +185,34 @@ def archive(paths: Iterable[Path], archive_dir: Path) -> list[Path]:
             counter += 1
             target = archive_dir / _stamped(path.name, f"{stamp}-{counter}" if stamp else str(counter))
         moved.append(Path(shutil.move(str(path), str(target))))
+        os.utime(moved[-1])
     return moved
 
 
+def prune_archive(archive_dir: Path, keep_days: float, *, now: float | None = None,
+                  keep: Iterable[Path] = ()) -> list[Path]:
+    """Removes the files in ``archive_dir`` archived more than ``keep_days`` ago
+    (by modification time, which ``archive`` sets to the moment of the move);
+    returns what it removed. Only plain files directly in the folder: never a
+    folder, never a file in ``keep`` (what this run archived)."""
+    now = time.time() if now is None else now
+    limit = now - keep_days * 86400
+    kept = {p.resolve() for p in keep}
+    removed = []
+    for path in sorted(archive_dir.iterdir()) if archive_dir.is_dir() else []:
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if not path.is_file() or path.is_symlink() or info.st_mtime >= limit or path.resolve() in kept:
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 def _stamped(name: str, stamp: str) -> str:
-    """orders.csv -> orders.20260105-020000.csv (stamp before all suffixes)."""
+    """orders.csv -> orders.20260105T010000Z.csv (stamp before all suffixes)."""
     if not stamp:
         return name
     base, dot, rest = name.partition(".")

@@ -5,23 +5,32 @@ Row-level problems found before sending are not exceptions: they are
 is one of these; ``str(exc)`` is the sentence a user reads, and every bit of
 context is set by the constructor. ``exit_code`` is a property of the type::
 
-    CopernicaImportError               exit 2: stopped before anything was sent
-    ├── UsageError                     bad options, arguments or environment
+    CopernicaImportError               exit 2: stopped before anything was sent (a setup problem)
+    ├── UsageError                     bad options, arguments, environment or jobs file
+    │   └── NoInputFiles               exit 66: --expect-files, and no input file was found
     ├── InputFileError                 the input file cannot be read as a table
     ├── MappingError                   the mapping file is wrong, or does not fit the file
     ├── SchemaError                    the mapping does not fit the database's structure
-    ├── JournalError                   the run's journal is locked, missing or of another import
-    │   └── DatabaseBusy               another run on this computer is sending to the same database
+    ├── JournalError                   the run's journal is missing or of another import
+    │   └── RunBusy                    exit 75: another run holds this journal (or job) right now
+    │       └── DatabaseBusy           another run on this computer is sending to the same database
     ├── OutputError                    a results, journal or report file cannot be written
     ├── ApiError                       Copernica's answer stops the whole command
     │   ├── InvalidTokenError          the access token is refused
     │   ├── DatabaseNotFound           no database with that ID for this token
-    │   └── ApiUnavailable             Copernica could not be reached, or answered nonsense
+    │   └── ApiUnavailable             Copernica answered nonsense
+    │       └── ApiUnreachable         exit 75: Copernica could not be reached (nothing sent)
     ├── RunStopped                     exit 3: stopped after rows were sent; --resume continues
     └── RequestFailed                  one request did not succeed (the sender makes it a row's outcome)
         ├── RequestRefused             Copernica refused it: sending it again will not help
         ├── TemporaryFailure           retries ran out; it was certainly not processed
         └── AnswerLost                 it was sent and its answer lost: it may have been processed
+
+Exit 75 (``EXIT_TEMPORARY``, sysexits' EX_TEMPFAIL) means nothing was sent
+and nothing is wrong with the setup: the same command later will work (the
+README's crontab line gives ``flock -n -E 75`` the same code for an
+overlapping night). Exit 66 (``EXIT_NO_INPUT``, EX_NOINPUT) is a night
+without input under ``--expect-files``.
 
 A ``RequestFailed`` never reaches the user on its own: the sender turns it
 into a row's outcome, and calls made before any row (reading the database's
@@ -48,6 +57,10 @@ class Msg:
                               "--database with one of the sandbox's)")
 
 
+EXIT_NO_INPUT = 66     # --expect-files and no input file found
+EXIT_TEMPORARY = 75    # nothing sent, nothing wrong with the setup: try again later
+
+
 class CopernicaImportError(Exception):
     """Root of every error the tool reports; ``str()`` is for the user."""
     exit_code = 2
@@ -55,6 +68,11 @@ class CopernicaImportError(Exception):
 
 class UsageError(CopernicaImportError):
     """Bad command-line arguments, options or environment settings."""
+
+
+class NoInputFiles(UsageError):
+    """``--expect-files``: the patterns found no input file (a feed that did not arrive)."""
+    exit_code = EXIT_NO_INPUT
 
 
 class InputFileError(CopernicaImportError):
@@ -73,7 +91,12 @@ class JournalError(CopernicaImportError):
     """The journal cannot be used for this run (locked, mismatched, missing)."""
 
 
-class DatabaseBusy(JournalError):
+class RunBusy(JournalError):
+    """Another run holds this run's journal (or job) right now: try again later."""
+    exit_code = EXIT_TEMPORARY
+
+
+class DatabaseBusy(RunBusy):
     """Another run on this computer is sending to the same database right now."""
 
 
@@ -120,7 +143,12 @@ class DatabaseNotFound(ApiError):
 
 
 class ApiUnavailable(ApiError):
-    """Copernica could not be reached, or answered something that is not its API."""
+    """Copernica answered something that is not its API (or could not be reached: ``ApiUnreachable``)."""
+
+
+class ApiUnreachable(ApiUnavailable):
+    """Copernica could not be reached after every retry; nothing was sent. Temporary: try again later."""
+    exit_code = EXIT_TEMPORARY
 
 
 class RunStopped(CopernicaImportError):

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import JournalError, OutputError
+from importer.errors import JournalError, OutputError, RunBusy
 from importer.models import Outcome, Reason, Status
 from importer.state import Busy, lock_file, unlock_file
 
@@ -418,8 +418,8 @@ class RunLock:
         f = lock_file(self.path)
         if isinstance(f, Busy):
             holder = f.text.strip()
-            raise JournalError(Msg.LOCKED.format(path=self.journal_path,
-                                                 holder=Msg.LOCK_HOLDER.format(pid=holder) if holder else ""))
+            raise RunBusy(Msg.LOCKED.format(path=self.journal_path,
+                                            holder=Msg.LOCK_HOLDER.format(pid=holder) if holder else ""))
         f.seek(0)
         f.truncate()
         f.write(str(os.getpid()))

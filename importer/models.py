@@ -40,6 +40,8 @@ class StopReason(str, Enum):
     READ_ERROR = "read-error"       # the input file could not be read on (a cell too large, a bad byte)
     WRITE_ERROR = "write-error"     # the journal, results or a report could not be written (a full disk)
     FILE_CHANGED = "file-changed"   # the input file changed while it was being imported
+    MAX_RUNTIME = "max-runtime"     # --max-runtime reached
+    OUTAGE = "outage"               # Copernica unreachable for longer than --max-outage
 
     def __str__(self) -> str:
         return self.value

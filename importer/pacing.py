@@ -30,6 +30,7 @@ every single capacity refusal would throw away most of the throughput.)
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -37,7 +38,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from importer.times import duration_text, local_text
+
 Clock = Callable[[], float]
+log = logging.getLogger(__name__)
+
+
+class Msg:
+    """What the pacer tells the log (and, as warnings, cron's mail) about an outage."""
+    UNREACHABLE = "Copernica unreachable for {duration} (since {since}), retrying in {retry}"
+    REACHABLE_AGAIN = "Copernica answers again after {duration} unreachable (since {since})"
 
 
 class PacerStopped(Exception):
@@ -76,6 +86,8 @@ class CircuitBreaker:
         self.cooldown = cooldown
         self.opened_at = 0.0
         self.times_opened = 0
+        # the first failure of the streak that opened the circuit; None while it is closed
+        self.outage_since: float | None = None
         self._consecutive = 0
         self._first_failure_at = 0.0
         self._probe_in_flight = False
@@ -102,6 +114,7 @@ class CircuitBreaker:
         self.cooldown = self.base_cooldown
         self._consecutive = 0
         self._probe_in_flight = False
+        self.outage_since = None
 
     def wait_time(self, now: float) -> float | None:
         """0 when a request may start now; seconds to wait; None: wait for the probe."""
@@ -125,6 +138,8 @@ class CircuitBreaker:
             self._probe_in_flight = False
 
     def _open(self, now: float) -> None:
+        if self.outage_since is None:
+            self.outage_since = self._first_failure_at if self._consecutive else now
         self.state = self.OPEN
         self.opened_at = now
         self.times_opened += 1
@@ -253,7 +268,12 @@ class Pacer:
         with self._cond:
             self._successes += 1
             self._srtt = latency_s if self._srtt is None else 0.875 * self._srtt + 0.125 * latency_s
+            since = self.breaker.outage_since
             self.breaker.on_success()
+            if since is not None:
+                now = self._clock()
+                log.warning(Msg.REACHABLE_AGAIN.format(duration=duration_text(now - since),
+                                                       since=self._wall_time(since, now)))
             self._window += self._growth()
             self._window = min(self._window, float(self.max_concurrency))
             self._cond.notify_all()
@@ -306,6 +326,22 @@ class Pacer:
             # After an outage start gently again rather than with the old window.
             self._ssthresh = max(2.0, self._window / 2)
             self._window = 1.0
+            since = self.breaker.outage_since if self.breaker.outage_since is not None else now
+            log.warning(Msg.UNREACHABLE.format(duration=duration_text(now - since),
+                                               since=self._wall_time(since, now),
+                                               retry=duration_text(self.breaker.cooldown)))
+
+    def _wall_time(self, moment: float, now: float) -> str:
+        """A pacer-clock moment as a local time with its zone, for the log."""
+        return local_text(time.time() - (now - moment))
+
+    def outage_seconds(self) -> float:
+        """How long Copernica has been unreachable (the circuit not closed); 0 when it answers."""
+        with self._cond:
+            since = self.breaker.outage_since
+            if since is None or self.breaker.state == CircuitBreaker.CLOSED:
+                return 0.0
+            return max(0.0, self._clock() - since)
 
     def _caused_by_current_window(self, now: float, sent_at: float | None) -> bool:
         if sent_at is not None:

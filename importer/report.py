@@ -96,10 +96,9 @@ def render_html(summaries: list[RunSummary], *, exit_code: int, error: str | Non
 
 
 def _exit_meaning(code: int) -> str:
-    return {0: "every row ended as configured",
-            1: "the run finished, but some rows are invalid or failed (see the reasons below)",
-            2: "nothing was sent (see the error)",
-            3: "the run stopped early; it can be resumed with --resume"}.get(code, "unexpected")
+    from importer.summary import EXIT_CODES
+
+    return EXIT_CODES.get(code, ("", "unexpected"))[1]
 
 
 def _file_section(summary: RunSummary, index: int, base: Path) -> str:

@@ -11,6 +11,18 @@ The audit trail (``audit()``): the database (ID and name), the API host, the
 mapping file and its sha256, the tool's version, the user and the machine,
 and when the run started and ended; the JSON summary and the HTML report
 carry it.
+
+The JSON form (``--json``, ``--summary-json``, the history file) is a public,
+versioned interface: ``combined_dict`` below, described field by field in
+``importer/summary.schema.json`` (JSON Schema) and in the README. Fields are
+only ever added; ``SUMMARY_SCHEMA_VERSION`` goes up when one changes meaning
+or goes away. Version 2 (this one): ``file``, ``results`` and ``journal``
+name where the files are after archiving (``source`` where the input was
+found); ``command``, ``job``, times with a zone, ``exit_meaning``,
+``stopped``, ``not_started`` and ``archive_removed`` were added.
+
+``EXIT_CODES`` is the one table of exit codes: the help, the README, the
+HTML report and the JSON's ``exit_meaning`` all read it.
 """
 from __future__ import annotations
 
@@ -24,12 +36,29 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from importer.errors import CopernicaImportError
+from importer.errors import EXIT_NO_INPUT, EXIT_TEMPORARY, CopernicaImportError
 from importer.models import REASON_TITLES, Outcome, Reason, Status, StopReason
 
 EXAMPLE_ROWS = 5
 # the JSON summary's shape; raised whenever a field changes meaning or goes away
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2
+
+# exit code -> (the JSON's exit_meaning, what it means for a person / an automation)
+EXIT_CODES: dict[int, tuple[str, str]] = {
+    0: ("ok", "every row ended as configured (also a night without input files, unless --expect-files)"),
+    1: ("rows_not_ok", "the run finished, but some rows are invalid, failed or unknown: see the results file"),
+    2: ("setup_error", "nothing was sent: fix the arguments, jobs file, mapping, input file, token or database, "
+                       "then run the same command again"),
+    3: ("stopped", "stopped after rows were sent (Ctrl-C, SIGTERM, --max-errors, --max-runtime, --max-outage, "
+                   "a token refused mid-run, a read or write error): --resume continues"),
+    EXIT_NO_INPUT: ("no_input", "--expect-files, and no input file was found: nothing was sent"),
+    EXIT_TEMPORARY: ("temporary", "nothing was sent, and nothing is wrong with the setup: Copernica could not be "
+                                  "reached, or another run holds the lock; run again later"),
+}
+
+
+def exit_meaning(code: int | None) -> str:
+    return EXIT_CODES.get(code, ("unexpected", ""))[0] if code is not None else "unexpected"
 
 
 class Msg:
@@ -42,6 +71,8 @@ class Msg:
         StopReason.API: " (stopped: API error)",
         StopReason.UNRESOLVED: " (incomplete: some lost answers could not be checked)",
         StopReason.ERROR: " (stopped early: unexpected error)",
+        StopReason.MAX_RUNTIME: " (stopped early: --max-runtime reached)",
+        StopReason.OUTAGE: " (stopped early: Copernica unreachable for too long)",
     }
     COUNT = "  {label:<{width}} {count:>9,}"
     ROWS = "  {label:<{width}} {count:>9,}   (+ {empty:,} empty {rows} skipped)"
@@ -125,7 +156,10 @@ class RunSummary:
     changed_rows: int = 0        # ... rows whose cells changed (handled by the mode's rules)
     added_rows: int = 0          # ... rows the first run never saw
     set_aside: list[Path] = field(default_factory=list)  # --overwrite: the earlier run's files, renamed
-    file: Path | None = None     # the input file
+    file: Path | None = None     # the input file (where it is now: in the archive after archiving; "-": stdin)
+    source: Path | None = None   # where the input file was found (None: same as file)
+    archived: bool = False       # file, results and journal were moved to the archive
+    stdin_digest: str | None = None  # sha256 of what came through standard input
     # (seconds since the start, rows done) a few times a second: the report's chart
     throughput: list[tuple[float, int]] = field(default_factory=list)
     notes: list[Reason] = field(default_factory=list)    # about the whole file (RowConverter.notes)
@@ -211,6 +245,9 @@ class RunSummary:
     def to_dict(self) -> dict:
         return {
             "file": str(self.file) if self.file else None,
+            "source": str(self.source or self.file) if (self.source or self.file) else None,
+            "archived": self.archived,
+            "stdin_sha256": self.stdin_digest,
             "dry_run": self.dry_run,
             "rows": self.rows,
             "counts": {s.value: self.counts[s] for s in Status if self.counts[s] or s in _MAIN},
@@ -281,8 +318,10 @@ _CHECK = (Status.VALID, Status.INVALID, Status.SKIPPED)
 
 
 def combined_dict(summaries: list[RunSummary], *, exit_code: int, error: str | None = None,
-                  left_for_next_run: list[str] | None = None) -> dict:
-    """The whole command as JSON: totals over every file, then each file's own.
+                  left_for_next_run: list[str] | None = None, command: str = "run", job: str | None = None,
+                  started_at: str | None = None, finished_at: str | None = None, stopped: str | None = None,
+                  not_started: list[str] | None = None, archive_removed: list[str] | None = None) -> dict:
+    """The whole command (or one job of it) as JSON: totals over every file, then each file's own.
 
     One shape whatever the number of files, so a script reads ``counts`` and
     ``exit_code`` the same way for one file or a folder of drops.
@@ -290,13 +329,34 @@ def combined_dict(summaries: list[RunSummary], *, exit_code: int, error: str | N
     totals: Counter = Counter()
     for s in summaries:
         totals.update(s.counts)
+    if stopped is None:
+        stopped = next((str(s.stopped) for s in summaries if s.stopped is not None), None)
     return {
         "schema_version": SUMMARY_SCHEMA_VERSION,
+        "command": command,
+        "job": job,
+        "started_at": started_at,
+        "finished_at": finished_at,
         "exit_code": exit_code,
+        "exit_meaning": exit_meaning(exit_code),
         "error": error,
+        "stopped": stopped,
         "rows": sum(totals.values()),
         "counts": {s.value: totals[s] for s in Status if totals[s] or s in _MAIN},
         "elapsed_seconds": round(sum(s.elapsed for s in summaries), 3),
         "files": [s.to_dict() for s in summaries],
         "left_for_next_run": left_for_next_run or [],
+        "not_started": not_started or [],
+        "archive_removed": archive_removed or [],
+    }
+
+
+def jobs_dict(runs: list[dict], *, exit_code: int) -> dict:
+    """``run --all-jobs`` as JSON: each job's document (``combined_dict``) and the highest exit code."""
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "command": "run",
+        "exit_code": exit_code,
+        "exit_meaning": exit_meaning(exit_code),
+        "jobs": runs,
     }

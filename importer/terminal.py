@@ -6,10 +6,12 @@ after a stop (never ``--overwrite``), ``rollback`` after a run that created.
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import shlex
+import shutil
 import sys
+from pathlib import Path
+from typing import TextIO
 
 from importer.batch import BatchReporter, FileResult, created_any
 
@@ -26,22 +28,28 @@ class Msg:
                     "`copernica-import sandbox --db FILE.sqlite` and import with --api-url.")
     UNDO_HINT = "To undo what this run created: copernica-import rollback {results}"
     RESUME_HINT = "The run stopped early. To continue where it stopped:\n  {command}"
+    RESUME_STDIN = "  (pipe the same data into it again: it is recognised by its content)"
     RETRY_HINT = "To retry the rows that are not finished (nothing done is sent again):\n  {command}"
     SANDBOX_NO_RESUME = ("The rehearsal stopped early. Its built-in sandbox stopped with it, so there is nothing to "
                          "resume: run the same command again.")
 
 
 class TerminalReporter(BatchReporter):
-    """Progress and summaries on the terminal (stderr; the summary on stdout)."""
+    """Progress and summaries on the terminal (stderr; the summary on stdout, or on
+    stderr when stdout carries data: --json, '-' outputs).
 
-    def __init__(self, args: argparse.Namespace) -> None:
-        self.args = args
+    ``settings``: the run's (``importer.settings.Settings``: input, quiet, dry_run,
+    sandbox, job); ``argv``: the command line, for the hint that resumes it."""
+
+    def __init__(self, settings, *, argv: list[str] | None = None, summary_stream: TextIO | None = None) -> None:
+        self.args = settings
+        self.argv = list(sys.argv[1:] if argv is None else argv)
+        self.summary_stream = summary_stream
         self.progress = None
         self.several = False
 
     def note(self, text: str) -> None:
-        print(text, file=sys.stderr)
-        log.info(text)  # already on the screen; the log file gets it too
+        print(text, file=sys.stderr)  # the batch layer logs it
 
     def sandbox_started(self, api_url: str) -> None:
         print(Msg.SANDBOX_USED.format(url=api_url), file=sys.stderr)
@@ -50,7 +58,7 @@ class TerminalReporter(BatchReporter):
         from importer.journal import journal_path_for
         from importer.progress import Progress, estimate_rows, resumed_rows
 
-        self.several = self.several or total > 1 or any(set("*?[") & set(a) for a in self.args.files)
+        self.several = self.several or total > 1 or any(set("*?[") & set(a) for a in self.args.input or [])
         if total > 1:
             print(Msg.FILE_HEADER.format(number=number, total=total, file=options.file), file=sys.stderr)
         quiet = self.args.quiet
@@ -71,7 +79,7 @@ class TerminalReporter(BatchReporter):
         if summary is not None:
             if self.progress is not None:
                 summary.throughput = list(self.progress.samples)
-            print(summary.format_text())
+            print(summary.format_text(), file=self.summary_stream or sys.stdout)
         error = result.error or (summary.stop_error if summary is not None else None)
         if error is not None:
             template = Msg.FILE_ERROR if self.several else Msg.ERROR
@@ -86,19 +94,35 @@ class TerminalReporter(BatchReporter):
             return []
         if args.sandbox:
             return [Msg.SANDBOX_NO_RESUME if summary.exit_code == 3 else Msg.SANDBOX_GONE]
+        command = resume_command(self.argv, job=getattr(args, "job", None))
+        stdin = [Msg.RESUME_STDIN] if (args.input or []) == ["-"] else []
         if summary.exit_code == 3:
-            return [Msg.RESUME_HINT.format(command=resume_command(sys.argv[1:]))]
+            return [Msg.RESUME_HINT.format(command=command), *stdin]
         if result.kept_for_retry:
-            return [Msg.RETRY_HINT.format(command=resume_command(sys.argv[1:]))]
+            return [Msg.RETRY_HINT.format(command=command), *stdin]
         if created_any(result):
             results = result.archived[1] if len(result.archived) > 1 else summary.results_path
             return [Msg.UNDO_HINT.format(results=results)]
         return []
 
 
-def resume_command(words: list[str]) -> str:
-    """The user's own command line (it never holds the token) with --resume."""
+def copy_to_stdout(report: Path) -> None:
+    """A report CSV on stdout, for a pipe: without the byte-order mark Excel wants in a file."""
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    with report.open("rb") as source:
+        head = source.read(3)
+        out.write(head[3:] if head == b"\xef\xbb\xbf" else head)
+        shutil.copyfileobj(source, out)
+    out.flush()
+
+
+def resume_command(words: list[str], *, job: str | None = None) -> str:
+    """The user's own command line (it never holds the token) with --resume; for one
+    job of --all-jobs, that job's."""
     words = [w for w in words if w != "--overwrite"]
+    if job and "--all-jobs" in words:
+        words[words.index("--all-jobs"):words.index("--all-jobs") + 1] = ["--job", job]
     if "--resume" not in words:
         words.append("--resume")
     return shlex.join(["copernica-import", *words])

@@ -224,7 +224,8 @@ def test_log_file_has_timestamps_every_request_and_never_the_token(tmp_path, san
     assert done.returncode == 0, done.stderr
     log = (tmp_path / "run.log").read_text(encoding="utf-8")
     lines = log.splitlines()
-    assert lines and all(re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", line) for line in lines)
+    # times with their zone (issue 15): 2026-01-05T02:00:03+01:00
+    assert lines and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d ", line) for line in lines)
     assert "access_token=***" in log  # urllib3's request lines, scrubbed (v3 puts the token in the URL)
     assert "finished a.csv: 5 created" in log
     assert TOKEN not in log and TOKEN not in done.stderr + done.stdout

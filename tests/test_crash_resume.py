@@ -306,7 +306,7 @@ def test_a_second_run_on_the_same_results_is_refused_while_one_runs(tmp_path, ma
         try:
             wait_for_posts(sb, 2, proc)
             second = resume(src, mapping, sb, tmp_path)
-            assert second.returncode == 2
+            assert second.returncode == 75  # temporary (issue 15): nothing sent, run it again later
             assert "another copernica-import run" in second.stderr
         finally:
             proc.kill()

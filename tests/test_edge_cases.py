@@ -232,7 +232,7 @@ def test_cli_an_unreachable_api_names_the_host_and_database(tmp_path):
     src = write(tmp_path / "in.csv", ["Email"], [["a@example.com"]])
     m = mapping(tmp_path, "database: 2\nfields:\n  email: Email\n")
     done = cli("check", str(src), "--mapping", str(m), "--api-url", "http://127.0.0.1:9/v3", cwd=tmp_path)
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 75, done.stderr  # temporary (issue 15): nothing sent, try again later
     assert "could not read the structure of database 2 at 127.0.0.1:9" in done.stderr
     assert "Traceback" not in done.stderr
 

@@ -32,7 +32,7 @@ def commands() -> list[str]:
         for line in text.splitlines():
             line = line.split("  #")[0].strip()
             for part in re.split(r"&&|\|", line):
-                part = part.strip()
+                part = re.split(r"\s[12]?>{1,2}\s", f" {part} ")[0].strip()  # without its output redirection
                 words = shlex.split(part, comments=True) if part else []
                 while words and "=" in words[0] and not words[0].startswith("-"):
                     words = words[1:]  # VAR=value prefixes

@@ -192,7 +192,7 @@ def test_a_second_run_into_the_same_database_stops_naming_the_first_or_waits_for
         wait_until(lambda: sb.stats()["posts"] >= 2, first)
         second = cli(tmp_path, *run_args(b, m, sb))
         no_traceback(second)
-        assert second.returncode == 2
+        assert second.returncode == 75  # temporary (issue 15): nothing was sent, try again later
         assert "another copernica-import run is sending to database 2" in second.stderr
         assert f"process {first.pid}" in second.stderr and "a.csv" in second.stderr
         waited = cli(tmp_path, *run_args(b, m, sb, "--wait-for-lock", "60"))

@@ -15,6 +15,7 @@ from importer.readers.messages import Msg
 TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "txt"}
 JSON_FORMATS = {".json": "json", ".ndjson": "ndjson", ".jsonl": "ndjson"}  # read by readers/objects.py
 WORKBOOK_FORMATS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
+JSON_LINES_FORMATS = {".ndjson": "ndjson", ".jsonl": "ndjson"}
 TAB_SEPARATED = {"tsv", "txt"}
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz",
                       ".xlsx", ".xlsm", ".xls", ".ods", ".json", ".ndjson", ".jsonl", ".json.gz", ".ndjson.gz",
@@ -82,6 +83,8 @@ def kind_from_name(path: Path) -> FileKind:
         return FileKind(format=plain[last], base=plain[last], gzip=False)
     if last in WORKBOOK_FORMATS:
         return FileKind(format=WORKBOOK_FORMATS[last], base=WORKBOOK_FORMATS[last], gzip=False)
+    if last in JSON_LINES_FORMATS:
+        return FileKind(format="ndjson", base="ndjson", gzip=False)
     shown = "".join(suffixes[-2:]) if last == ".gz" else last
     raise InputFileError(Msg.UNSUPPORTED_EXTENSION.format(path=path, suffix=shown or Msg.NO_EXTENSION,
                                                           supported=", ".join(SUPPORTED_SUFFIXES)))
@@ -110,6 +113,24 @@ def check_content_matches(path: Path, kind: FileKind) -> None:
         _check_is_xls(path, head)
     elif kind.base == "ods":
         _check_is_ods(path, head)
+
+
+def guess_format(path: Path) -> str:
+    """What a file without a telling name holds (standard input, spooled):
+    "xlsx", "ods", "xls", "csv.gz", "ndjson" (its first character is "{") or "csv"."""
+    head = read_head(path)
+    if head.startswith(ZIP_MAGIC):
+        return _zip_workbook_kind(path) or "xlsx"
+    if head.startswith(OLE2_MAGIC):
+        return "xls"
+    if head.startswith(GZIP_MAGIC):
+        return "csv.gz"
+    text = head
+    for bom, _ in BOMS:
+        if text.startswith(bom):
+            text = text[len(bom):]
+            break
+    return "ndjson" if text.lstrip()[:1] == b"{" else "csv"
 
 
 def _zip_names(path: Path) -> set[str]:
