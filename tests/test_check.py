@@ -166,8 +166,11 @@ def test_check_report_summarises_reasons_with_counts_and_first_rows(tmp_path, ma
     src = write_file(tmp_path / "in.csv", rows + [[""] * len(HEADER)])
     result = cli("check", str(src), "--mapping", str(mapping), "--schema", str(SAMPLE_SCHEMA), cwd=tmp_path)
     assert result.returncode == 1
-    reason = next(line for line in result.stdout.splitlines() if "is not a whole number" in line)
-    assert reason.split()[0] == "7" and "rows 2, 3, 4, 5, 6, ..." in reason
+    lines = result.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "not_whole_number:" in line)
+    assert lines[at].split()[:3] == ["7", "invalid", "not_whole_number:"] and "rows 2, 3, 4, 5, 6, ..." in lines[at]
+    assert lines[at + 1].strip() == ("e.g. row 2: column 'Age': '0x' is not a whole number "
+                                     "(field 'age' holds whole numbers)")
     assert "1 empty row skipped" in result.stdout
 
 

@@ -6,32 +6,40 @@ import pytest
 
 from importer.dedupe import DuplicateIndex
 from importer.journal import Journal, JournalError, RunIdentity
-from importer.models import Outcome, Status
+from importer.models import Outcome, Reason, Status
 
 IDENTITY = RunIdentity("contacts.csv", "f" * 64, "m" * 64, 1, "create")
+BAD_EMAIL = Reason("invalid_email", "column {column!r}: {value!r} is not a valid email address",
+                   {"column": "Email", "value": "bad"})
 
 
 def test_states_come_back_in_row_order_with_final_outcomes(tmp_path):
     path = tmp_path / "r.journal"
     with Journal.open(path, IDENTITY, resume=False) as j:
         j.mark_sending([(5, "e@x"), (2, "b@x")])
-        j.record(Outcome(2, Status.CREATED, 77, "", 1, "b@x"))
-        j.record(Outcome(3, Status.INVALID, None, "bad", 0, ""))
+        j.record(Outcome(2, Status.CREATED, 77, (), 1, "b@x"))
+        j.record(Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, ""))
         j.commit()
     with Journal.open(path, IDENTITY, resume=True) as j:
         states = list(j.states(page=2))
     assert [(r, s) for r, s, _ in states] == [(2, "final"), (3, "final"), (5, "sending")]
-    assert states[0][2] == Outcome(2, Status.CREATED, 77, "", 1, "b@x")
+    assert states[0][2] == Outcome(2, Status.CREATED, 77, (), 1, "b@x")
+    assert states[1][2] == Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, "")  # code, template and values kept
     assert states[2][2] is None
 
 
 def test_uncommitted_outcomes_are_lost_but_the_sending_mark_stays(tmp_path):
     path = tmp_path / "r.journal"
-    j = Journal.open(path, IDENTITY, resume=False)
-    j.mark_sending([(2, "a@x")])
-    j.record(Outcome(2, Status.CREATED, 1, "", 1, "a@x"))  # not committed
-    j._conn.close()  # as a crash would leave it
-    j._lock_file.close()
+    crash = textwrap.dedent(f"""
+        import os
+        from importer.journal import Journal, RunIdentity
+        from importer.models import Outcome, Status
+        j = Journal.open({str(path)!r}, RunIdentity("contacts.csv", "f"*64, "m"*64, 1, "create"), resume=False)
+        j.mark_sending([(2, "a@x")])
+        j.record(Outcome(2, Status.CREATED, 1, (), 1, "a@x"))  # not committed
+        os._exit(0)  # a crash: no commit, no close
+    """)
+    subprocess.run([sys.executable, "-c", crash], check=True, timeout=60)
     with Journal.open(path, IDENTITY, resume=True) as j2:
         assert [(r, s) for r, s, _ in j2.states()] == [(2, "sending")]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-from importer.models import Outcome, Status
+from importer.models import Outcome, Reason, Status
 from importer.report import render_html, write_html_report
 from importer.summary import RunSummary
 
@@ -89,26 +89,37 @@ def summary_with(outcomes: list[Outcome], throughput=None) -> RunSummary:
     return s
 
 
-def test_counts_reasons_and_chart_are_in_the_page():
+def bad_email(value: str) -> Reason:
+    return Reason("invalid_email", "column {column!r}: {value!r} is not a valid email address",
+                  {"column": "Email", "value": value})
+
+
+def test_counts_reasons_grouped_by_code_and_chart_are_in_the_page():
     outcomes = [Outcome(n, Status.CREATED, profile_id=n) for n in range(2, 12)]
-    outcomes += [Outcome(12, Status.INVALID, error="column 'Email': 'x' is not a valid email address"),
-                 Outcome(13, Status.INVALID, error="column 'Email': 'y' is not a valid email address"),
-                 Outcome(14, Status.FAILED, error="Copernica refused the profile: bad")]
+    outcomes += [Outcome(12, Status.INVALID, reasons=(bad_email("x"),)),
+                 Outcome(13, Status.INVALID, reasons=(bad_email("y"),)),
+                 Outcome(14, Status.FAILED, reasons=(Reason("refused", "Copernica refused the profile: {detail}",
+                                                            {"detail": "bad"}),))]
     page = ReportParser.of(render_html([summary_with(outcomes)], exit_code=1))
     assert page.status_counts == {"created": 10, "invalid": 2, "failed": 1}
     assert page.exit_code == "1"
     invalid = [r for r in page.reasons if r[0] == "invalid"]
-    assert invalid == [["invalid", "2", "column 'Email': … is not a valid email address", "12, 13"]]
-    assert ["failed", "1", "Copernica refused the profile: bad", "14"] in page.reasons
+    # one line per code with its total; the first row's whole sentence, values and all
+    assert invalid == [["invalid", "2", "invalid_email not a valid email address"
+                        "e.g. row 12: column 'Email': 'x' is not a valid email address", "12, 13"]]
+    assert ["failed", "1", "refused Copernica refused it"
+            "e.g. row 14: Copernica refused the profile: bad", "14"] in page.reasons
     assert page.has_chart and page.scripts == 0 and page.external_refs == []
     assert "orders.csv" in "".join(page.text) and "out.results.csv" in "".join(page.text)
 
 
 def test_values_from_the_file_are_escaped_not_run():
-    evil = "column 'Name': \"<script>alert(1)</script>\" is too long"
-    page_text = render_html([summary_with([Outcome(2, Status.INVALID, error=evil)])], exit_code=1)
+    evil = Reason("too_long", "column {column!r}: {value!r} is too long", {"column": "Name",
+                                                                          "value": "<script>alert(1)</script>"})
+    page_text = render_html([summary_with([Outcome(2, Status.INVALID, reasons=(evil,))])], exit_code=1)
     page = ReportParser.of(page_text)
     assert page.scripts == 0 and "<script>" not in page_text
+    assert "<script>alert(1)</script>" in "".join(page.text)  # shown as text
 
 
 def test_a_short_run_has_no_chart_and_an_error_is_shown(tmp_path):

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import REPO, TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
-from importer.errors import UsageError
-from importer.journal import JournalError, _acquire_lock, _release_lock, journal_path_for
+from importer.client import CopernicaClient
+from importer.errors import JournalError, UsageError
+from importer.journal import RunLock, journal_path_for
 from importer.pacing import Pacer
+from importer.retry import RetryPolicy
 from importer.rollback import rollback
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
@@ -209,10 +210,7 @@ def test_profiles_the_journal_knows_but_the_results_file_lacks_are_deleted_too(s
 
 def test_rollback_does_not_run_beside_the_run_it_undoes(sandbox, tmp_path):
     results = import_run(sandbox, tmp_path, 2)
-    lock = _acquire_lock(journal_path_for(results))  # the run (or another rollback) still going
-    try:
+    with RunLock(journal_path_for(results)):  # the run (or another rollback) still going
         with client_for(sandbox) as client, pytest.raises(JournalError, match="another copernica-import run"):
             rollback(results, client, yes=True)
-    finally:
-        _release_lock(lock)
     assert len(sandbox.profiles(2)) == 2

@@ -12,8 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
+from importer.client import CopernicaClient
+from importer.errors import DatabaseNotFound
+from importer.models import StopReason
 from importer.pacing import Pacer
+from importer.retry import RetryPolicy
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
 
@@ -103,10 +106,12 @@ def test_an_unknown_database_stops_the_run_after_one_request(tmp_path):
     m.write_text("database: 99\nfields:\n  email: Email\n")
     src = write_csv(tmp_path / "in.csv", [["a@x.nl"]], header=("Email",))
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, client_for(sb) as client:
-        with pytest.raises(Exception, match="no database with ID 99") as info:
-            run_import(ImportOptions(file=src, mapping=m, schema=schema, results=tmp_path / "r.csv"), client)
+        summary = run_import(ImportOptions(file=src, mapping=m, schema=schema, results=tmp_path / "r.csv"), client)
         assert sb.stats()["posts"] == 1
-    assert TOKEN not in str(info.value)
+    assert summary.stopped is StopReason.API
+    assert isinstance(summary.stop_error, DatabaseNotFound) and "no database with ID 99" in str(summary.stop_error)
+    assert summary.sent == 0 and summary.exit_code == 2  # refused at the door: nothing was stored
+    assert TOKEN not in str(summary.stop_error)
 
 
 def test_cli_sample_import_into_the_embedded_sandbox(tmp_path):
@@ -157,8 +162,8 @@ def test_cli_token_expiring_mid_run_leaves_unsent_rows_unmarked(tmp_path, mappin
         result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sb.api_url, "--workers", "2",
                      cwd=tmp_path)
         stored = len(sb.profiles(2))
-    assert result.returncode == 2, result.stderr
-    assert "access token" in result.stderr.lower()
+    assert result.returncode == 3, result.stderr  # stopped after rows were sent: resumable
+    assert "access token" in result.stderr.lower() and "--resume" in result.stderr
     lines = read_results(tmp_path / "in.results.csv")
     assert all(line["status"] == "created" for line in lines)  # nothing marked failed for the token
     assert len(lines) == stored < 40
