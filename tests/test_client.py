@@ -32,7 +32,7 @@ from importer.redaction import install_log_redaction
 from importer.retry import RetryPolicy
 from importer.sandbox import Faults, Sandbox
 from importer.schema import load_schema_file
-from tests.conftest import SAMPLE_SCHEMA, TOKEN
+from tests.helpers import SAMPLE_SCHEMA, TOKEN
 
 FAST_RETRY = RetryPolicy(attempts=4, backoff=0.01, max_wait=0.05)
 

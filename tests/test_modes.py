@@ -9,12 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
+from importer.client import CopernicaClient
 from importer.pacing import Pacer
+from importer.retry import RetryPolicy
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
+from tests.helpers import TOKEN, cli, read_results
 
 HEADER = ("Email", "First name", "Last name", "Zip", "Age", "Newsletter", "Football")
 MAPPING = """\
@@ -53,11 +54,6 @@ def write_csv(path: Path, rows: list[tuple[str, ...]]) -> Path:
 
 def person(i: int, first: str = "New", newsletter: str = "yes", football: str = "") -> tuple[str, ...]:
     return (f"person{i}@example.com", f"{first}{i}", f"Last{i}", f"{1000 + i}AB", str(30 + i), newsletter, football)
-
-
-def read_results(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def client_for(sb: Sandbox) -> CopernicaClient:

@@ -15,6 +15,7 @@ import pytest
 
 from importer.errors import InputFileError, UsageError
 from importer.reader import file_fingerprint, open_sheet, read_rows
+from tests.helpers import cli, read_results
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -420,6 +421,22 @@ def test_xlsx_cells_become_the_text_a_person_sees(tmp_path):
     assert rows[1].values["flag"] == "FALSE"
 
 
+def test_xlsx_number_formats_that_change_what_a_person_sees(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Customer no", "Rate", "Plain"])
+    sheet.append([123, 0.15, 7])
+    sheet["A2"].number_format = "000000"
+    sheet["B2"].number_format = "0%"
+    sheet.append([-42, 0.125, 2.5])
+    sheet["A3"].number_format = "0000"
+    sheet["B3"].number_format = "0.0%"
+    book.save(tmp_path / "f.xlsx")
+    rows = [r.values for r in read_rows(tmp_path / "f.xlsx")]
+    assert rows == [{"Customer no": "000123", "Rate": "15%", "Plain": "7"},
+                    {"Customer no": "-0042", "Rate": "12.5%", "Plain": "2.5"}]
+
+
 def test_xlsx_formula_gives_its_cached_value(tmp_path):
     path = make_xlsx(tmp_path / "f.xlsx", {"S": [["n", "double"], [21, "=A2*2"]]})
     add_cached_formula_value(path, "B2", "42")
@@ -649,3 +666,50 @@ def compound_file(stream: bytes, stream_name: str) -> bytes:
     directory = (entry("Root Entry", 5, 1, end_of_chain, 0) + entry(stream_name, 2, no_entry, 2, len(stream))
                  + entry("", 0, no_entry, 0, 0) * 2)
     return header + struct.pack("<128I", *fat) + directory + stream.ljust(sectors * 512, b"\x00")
+
+
+# --- every format through the run command, into the sandbox --------------------------------
+SIMPLE_MAPPING = """\
+database: 2
+key: email
+fields:
+  email: {column: Email, validate: email, required: true}
+  firstname: Name
+"""
+
+
+def _xls(path: Path) -> None:
+    stream = xls_workbook_stream([("Contacts", False, {(0, 0): "Email", (0, 1): "Name",
+                                                       (1, 0): "ann@example.com", (1, 1): "Ann",
+                                                       (2, 0): "bob@example.com", (2, 1): "Bob"})])
+    path.write_bytes(compound_file(stream, "Workbook"))
+
+
+def _ods(path: Path) -> None:
+    def row(*cells: str) -> str:
+        return "<table:table-row>" + "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{c}</text:p></table:table-cell>'
+            for c in cells) + "</table:table-row>"
+    make_ods(path, "Contacts", [row("Email", "Name"), row("ann@example.com", "Ann"), row("bob@example.com", "Bob")])
+
+
+TEXT = "Email\tName\nann@example.com\tAnn\nbob@example.com\tBob\n"
+
+
+BUILDERS = {
+    "people.xls": _xls,
+    "people.ods": _ods,
+    "people.txt": lambda p: p.write_text(TEXT, encoding="utf-8"),
+    "people.csv.gz": lambda p: p.write_bytes(gzip.compress(TEXT.replace("\t", ",").encode())),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_each_format_imports_through_the_cli(tmp_path, sandbox, name):
+    BUILDERS[name](tmp_path / name)
+    (tmp_path / "m.yaml").write_text(SIMPLE_MAPPING)
+    done = cli("run", name, "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    stored = sorted((p["fields"]["email"], p["fields"]["firstname"]) for p in sandbox.profiles(2))
+    assert stored == [("ann@example.com", "Ann"), ("bob@example.com", "Bob")]
+    assert [line["status"] for line in read_results(tmp_path / "people.results.csv")] == ["created"] * 2

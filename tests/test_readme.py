@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, TOKEN, cli
 
-from importer.cli import build_parser
+from importer.arguments import build_parser
 from importer.sandbox.cli import build_parser as build_sandbox_parser
+from tests.helpers import REPO, TOKEN, cli
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -1,12 +1,16 @@
-"""The HTML report, read back with html.parser the way a browser would see it."""
+"""The HTML report (--report-html), read back with html.parser the way a
+browser would see it, beside the JSON summary of the same run."""
 from __future__ import annotations
 
+import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 from importer.models import Outcome, Reason, Status
 from importer.report import render_html, write_html_report
 from importer.summary import RunSummary
+from tests.helpers import SAMPLE_CSV, SAMPLE_MAPPING, cli
 
 
 class ReportParser(HTMLParser):
@@ -129,3 +133,29 @@ def test_a_short_run_has_no_chart_and_an_error_is_shown(tmp_path):
     assert not page.has_chart and page.exit_code == "2"
     assert "the mapping names no database" in "".join(page.text)
     assert "too short for a throughput chart" in "".join(page.text)
+
+
+# -- summary JSON and HTML report -------------------------------------------------------------
+
+def test_summary_json_and_html_report_describe_the_sample_import(sandbox, tmp_path):
+    done = cli("run", str(SAMPLE_CSV), "--mapping", str(SAMPLE_MAPPING), "--api-url", sandbox.api_url,
+               "--summary-json", "s.json", "--report-html", "r.html", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # six rows are invalid
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["exit_code"] == 1 and data["error"] is None and data["rows"] == 200
+    assert data["counts"] == {"created": 189, "skipped": 5, "invalid": 6, "failed": 0}
+    (one,) = data["files"]
+    assert one["file"] == str(SAMPLE_CSV) and one["counts"] == data["counts"]
+    assert Path(one["results"]) == tmp_path / "contacts.results.csv"
+    assert Path(one["journal"]).exists()
+    invalid_rows = sorted(row for r in one["reasons"] if r["status"] == "invalid" for row in r["rows"])
+    assert invalid_rows == [12, 37, 58, 83, 121, 160]
+    assert sum(r["count"] for r in one["reasons"] if r["status"] == "skipped") == 5
+    assert one["throughput"][0] == [0.0, 0] and one["throughput"][-1][1] == 200
+
+    page = ReportParser.of((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert page.status_counts == {"created": 189, "skipped": 5, "invalid": 6}
+    assert page.exit_code == "1"
+    assert sorted(int(n) for r in page.reasons if r[0] == "invalid" for n in re.findall(r"\d+", r[3])) == \
+        invalid_rows
+    assert page.has_chart and not page.scripts and not page.external_refs

@@ -10,7 +10,7 @@ import requests
 
 from importer.sandbox import Faults, Sandbox
 from importer.sandbox.faults import FaultInjector
-from tests.sandbox_fixtures import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
+from tests.helpers import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
 
 
 def sandbox(**faults) -> Sandbox:

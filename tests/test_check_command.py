@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 from importer.sandbox import Sandbox
 from importer.schema import load_schema_file
+from tests.helpers import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 # Database 2 of the sample schema has a field of every type.
 MAPPING = """\
