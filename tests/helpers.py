@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,13 @@ def read_results(path: Path) -> list[dict[str, str]]:
 
 def journal_rows(results: Path) -> list[tuple[int, str, str | None]]:
     """(row, state, status) of every row in the journal beside ``results``, read-only."""
-    with sqlite3.connect(f"file:{results}.journal?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{results}.journal?mode=ro", uri=True)) as conn:
         return conn.execute("SELECT row, state, status FROM rows ORDER BY row").fetchall()
 
 
 def journal_states(results: Path) -> Counter:
     """How many rows of the journal beside ``results`` are in each state or status."""
-    with sqlite3.connect(f"file:{results}.journal?mode=ro", uri=True) as conn:
+    with closing(sqlite3.connect(f"file:{results}.journal?mode=ro", uri=True)) as conn:
         return Counter(dict(conn.execute("SELECT coalesce(status, state), count(*) FROM rows GROUP BY 1")))
 
 

@@ -3,6 +3,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 
 import pytest
 
@@ -104,7 +105,7 @@ def test_a_run_lock_is_refused_while_held_and_free_again_after_release(tmp_path)
 def test_a_journal_of_version_1_resumes_with_its_texts_under_a_code(tmp_path):
     """A run interrupted before reasons had codes: its journal kept one text per row."""
     path = tmp_path / "r.journal"
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         conn.executescript("""
             CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
             CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, status TEXT, profile_id INTEGER,
@@ -117,7 +118,6 @@ def test_a_journal_of_version_1_resumes_with_its_texts_under_a_code(tmp_path):
             (2, "final", "created", 7, "", 1, "a@x"),
             (3, "final", "skipped", None, "duplicate of row 2", 0, "a@x"),
             (4, "sending", None, None, "", 0, "b@x")])
-    conn.close()
     with Journal.open(path, IDENTITY, resume=True) as j:
         states = list(j.states())
     assert [(r, s) for r, s, _ in states] == [(2, "final"), (3, "final"), (4, "sending")]
