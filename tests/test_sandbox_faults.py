@@ -168,22 +168,22 @@ def test_stats_count_requests_and_reset():
         assert sb.stats()["requests"] == 0 and sb.stats()["profiles"] == 1
 
 
-def test_32_parallel_clients_create_exactly_6400_distinct_profiles():
+def test_32_parallel_clients_create_exactly_1600_distinct_profiles():
     with sandbox() as sb:
         ids: list[int] = []
         ids_lock = threading.Lock()
 
         def client(worker: int) -> None:
             api = ApiClient(sb)
-            mine = [api.create(1, {"email": f"w{worker}-{n}@x.y"}) for n in range(200)]
+            mine = [api.create(1, {"email": f"w{worker}-{n}@x.y"}) for n in range(50)]
             with ids_lock:
                 ids.extend(mine)
 
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(client, range(32)))
         stored = sb.profiles(1)
-        assert len(ids) == len(set(ids)) == 6400
+        assert len(ids) == len(set(ids)) == 1600
         assert sorted(p["ID"] for p in stored) == sorted(ids)
-        assert len({p["fields"]["email"] for p in stored}) == 6400
+        assert len({p["fields"]["email"] for p in stored}) == 1600
         stats = sb.stats()
-        assert stats["stored"] == 6400 and stats["max_in_flight"] > 1
+        assert stats["stored"] == 1600 and stats["max_in_flight"] > 1
