@@ -36,6 +36,7 @@ from tests.helpers import (
 MAPPING = PEOPLE_MAPPING
 LOST_ANSWERS = Faults(drop_after_store=0.10, slow_after_store=0.05, slow_seconds=2.0, seed=11)
 TIMEOUT = "0.5"  # the client's read timeout, shorter than slow_seconds
+REAL_TIMEOUTS = 10  # ordinary answers later than TIMEOUT a loaded test machine may add, at most
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,10 @@ def test_lost_and_slow_answers_with_a_key_give_no_duplicate_and_no_lost_row(tmp_
     by_id = {int(p["ID"]): p["fields"]["email"] for p in profiles}
     assert {int(line["profile_id"]): line["key"] for line in lines} == by_id
     recovered = [line for line in lines if "found by its key" in line["error"]]
-    assert len(recovered) == stats["dropped_after_store"] + stats["slow"]
+    # every answer the sandbox dropped or delayed was recovered by a look-up; on a loaded
+    # machine an ordinary answer may also come after the timeout: it is recovered the same way
+    lost = stats["dropped_after_store"] + stats["slow"]
+    assert lost <= len(recovered) <= lost + REAL_TIMEOUTS
 
 
 def test_lost_and_slow_answers_without_a_key_end_unknown_never_created_twice(tmp_path, people_2000):
@@ -81,16 +85,18 @@ def test_lost_and_slow_answers_without_a_key_end_unknown_never_created_twice(tmp
     assert lost > 100
     lines = read_results(tmp_path / "out.csv")
     statuses = Counter(line["status"] for line in lines)
-    assert statuses == {"created": 2000 - lost, "unknown": lost}
+    unknown_rows = statuses["unknown"]  # the lost answers, and an ordinary one past the timeout on a loaded machine
+    assert lost <= unknown_rows <= lost + REAL_TIMEOUTS
+    assert statuses == {"created": 2000 - unknown_rows, "unknown": unknown_rows}
     assert len(emails) == 2000 and set(emails.values()) == {1}, "an ambiguous row was sent twice"
     assert stats["posts"] == 2000
     unknown = [line for line in lines if line["status"] == "unknown"]
     assert all("without a `key`" in line["error"] and "may exist twice" in line["error"] for line in unknown)
     assert all(line["profile_id"] == "" for line in unknown)
     # the summary says how many, and why: nobody is told "all done"
-    assert ["unknown", f"{lost:,}"] in [line.split() for line in result.stdout.splitlines()]
+    assert ["unknown", f"{unknown_rows:,}"] in [line.split() for line in result.stdout.splitlines()]
     reasons = [line.split() for line in result.stdout.splitlines() if "answer_lost:" in line]
-    assert reasons and reasons[0][:3] == [f"{lost:,}", "unknown", "answer_lost:"]  # one line, grouped by code
+    assert reasons and reasons[0][:3] == [f"{unknown_rows:,}", "unknown", "answer_lost:"]  # one line, by code
     assert "the answer from Copernica was lost" in result.stdout
 
 
