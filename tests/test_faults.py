@@ -29,6 +29,7 @@ from tests.helpers import (
     journal_rows,
     people,
     read_results,
+    wait_until,
     write_csv,
     write_mapping,
 )
@@ -245,7 +246,8 @@ def test_a_lost_answer_that_cannot_be_checked_is_left_for_resume_and_the_run_goe
         assert summary.exit_code == 3 and summary.unresolved == [2, 3, 4, 5]
         assert "4 rows not finished" in summary.format_text() and "--resume" in summary.format_text()
         assert [line["row"] for line in read_results(out)] == ["6"]  # the invalid row; the others have no line yet
-        time.sleep(0.6)  # the server finishes storing what it was sent
+        # the server finishes storing what it was sent (its answers came too late, not never)
+        wait_until(lambda: len(sb.profiles(2)) == 4, what="the sandbox to store the four rows")
         sb.set_faults(latency_ms=0)
         options.resume = True
         with CopernicaClient(sb.api_url, TOKEN, retry=ONE_TRY, pacer=Pacer(2)) as client:
