@@ -88,6 +88,7 @@ class Journal:
     def open(cls, path: str | Path, identity: RunIdentity, *, resume: bool, overwrite: bool = False) -> "Journal":
         path = Path(path)
         run_lock = RunLock(path).acquire()
+        conn = None
         try:
             exists = path.exists()
             if exists and not resume and not overwrite:
@@ -99,10 +100,13 @@ class Journal:
                     Path(str(path) + suffix).unlink(missing_ok=True)
             if not resume:
                 _create_file(path, identity)
-            journal = cls(path, _connect(path), run_lock)
+            conn = _connect(path)
+            journal = cls(path, conn, run_lock)
             journal._check_identity(identity)
             return journal
         except BaseException:
+            if conn is not None:
+                conn.close()  # a refused resume leaves no connection to the garbage collector
             run_lock.release()
             raise
 

@@ -1,4 +1,5 @@
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -124,3 +125,15 @@ def test_a_journal_of_version_1_resumes_with_its_texts_under_a_code(tmp_path):
     created, skipped = states[0][2], states[1][2]
     assert created.reasons == () and created.profile_id == 7
     assert (skipped.status, skipped.error, skipped.code) == (Status.SKIPPED, "duplicate of row 2", "duplicate")
+
+
+def test_a_refused_resume_leaves_no_file_open(tmp_path):
+    """Python 3.13 warns about every sqlite3 connection left to the garbage collector."""
+    path = tmp_path / "r.journal"
+    Journal.open(path, IDENTITY, resume=False).close()
+    open_files = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(JournalError, match="cannot resume") as refused:
+        Journal.open(path, RunIdentity("contacts.csv", "0" * 64, "1" * 64, 1, "create"), resume=True)
+    assert refused.value.__traceback__ is not None  # its frames (and what they hold) are still alive here
+    assert len(os.listdir("/proc/self/fd")) == open_files
+    RunLock(path).acquire().release()  # and the run's lock was let go
