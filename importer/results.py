@@ -86,8 +86,9 @@ def _original_name(label: str) -> str:
 def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """A results-file row as (its source cells by original name, unneutralised;
     our columns: row, status, profile_id, ...)."""
-    ours = {c: values.get(c, "") for c in RESULT_COLUMNS}
-    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in RESULT_COLUMNS}
+    columns = _our_columns(values) or RESULT_COLUMNS  # a file from before the `code` column has none
+    ours = {c: values.get(c, "") if c in columns else "" for c in RESULT_COLUMNS}
+    cells = {_original_name(k): unneutralise(v) for k, v in values.items() if k not in columns}
     return cells, ours
 
 

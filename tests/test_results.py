@@ -7,6 +7,7 @@ from importer.models import Outcome, Reason, Status
 from importer.results import (
     RESULT_COLUMNS,
     ResultsWriter,
+    is_results_header,
     neutralise,
     read_results,
     source_columns,
@@ -83,3 +84,14 @@ def test_read_results_refuses_other_csv(tmp_path):
     path.write_text("a,b\n1,2\n")
     with pytest.raises(InputFileError, match="not a copernica-import results file"):
         list(read_results(path))
+
+
+def test_a_results_file_from_before_the_code_column_is_read_back_whole(tmp_path):
+    """Results files written before the `code` column existed can be imported
+    again, a source column that happens to be called 'code' included."""
+    header = ["row", "status", "profile_id", "error", "attempts", "key", "E-mail", "code"]
+    assert is_results_header(header)
+    assert source_columns(header) == ["E-mail", "code"]
+    cells, ours = source_values(dict(zip(header, ["2", "failed", "", "refused", "1", "a@x.nl", "a@x.nl", "=X1"])))
+    assert cells == {"E-mail": "a@x.nl", "code": "=X1"}
+    assert (ours["status"], ours["key"], ours["code"]) == ("failed", "a@x.nl", "")
