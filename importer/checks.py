@@ -213,7 +213,7 @@ def _email_problem(value: str, field: FieldDef | None, why: str) -> ValueProblem
 # valid for email-validator exactly when its domain is and the lengths fit,
 # so only the domain is validated, once per distinct domain. Everything else
 # takes the full check, which also words the problem. The accepted set is a
-# strict subset of email-validator's (tests/test_checks_email_fast.py
+# strict subset of email-validator's (tests/test_email_check.py
 # compares the two on many generated addresses).
 _PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
 _PLAIN_DOMAIN = re.compile(r"[A-Za-z0-9.-]+")

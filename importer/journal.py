@@ -139,6 +139,7 @@ class Journal:
         caller holds it already, else one taken here. The journal releases it."""
         path = Path(path)
         run_lock = lock or RunLock(path).acquire()
+        conn = None
         try:
             exists = path.exists()
             if exists and not resume and not overwrite:
@@ -152,10 +153,13 @@ class Journal:
                     _create_file(path, identity)
                 except (sqlite3.Error, OSError) as exc:
                     raise OutputError(path, Msg.WRITE_FAILED.format(why=exc)) from None
-            journal = cls(path, _connect(path), run_lock)
+            conn = _connect(path)
+            journal = cls(path, conn, run_lock)
             journal._check_identity(identity)
             return journal
         except BaseException:
+            if conn is not None:
+                conn.close()  # a refused resume leaves no connection to the garbage collector
             run_lock.release()
             raise
 

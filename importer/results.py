@@ -129,9 +129,10 @@ def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str
     """A results-file row as (its source cells by original name, unneutralised;
     our columns: row, status, profile_id, ...). The source cells also carry the
     row's first row number (``ORIGINAL_ROW_KEY``) for the next results file."""
-    ours = {c: values.get(c, "") for c in _COLLECTION_REIMPORT_COLUMNS}
+    columns = _our_columns(values) or RESULT_COLUMNS  # a file from before the `code` column has none
+    ours = {c: values.get(c, "") if c in columns else "" for c in _COLLECTION_REIMPORT_COLUMNS}
     cells = {_original_name(k): unneutralise(v) for k, v in values.items()
-             if k not in _COLLECTION_REIMPORT_COLUMNS and not k.startswith(SENT_PREFIX)}
+             if k not in columns and not k.startswith(SENT_PREFIX)}
     cells[ORIGINAL_ROW_KEY] = ours[ORIGINAL_ROW] or ours["row"]
     return cells, ours
 

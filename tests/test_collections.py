@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import TOKEN, cli
 
 from importer import Connection, ImportOptions, check_file, run_import
 from importer.client import CopernicaClient
@@ -15,6 +14,7 @@ from importer.errors import MappingError, SchemaError
 from importer.mapping import load_mapping
 from importer.sandbox import Sandbox
 from importer.schema import dump_schema, load_schema_file
+from tests.helpers import TOKEN, cli
 
 SCHEMA = """\
 databases:

@@ -9,7 +9,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, cli
+
+from tests.helpers import REPO, cli
 
 HERE = Path(__file__).resolve().parent
 

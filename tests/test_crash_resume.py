@@ -13,18 +13,34 @@ More kill -9 moments (20+) run in ``benchmarks/crash_resume.py``.
 from __future__ import annotations
 
 import csv
+import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli
 
+from importer.client import CopernicaClient
+from importer.errors import JournalError, RunStopped
+from importer.models import StopReason
+from importer.pacing import Pacer
+from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import (
+    ONE_TRY,
+    PEOPLE_MAPPING,
+    SAMPLE_SCHEMA,
+    TOKEN,
+    cli,
+    journal_states,
+    read_results,
+    start_cli,
+    write_csv,
+    write_mapping,
+)
 
 MAPPING = PEOPLE_MAPPING
 MAPPING_NO_KEY = MAPPING.replace("key: email\n", "")
@@ -45,16 +61,9 @@ def valid_emails(n: int) -> set[str]:
     return {f"person{i}@example.com" for i in range(n) if i % INVALID_EVERY != 5}
 
 
-def read_lines(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def start_run(src: Path, mapping: Path, api_url: str, cwd: Path, *extra: str) -> subprocess.Popen:
-    env = {"COPERNICA_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "importer", "run", str(src), "--mapping", str(mapping),
-                             "--api-url", api_url, "--schema", str(SAMPLE_SCHEMA), "--quiet", *extra],
-                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return start_cli("run", str(src), "--mapping", str(mapping), "--api-url", api_url, "--schema",
+                     str(SAMPLE_SCHEMA), "--quiet", *extra, cwd=cwd)
 
 
 def wait_for_posts(sb: Sandbox, posts: int, proc: subprocess.Popen, timeout: float = 30,
@@ -65,6 +74,14 @@ def wait_for_posts(sb: Sandbox, posts: int, proc: subprocess.Popen, timeout: flo
         assert proc.poll() is None, f"the run ended before {posts} posts: {proc.communicate()}"
         assert time.monotonic() < deadline, "the run did not get going"
         time.sleep(0.002)
+
+
+def rows_marked_sending(results: Path) -> int:
+    """Rows the journal beside ``results`` marks as being sent (0 while there is no journal yet)."""
+    try:
+        return journal_states(results)["sending"]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
 
 
 def resume(src: Path, mapping: Path, sb: Sandbox, cwd: Path, *extra: str):
@@ -79,7 +96,7 @@ def assert_exactly_once(sb: Sandbox, results: Path, n: int) -> list[dict[str, st
     duplicates = {e: c for e, c in emails.items() if c > 1}
     assert not duplicates, f"duplicate profiles: {duplicates}"
     assert set(emails) == valid_emails(n), "a valid row has no profile, or an unexpected profile exists"
-    lines = read_lines(results)
+    lines = read_results(results)
     assert sorted(int(line["row"]) for line in lines) == list(range(2, n + 2)), "not one line per row"
     created = {int(line["profile_id"]) for line in lines if line["status"] == "created"}
     by_id = {int(p["ID"]): p["fields"]["email"] for p in profiles}
@@ -88,11 +105,6 @@ def assert_exactly_once(sb: Sandbox, results: Path, n: int) -> list[dict[str, st
         if line["status"] == "created":
             assert by_id[int(line["profile_id"])] == line["key"], f"row {line['row']} points at another profile"
     return lines
-
-
-def journal_states(results: Path) -> Counter:
-    with sqlite3.connect(f"file:{results}.journal?mode=ro", uri=True) as conn:
-        return Counter(dict(conn.execute("SELECT coalesce(status, state), count(*) FROM rows GROUP BY 1")))
 
 
 @pytest.fixture
@@ -195,7 +207,7 @@ def test_kill_9_without_a_key_leaves_in_flight_rows_unknown_never_sent_twice(tmp
         result = resume(src, mapping, sb, tmp_path)
         assert result.returncode == 1, result.stderr
         emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
-    lines = read_lines(tmp_path / "in.results.csv")
+    lines = read_results(tmp_path / "in.results.csv")
     assert sorted(int(line["row"]) for line in lines) == list(range(2, n + 2))
     unknown = [line for line in lines if line["status"] == "unknown"]
     assert 1 <= len(unknown) == in_flight
@@ -221,7 +233,7 @@ def test_interrupt_writes_everything_exits_3_then_resume_exits_0(tmp_path, mappi
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 3, err
         assert "--resume" in err and "interrupted" in out
-        first = read_lines(tmp_path / "in.results.csv")
+        first = read_results(tmp_path / "in.results.csv")
         stored = len(sb.profiles(2))
         # stopped cleanly: every request that left got its answer and its line; nothing in flight
         assert journal_states(tmp_path / "in.results.csv")["sending"] == 0
@@ -229,7 +241,7 @@ def test_interrupt_writes_everything_exits_3_then_resume_exits_0(tmp_path, mappi
         result = resume(src, mapping, sb, tmp_path)
         assert result.returncode == 0, result.stderr
         emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
-    lines = read_lines(tmp_path / "in.results.csv")
+    lines = read_results(tmp_path / "in.results.csv")
     assert sorted(int(line["row"]) for line in lines) == list(range(2, n + 2))
     assert len(emails) == n and set(emails.values()) == {1}
 
@@ -243,7 +255,7 @@ def test_max_errors_stops_with_exit_3_and_resume_retries_the_failed_rows(tmp_pat
                      str(SAMPLE_SCHEMA), "--workers", "2", "--retries", "1", "--max-errors", "3", cwd=tmp_path)
         assert result.returncode == 3, result.stderr
         assert "--max-errors" in result.stdout and "--resume" in result.stderr
-        first = read_lines(tmp_path / "in.results.csv")
+        first = read_results(tmp_path / "in.results.csv")
         failed = [line for line in first if line["status"] == "failed"]
         assert 3 <= len(failed) <= 4  # the two workers may both be mid-row when the third fails
         assert len(first) < n / 2, "it did not stop early"
@@ -261,13 +273,13 @@ def test_skip_failed_keeps_failed_rows_failed_on_resume(tmp_path, mapping):
         result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sb.api_url, "--schema",
                      str(SAMPLE_SCHEMA), "--workers", "2", "--retries", "1", "--max-errors", "2", cwd=tmp_path)
         assert result.returncode == 3, result.stderr
-        failed_rows = {line["row"] for line in read_lines(tmp_path / "in.results.csv") if line["status"] == "failed"}
+        failed_rows = {line["row"] for line in read_results(tmp_path / "in.results.csv") if line["status"] == "failed"}
         assert failed_rows
         sb.set_faults(rate_503=0.0)
         sb.reset_stats()
         result = resume(src, mapping, sb, tmp_path, "--skip-failed")
         assert result.returncode == 1, result.stderr
-        lines = read_lines(tmp_path / "in.results.csv")
+        lines = read_results(tmp_path / "in.results.csv")
         emails = {p["fields"]["email"] for p in sb.profiles(2)}
         posts = sb.stats()["posts"]
     assert {line["row"] for line in lines if line["status"] == "failed"} == failed_rows
@@ -300,21 +312,32 @@ def test_resume_refuses_another_file_or_mapping(tmp_path, mapping):
 
 
 def test_a_second_run_on_the_same_results_is_refused_while_one_runs(tmp_path, mapping):
+    """No timing: the first run is caught in the act (the journal marks a row as
+    being sent) and cannot finish meanwhile (every request is answered 503 with
+    a Retry-After of a minute, so nothing is stored while it runs either)."""
     src = write_people(tmp_path / "in.csv", 100)
-    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=50)) as sb:
+    results = tmp_path / "in.results.csv"
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(rate_503=1.0, retry_after=60)) as sb:
         proc = start_run(src, mapping, sb.api_url, tmp_path, "--workers", "2")
         try:
-            wait_for_posts(sb, 2, proc)
+            deadline = time.monotonic() + 60
+            while rows_marked_sending(results) == 0:
+                assert proc.poll() is None, f"the first run ended: {proc.communicate()}"
+                assert time.monotonic() < deadline, "the first run never marked a row as being sent"
+                time.sleep(0.01)
             second = resume(src, mapping, sb, tmp_path)
-            assert second.returncode == 75  # temporary (issue 15): nothing sent, run it again later
+            assert proc.poll() is None, "the first run ended while the second ran: the test proves nothing"
+            assert second.returncode == 75, second.stderr  # temporary (issue 15): nothing sent, run it again later
             assert "another copernica-import run" in second.stderr
         finally:
             proc.kill()
             proc.wait(timeout=10)
+        assert sb.profiles(2) == []
         # the lock dies with the process: a resume now works
+        sb.set_faults(rate_503=0.0)
         result = resume(src, mapping, sb, tmp_path)
         assert result.returncode == 1, result.stderr
-        assert_exactly_once(sb, tmp_path / "in.results.csv", 100)
+        assert_exactly_once(sb, results, 100)
 
 
 def test_a_request_cut_off_by_a_killed_client_stores_nothing():
@@ -331,3 +354,44 @@ def test_a_request_cut_off_by_a_killed_client_stores_nothing():
             s.settimeout(5)
             assert s.recv(100) == b""  # no answer: the connection is just closed
         assert sb.profiles(2) == []
+
+
+# -- stops and refusals inside the library ------------------------------------------------------
+def test_an_unexpected_error_stops_the_run_resumably_instead_of_losing_rows(tmp_path):
+    src = write_csv(tmp_path / "in.csv", header=["Email"], rows=[[f"p{i}@example.com"] for i in range(20)])
+    m = write_mapping(tmp_path / "m.yaml", "database: 2\nkey: email\nfields:\n  email: Email\n")
+    options = ImportOptions(file=src, mapping=m, results=tmp_path / "r.csv", workers=2, schema=SAMPLE_SCHEMA)
+    seen = []
+
+    def disk_full_on_the_fifth(outcome):
+        seen.append(outcome)
+        if len(seen) == 5:
+            raise OSError(28, "No space left on device")
+
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        with CopernicaClient(sb.api_url, TOKEN, retry=ONE_TRY, pacer=Pacer(2)) as client:
+            stopped = run_import(options, client, on_outcome=disk_full_on_the_fifth)
+        assert stopped.stopped is StopReason.ERROR and stopped.exit_code == 3
+        assert isinstance(stopped.stop_error, RunStopped) and stopped.stop_error.exit_code == 3
+        assert re.search("No space left on device.*--resume", str(stopped.stop_error))
+        options.resume = True
+        with CopernicaClient(sb.api_url, TOKEN, retry=ONE_TRY, pacer=Pacer(2)) as client:
+            summary = run_import(options, client)
+        emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
+    assert summary.exit_code == 0
+    assert len(emails) == 20 and set(emails.values()) == {1}
+    assert sorted(int(line["row"]) for line in read_results(tmp_path / "r.csv")) == list(range(2, 22))
+
+
+def test_a_resume_with_another_on_existing_says_so_not_that_the_mapping_changed(tmp_path):
+    src = write_csv(tmp_path / "in.csv", header=["Email"], rows=[["a@example.com"]])
+    m = write_mapping(tmp_path / "m.yaml", "database: 2\nkey: email\nfields:\n  email: Email\n")
+    options = ImportOptions(file=src, mapping=m, results=tmp_path / "r.csv", workers=1, schema=SAMPLE_SCHEMA)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, \
+            CopernicaClient(sb.api_url, TOKEN, retry=ONE_TRY, pacer=Pacer(1)) as client:
+        run_import(options, client)
+        options.resume, options.on_existing = True, "upsert"
+        with pytest.raises(JournalError) as refused:
+            run_import(options, client)
+    assert "--on-existing (create then, upsert now)" in str(refused.value)
+    assert "the mapping" not in str(refused.value).split("changed:")[1]

@@ -1,7 +1,7 @@
 """Dates: a mapping's date_format, the formats a value fits, why a date is none, and strptime without a year.
 
 The ISO checks of date and datetime fields are tested through ``check_value``
-in test_checks.py.
+in test_value_checks.py; a date_format through a whole run at the end.
 """
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 
 from importer.checks import ValueProblem
+from importer.client import CopernicaClient
 from importer.dates import (
     DateParser,
     date_format_candidates,
@@ -20,6 +21,10 @@ from importer.dates import (
     strptime,
     why_not_real,
 )
+from importer.pacing import Pacer
+from importer.runner import ImportOptions, run_import
+from importer.sandbox import Sandbox
+from tests.helpers import ONE_TRY, SAMPLE_SCHEMA, TOKEN, read_results, write_csv, write_mapping
 
 
 def parser_problem(parse: DateParser, value: str) -> ValueProblem:
@@ -163,3 +168,22 @@ def test_date_parser_refuses_a_time_in_a_date_field() -> None:
 def test_a_date_format_also_reads_the_iso_dates_of_workbook_date_cells() -> None:
     day_first = DateParser(["%d-%m-%Y"], with_time=False)
     assert day_first("31-12-1980") == day_first("1980-12-31") == "1980-12-31"
+    with pytest.raises(ValueProblem, match="DD-MM-YYYY"):
+        day_first("12/31/1980")
+
+
+# ---------------------------------------------------------------- through a run
+
+def test_a_time_of_day_is_not_dropped_silently_by_a_date_format(tmp_path):
+    src = write_csv(tmp_path / "in.csv", header=["Email", "Born"], rows=[["a@example.com", "03-09-1980 14:30"],
+                                                          ["b@example.com", "03-09-1980 00:00"]])
+    m = write_mapping(tmp_path / "m.yaml", "database: 2\nfields:\n  email: Email\n"
+                                          "  birthdate: {column: Born, date_format: \"%d-%m-%Y %H:%M\"}\n")
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, \
+            CopernicaClient(sb.api_url, TOKEN, retry=ONE_TRY, pacer=Pacer(1)) as client:
+        run_import(ImportOptions(file=src, mapping=m, results=tmp_path / "r.csv", workers=1,
+                                 schema=SAMPLE_SCHEMA), client)
+        assert [p["fields"]["birthdate"] for p in sb.profiles(2)] == ["1980-09-03"]
+    first = read_results(tmp_path / "r.csv")
+    invalid = next(line for line in first if line["row"] == "2")
+    assert invalid["status"] == "invalid" and "has a time of day (14:30:00)" in invalid["error"]

@@ -12,6 +12,7 @@ from importer.mapping import compile_mapping, load_mapping
 from importer.mapping.names import concept, normalised_name, snake_case
 from importer.models import Profile, Row, RowError
 from importer.schema import DatabaseSchema, load_schema_file
+from tests.helpers import REPO, SAMPLE_SCHEMA, cli
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 # rows of contacts.csv made invalid on purpose (see sample_data/make_samples.py)
@@ -254,3 +255,18 @@ def test_every_drafted_line_is_yaml_or_a_comment() -> None:
     text = draft_mapping(headers, rows, database(1), database_id=None)
     data = yaml.safe_load(text)
     assert set(data) == {"database", "key", "fields", "interests"}
+
+
+# -- through the init command ------------------------------------------------------------------
+@pytest.mark.parametrize("sample", ["contacts.csv", "contacts.xlsx"])
+def test_init_drafts_a_mapping_that_check_accepts_without_edits(tmp_path, sample):
+    draft = tmp_path / "draft.yaml"
+    result = cli("init", str(REPO / "sample_data" / sample), "--schema", str(SAMPLE_SCHEMA), "--database", "1",
+                 "--output", str(draft), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert yaml.safe_load(draft.read_text())["key"] == "email"
+    result = cli("check", str(REPO / "sample_data" / sample), "--mapping", str(draft),
+                 "--schema", str(SAMPLE_SCHEMA), cwd=tmp_path)
+    assert result.returncode in (0, 1), result.stderr  # row problems are fine, mapping errors are not
+    assert "error:" not in result.stderr
+    assert "would send" in result.stdout

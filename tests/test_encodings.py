@@ -8,11 +8,11 @@ files and files where only one row holds a non-ASCII name.
 from __future__ import annotations
 
 import pytest
-from file_builders import LANGUAGES, LONG_ROWS, contacts_text, legacy_contacts, mostly_utf8, write
 
 from importer.errors import InputFileError
 from importer.reader import open_sheet
-from tests.conftest import SAMPLE_SCHEMA, cli
+from tests.file_builders import LANGUAGES, LONG_ROWS, contacts_text, legacy_contacts, mostly_utf8, write
+from tests.helpers import SAMPLE_SCHEMA, cli
 
 CORPUS = [(language, encoding, size) for language, (_, _, encodings) in LANGUAGES.items()
           for encoding in encodings for size in ("short", "long", "one")]

@@ -8,15 +8,14 @@ from __future__ import annotations
 import os
 import time
 
-import file_builders as fb
-
+import tests.file_builders as fb
 from importer.checks import check_select
 from importer.dates import ValueProblem
 from importer.errors import InputFileError
 from importer.reader import open_sheet
 from importer.sandbox.coerce import coerce_value, parse_loose_datetime
 from importer.schema import FieldDef
-from tests.conftest import SAMPLE_SCHEMA, cli
+from tests.helpers import SAMPLE_SCHEMA, cli
 
 
 def _read(path, **options):

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from file_builders import BUILDERS, corpus_files, reader_test_files
 
-from tests.conftest import cli
+from tests.file_builders import BUILDERS, corpus_files, reader_test_files
+from tests.helpers import cli
 
 FALLBACK_MAPPING = "fields:\n  email: Email\n"
 EVERY_ROW_MAPPING = "header: none\nfields:\n  email: A\n"     # reads every row of any file

@@ -2,11 +2,10 @@
 and the mapping's header_row / header: none and --header-row."""
 from __future__ import annotations
 
-from file_builders import make_xlsx, no_header, title_above_header, title_with_commas, write, xlsx_title_rows
-
 from importer.errors import InputFileError
 from importer.reader import open_sheet
-from tests.conftest import SAMPLE_SCHEMA, cli
+from tests.file_builders import make_xlsx, no_header, title_above_header, title_with_commas, write, xlsx_title_rows
+from tests.helpers import SAMPLE_SCHEMA, cli
 
 PEOPLE = """\
 database: 2

@@ -7,9 +7,9 @@ import re
 import shlex
 
 import pytest
-from conftest import REPO, cli
 
 from importer.arguments import EXAMPLES, build_parser
+from tests.helpers import REPO, cli
 
 COMMANDS = ("run", "check", "init", "schema", "rollback", "config", "completion")
 

@@ -7,15 +7,15 @@ import gzip
 import os
 import time
 
-import file_builders as fb
 import pytest
 
+import tests.file_builders as fb
 from importer.drops import expand_inputs
 from importer.errors import InputFileError, MappingError
 from importer.mapping import load_mapping
 from importer.reader import open_sheet
 from importer.readers import limits
-from tests.conftest import SAMPLE_SCHEMA, cli
+from tests.helpers import SAMPLE_SCHEMA, cli
 
 
 def _refusal(path, **options) -> str:

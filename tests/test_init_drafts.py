@@ -30,7 +30,6 @@ import openpyxl
 import phonenumbers
 import pytest
 import yaml
-from conftest import cli
 
 from importer import draft
 from importer.dates import DateParser, ValueProblem, date_format_candidates, propose_date_formats
@@ -40,6 +39,7 @@ from importer.mapping import compile_mapping, load_mapping
 from importer.mapping.names import best_match, same_item
 from importer.models import Profile, Row, RowError
 from importer.schema import load_schema_file
+from tests.helpers import cli
 
 SCHEMA = """\
 databases:

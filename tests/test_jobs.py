@@ -10,11 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import PEOPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, cli
-from test_run import people, read_results, write_csv
 
 from importer.errors import UsageError
 from importer.settings import load_jobs_file, resolve
+from tests.helpers import PEOPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, cli, people, read_results, write_csv
 
 JOBS = """\
 # the nightly imports of this folder

@@ -1,37 +1,50 @@
+import json
+import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
+from contextlib import closing
 
 import pytest
 
-from importer.dedupe import DuplicateIndex
-from importer.journal import Journal, JournalError, RunIdentity
-from importer.models import Outcome, Status
+from importer.errors import JournalError
+from importer.journal import Journal, RunIdentity, RunLock
+from importer.models import Outcome, Reason, Status
+from tests.helpers import REPO
 
 IDENTITY = RunIdentity("contacts.csv", "f" * 64, "m" * 64, 1, "create")
+BAD_EMAIL = Reason("invalid_email", "column {column!r}: {value!r} is not a valid email address",
+                   {"column": "Email", "value": "bad"})
 
 
 def test_states_come_back_in_row_order_with_final_outcomes(tmp_path):
     path = tmp_path / "r.journal"
     with Journal.open(path, IDENTITY, resume=False) as j:
         j.mark_sending([(5, "e@x"), (2, "b@x")])
-        j.record(Outcome(2, Status.CREATED, 77, "", 1, "b@x"))
-        j.record(Outcome(3, Status.INVALID, None, "bad", 0, ""))
+        j.record(Outcome(2, Status.CREATED, 77, (), 1, "b@x"))
+        j.record(Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, ""))
         j.commit()
     with Journal.open(path, IDENTITY, resume=True) as j:
         states = list(j.states(page=2))
     assert [(r, s) for r, s, _ in states] == [(2, "final"), (3, "final"), (5, "sending")]
-    assert states[0][2] == Outcome(2, Status.CREATED, 77, "", 1, "b@x")
+    assert states[0][2] == Outcome(2, Status.CREATED, 77, (), 1, "b@x")
+    assert states[1][2] == Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, "")  # code, template and values kept
     assert states[2][2] is None
 
 
 def test_uncommitted_outcomes_are_lost_but_the_sending_mark_stays(tmp_path):
     path = tmp_path / "r.journal"
-    j = Journal.open(path, IDENTITY, resume=False)
-    j.mark_sending([(2, "a@x")])
-    j.record(Outcome(2, Status.CREATED, 1, "", 1, "a@x"))  # not committed
-    j._conn.close()  # as a crash would leave it
-    j._lock_file.close()
+    crash = textwrap.dedent(f"""
+        import os
+        from importer.journal import Journal, RunIdentity
+        from importer.models import Outcome, Status
+        j = Journal.open({str(path)!r}, RunIdentity("contacts.csv", "f"*64, "m"*64, 1, "create"), resume=False)
+        j.mark_sending([(2, "a@x")])
+        j.record(Outcome(2, Status.CREATED, 1, (), 1, "a@x"))  # not committed
+        os._exit(0)  # a crash: no commit, no close
+    """)
+    subprocess.run([sys.executable, "-c", crash], check=True, timeout=60, cwd=REPO)
     with Journal.open(path, IDENTITY, resume=True) as j2:
         assert [(r, s) for r, s, _ in j2.states()] == [(2, "sending")]
 
@@ -67,23 +80,60 @@ def test_a_second_process_is_refused_while_the_first_holds_the_journal(tmp_path)
             print("REFUSED", e)
     """)
     with Journal.open(path, IDENTITY, resume=False):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
         assert "REFUSED another copernica-import run is using" in out
     # the lock goes with its holder
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO).stdout
     assert "REFUSED" not in out
 
 
-def test_duplicate_index_first_and_last():
-    first = DuplicateIndex("first")
-    assert [first.winner(r, k) for r, k in [(2, "a"), (3, "b"), (4, "a"), (5, ""), (6, "")]] == [None, None, 2, None, None]
-    last = DuplicateIndex("last")
-    last.learn([(2, "a"), (3, "b"), (4, "a")])
-    assert [last.winner(r, k) for r, k in [(2, "a"), (3, "b"), (4, "a")]] == [4, None, None]
+def test_marking_rows_as_sending_does_not_hide_outcomes_waiting_for_a_commit(tmp_path):
+    with Journal.open(tmp_path / "j", IDENTITY, resume=False) as journal:
+        journal.record(Outcome(1, Status.CREATED, 11, (), 1, "a@example.com"))
+        journal.mark_sending([(2, "b@example.com")])   # commits, as before every send
+        # the runner writes its results lines when this says so
+        assert journal.commit_due(max_pending=1)
 
 
-def test_duplicate_keys_are_compared_ignoring_case_and_unicode_form():
-    index = DuplicateIndex("first")
-    assert index.winner(2, "jos\u00e9@x.nl") is None          # é as one character
-    assert index.winner(3, "JOSE\u0301@X.NL") == 2            # E + combining accent, upper case
-    assert index.winner(4, "jose@x.nl") is None               # no accent: someone else
+def test_a_run_lock_is_refused_while_held_and_free_again_after_release(tmp_path):
+    path = tmp_path / "r.journal"
+    with RunLock(path):
+        with pytest.raises(JournalError, match="another copernica-import run is using"):
+            RunLock(path).acquire()
+    RunLock(path).acquire().release()
+
+
+def test_a_journal_of_version_1_resumes_with_its_texts_under_a_code(tmp_path):
+    """A run interrupted before reasons had codes: its journal kept one text per row."""
+    path = tmp_path / "r.journal"
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.executescript("""
+            CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE rows (row INTEGER PRIMARY KEY, state TEXT NOT NULL, status TEXT, profile_id INTEGER,
+                               error TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+                               key TEXT NOT NULL DEFAULT '');
+        """)
+        conn.executemany("INSERT INTO meta VALUES (?, ?)", [("version", "1"),
+                                                            ("identity", json.dumps(IDENTITY.__dict__))])
+        conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?)", [
+            (2, "final", "created", 7, "", 1, "a@x"),
+            (3, "final", "skipped", None, "duplicate of row 2", 0, "a@x"),
+            (4, "sending", None, None, "", 0, "b@x")])
+    with Journal.open(path, IDENTITY, resume=True) as j:
+        states = list(j.states())
+    assert [(r, s) for r, s, _ in states] == [(2, "final"), (3, "final"), (4, "sending")]
+    created, skipped = states[0][2], states[1][2]
+    assert created.reasons == () and created.profile_id == 7
+    assert (skipped.status, skipped.error, skipped.code) == (Status.SKIPPED, "duplicate of row 2", "duplicate")
+
+
+def test_a_refused_resume_leaves_no_file_open(tmp_path):
+    """Python 3.13 warns about every sqlite3 connection left to the garbage collector."""
+    path = tmp_path / "r.journal"
+    Journal.open(path, IDENTITY, resume=False).close()
+    open_files = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(JournalError, match="cannot resume") as refused:
+        Journal.open(path, RunIdentity("contacts.csv", "0" * 64, "1" * 64, 1, "create"), resume=True)
+    assert refused.value.__traceback__ is not None  # its frames (and what they hold) are still alive here
+    assert len(os.listdir("/proc/self/fd")) == open_files
+    RunLock(path).acquire().release()  # and the run's lock was let go

@@ -9,11 +9,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_SCHEMA, cli
 
 from importer.errors import InputFileError
 from importer.reader import open_sheet
 from importer.readers import jsonlines
+from tests.helpers import SAMPLE_SCHEMA, cli
 
 # database 2 of the sample schema: email, firstname, age (integer), weight (float); interests
 MAPPING = """\

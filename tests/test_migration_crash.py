@@ -18,9 +18,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from conftest import REPO, TOKEN, cli
-
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import REPO, TOKEN, cli
 
 SHOP_SCHEMA = """\
 databases:

@@ -6,12 +6,12 @@ import csv
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_SCHEMA, TOKEN, cli
 from openpyxl import Workbook
 
 from importer import Connection, ImportOptions, check_file, run_import
 from importer.errors import MappingError, UsageError
 from importer.mapping import load_mapping
+from tests.helpers import SAMPLE_SCHEMA, TOKEN, cli
 
 # database 2 of the sample schema; optin is a select field with choices yes/no
 BASE = """\

@@ -1,7 +1,6 @@
 """Existing profiles: create / skip / update / upsert by key, against the sandbox over real HTTP."""
 from __future__ import annotations
 
-import csv
 import json
 import threading
 from collections import Counter
@@ -9,12 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
+from importer.client import CopernicaClient
 from importer.pacing import Pacer
+from importer.retry import RetryPolicy
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
+from tests.helpers import TOKEN, cli, read_results, write_csv
 
 HEADER = ("Email", "First name", "Last name", "Zip", "Age", "Newsletter", "Football")
 MAPPING = """\
@@ -43,21 +43,12 @@ def write_mapping(tmp_path: Path, mode: str = "create", key: str = "email", inte
     return path
 
 
-def write_csv(path: Path, rows: list[tuple[str, ...]]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(HEADER)
-        w.writerows(rows)
-    return path
+def write_people(path: Path, rows: list[tuple[str, ...]]) -> Path:
+    return write_csv(path, rows, header=HEADER)
 
 
 def person(i: int, first: str = "New", newsletter: str = "yes", football: str = "") -> tuple[str, ...]:
     return (f"person{i}@example.com", f"{first}{i}", f"Last{i}", f"{1000 + i}AB", str(30 + i), newsletter, football)
-
-
-def read_results(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def client_for(sb: Sandbox) -> CopernicaClient:
@@ -95,7 +86,7 @@ def half_existing(sandbox: Sandbox, tmp_path: Path):
     old first name, a value the file does not map, and an interest it does not map."""
     existing = {i: seed(sandbox, {"email": f"person{i}@example.com", "firstname": f"Old{i}", "lastname": f"Last{i}",
                                   "weight": "70.5"}, {"baseball": 1}) for i in range(5)}
-    csv_path = write_csv(tmp_path / "people.csv", [person(i) for i in range(10)])
+    csv_path = write_people(tmp_path / "people.csv", [person(i) for i in range(10)])
     return existing, csv_path
 
 
@@ -183,7 +174,7 @@ def test_running_the_same_file_twice_creates_nobody_twice(sandbox, tmp_path, hal
 def test_a_composite_key_matches_on_every_part(sandbox, tmp_path):
     jan_amsterdam = seed(sandbox, {"firstname": "Jan", "lastname": "Jansen", "zipcode": "1234AB", "age": "40"})
     jan_utrecht = seed(sandbox, {"firstname": "Jan", "lastname": "Jansen", "zipcode": "3511XX", "age": "50"})
-    csv_path = write_csv(tmp_path / "people.csv", [
+    csv_path = write_people(tmp_path / "people.csv", [
         ("", "Jan", "Jansen", "1234AB", "41", "", ""),     # Jan in Amsterdam: updated
         ("", "Jan", "Jansen", "9999ZZ", "42", "", ""),     # another Jan Jansen: created
         ("", "Piet", "Jansen", "1234AB", "43", "", ""),    # same address, other person: created
@@ -202,7 +193,7 @@ def test_a_composite_key_matches_on_every_part(sandbox, tmp_path):
 @pytest.mark.parametrize("mode, status", [("update", "failed"), ("upsert", "failed"), ("skip", "skipped")])
 def test_several_profiles_with_one_key_are_not_touched(sandbox, tmp_path, mode, status):
     twins = [seed(sandbox, {"email": "twin@example.com", "firstname": "Old"}) for _ in range(2)]
-    csv_path = write_csv(tmp_path / "people.csv", [("twin@example.com", "New", "", "", "", "yes", "")])
+    csv_path = write_people(tmp_path / "people.csv", [("twin@example.com", "New", "", "", "", "yes", "")])
     before = by_id(sandbox)
     summary, lines = run(sandbox, tmp_path, write_mapping(tmp_path, mode), csv_path)
     line = lines[2]
@@ -222,7 +213,7 @@ def test_several_profiles_with_one_key_are_not_touched(sandbox, tmp_path, mode, 
 ])
 def test_interests_are_added_or_replaced_on_update(sandbox, tmp_path, interests_on_update, expected):
     pid = seed(sandbox, {"email": "fan@example.com"}, {"baseball": 1, "tennis": 1})
-    csv_path = write_csv(tmp_path / "people.csv", [("fan@example.com", "Fan", "", "", "", "yes", "yes")])
+    csv_path = write_people(tmp_path / "people.csv", [("fan@example.com", "Fan", "", "", "", "yes", "yes")])
     _, lines = run(sandbox, tmp_path, write_mapping(tmp_path, "update", interests_on_update=interests_on_update),
                    csv_path)
     assert lines[2]["status"] == "updated"
@@ -231,14 +222,14 @@ def test_interests_are_added_or_replaced_on_update(sandbox, tmp_path, interests_
 
 def test_an_interest_marked_no_is_switched_off_on_update(sandbox, tmp_path):
     pid = seed(sandbox, {"email": "fan@example.com"}, {"newsletter": 1, "football": 1})
-    csv_path = write_csv(tmp_path / "people.csv", [("fan@example.com", "", "", "", "", "no", "yes")])
+    csv_path = write_people(tmp_path / "people.csv", [("fan@example.com", "", "", "", "", "no", "yes")])
     run(sandbox, tmp_path, write_mapping(tmp_path, "update"), csv_path)
     assert on(by_id(sandbox)[pid]) == {"football"}
 
 
 def test_empty_cells_do_not_blank_existing_values_or_switch_interests_off(sandbox, tmp_path):
     pid = seed(sandbox, {"email": "kept@example.com", "firstname": "Kept", "age": "40"}, {"newsletter": 1})
-    csv_path = write_csv(tmp_path / "people.csv", [("kept@example.com", "", "", "", "", "", "")])
+    csv_path = write_people(tmp_path / "people.csv", [("kept@example.com", "", "", "", "", "", "")])
     _, lines = run(sandbox, tmp_path, write_mapping(tmp_path, "update"), csv_path)
     assert lines[2]["status"] == "updated"
     profile = by_id(sandbox)[pid]
@@ -248,7 +239,7 @@ def test_empty_cells_do_not_blank_existing_values_or_switch_interests_off(sandbo
 
 def test_blank_existing_lets_an_empty_cell_blank_the_value_and_switch_the_interest_off(sandbox, tmp_path):
     pid = seed(sandbox, {"email": "blank@example.com", "firstname": "Gone", "age": "40"}, {"newsletter": 1})
-    csv_path = write_csv(tmp_path / "people.csv", [("blank@example.com", "", "", "", "", "", "")])
+    csv_path = write_people(tmp_path / "people.csv", [("blank@example.com", "", "", "", "", "", "")])
     run(sandbox, tmp_path, write_mapping(tmp_path, "update", blank_existing=True), csv_path)
     profile = by_id(sandbox)[pid]
     assert profile["fields"]["firstname"] == ""       # marked blank_existing
@@ -257,7 +248,7 @@ def test_blank_existing_lets_an_empty_cell_blank_the_value_and_switch_the_intere
 
 
 def test_a_create_leaves_empty_cells_out_and_empty_interests_off(sandbox, tmp_path):
-    csv_path = write_csv(tmp_path / "people.csv", [("new@example.com", "", "", "", "", "", "")])
+    csv_path = write_people(tmp_path / "people.csv", [("new@example.com", "", "", "", "", "", "")])
     _, lines = run(sandbox, tmp_path, write_mapping(tmp_path, "upsert", blank_existing=True), csv_path)
     profile = by_id(sandbox)[int(lines[2]["profile_id"])]
     assert lines[2]["status"] == "created"

@@ -18,12 +18,11 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN
-from test_pipes import install
-from test_run import people, read_results, write_csv
 
 from importer.history import read_history
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, people, read_results, write_csv
+from tests.test_pipes import install
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[12]:00 (DEBUG|INFO|WARNING|ERROR) \[(leads|orders)\] ")

@@ -9,13 +9,13 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_SCHEMA, cli
 
 from importer import phones
 from importer.errors import MappingError
 from importer.mapping import compile_mapping, load_mapping
 from importer.mapping import convert as convert_module
 from importer.models import REASON_TITLES, Profile, Row, RowError
+from tests.helpers import SAMPLE_SCHEMA, cli
 
 
 def converter(tmp_path: Path, text: str, headers: list[str]):

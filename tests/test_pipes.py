@@ -13,10 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli
-from test_run import people, read_results, write_csv
 
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli, people, read_results, write_csv
 
 CONTACTS_XLSX = REPO / "sample_data" / "contacts.xlsx"
 CONTACTS_MAPPING = REPO / "mappings" / "contacts.yaml"

@@ -8,7 +8,6 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import cli
 
 from importer import progress as progress_module
 from importer.journal import Journal, RunIdentity
@@ -20,6 +19,7 @@ from importer.runner import ImportOptions
 from importer.summary import Msg as SummaryMsg
 from importer.summary import RunSummary
 from importer.terminal import TerminalReporter
+from tests.helpers import cli
 
 
 class Clock:

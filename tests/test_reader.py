@@ -9,11 +9,12 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
-from file_builders import compound_file, make_ods, make_xlsx, xls_workbook_stream
 
 from importer.errors import InputFileError, UsageError
 from importer.reader import file_fingerprint, open_sheet, read_rows
+from tests.file_builders import compound_file, make_ods, make_xlsx, xls_workbook_stream
 
 # --- helpers ------------------------------------------------------------------------
 
@@ -410,6 +411,22 @@ def test_xlsx_cells_become_the_text_a_person_sees(tmp_path):
     assert rows[1].values["float"] == "-2"
     assert rows[1].values["sum"] == "12345678.9"
     assert rows[1].values["flag"] == "FALSE"
+
+
+def test_xlsx_number_formats_that_change_what_a_person_sees(tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Customer no", "Rate", "Plain"])
+    sheet.append([123, 0.15, 7])
+    sheet["A2"].number_format = "000000"
+    sheet["B2"].number_format = "0%"
+    sheet.append([-42, 0.125, 2.5])
+    sheet["A3"].number_format = "0000"
+    sheet["B3"].number_format = "0.0%"
+    book.save(tmp_path / "f.xlsx")
+    rows = [r.values for r in read_rows(tmp_path / "f.xlsx")]
+    assert rows == [{"Customer no": "000123", "Rate": "15%", "Plain": "7"},
+                    {"Customer no": "-0042", "Rate": "12.5%", "Plain": "2.5"}]
 
 
 def test_xlsx_formula_gives_its_cached_value(tmp_path):

@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO, TOKEN, cli
 
-from importer.cli import build_parser
+from importer.arguments import build_parser
 from importer.sandbox.cli import build_parser as build_sandbox_parser
+from tests.helpers import REPO, TOKEN, cli, cli_env
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
@@ -92,3 +92,20 @@ def test_the_library_example_names_what_the_package_exports():
     names = re.search(r"from importer import (.+)", block).group(1).split(", ")
     assert all(hasattr(importer, n) for n in names)
     assert importer.__version__ in (REPO / "pyproject.toml").read_text()
+
+
+def test_the_library_example_runs_against_a_sandbox(tmp_path, sandbox):
+    """The README's Python example, as written, with the sandbox's address and token (and a
+    higher rate cap: at 20 requests a second the 200 sample rows take ten seconds)."""
+    block = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
+    code = (block.replace('token="..."', f"token={TOKEN!r}").replace("rate=20)", "rate=400)")
+            .replace('"https://api.copernica.com/v3"', repr(sandbox.api_url))
+            .replace('Path("sample_data/', f'Path("{REPO}/sample_data/').replace('Path("mappings/', f'Path("{REPO}/mappings/'))
+    assert code.count(str(REPO)) == 2 and sandbox.api_url in code and "rate=400" in code, \
+        "the example changed: update this test"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=cli_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "created          189" in done.stdout
+    assert len(sandbox.profiles(1)) == 189 and (tmp_path / "contacts.results.csv").exists()
+    assert TOKEN not in done.stdout + done.stderr

@@ -21,7 +21,7 @@ import time
 import urllib.request
 from collections import Counter
 
-from conftest import REPO
+from tests.helpers import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 

@@ -18,7 +18,7 @@ import re
 import subprocess
 import sys
 
-from conftest import REPO
+from tests.helpers import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 FIRST_COMMAND = "copernica-import run sample_data/contacts.xlsx --mapping mappings/contacts.yaml --sandbox"

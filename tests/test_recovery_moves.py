@@ -21,10 +21,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN
 
 from importer.results import neutralise, unneutralise
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import REPO, SAMPLE_SCHEMA, TOKEN
 
 MAPPING = """\
 database: 2

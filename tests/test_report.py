@@ -1,12 +1,16 @@
-"""The HTML report, read back with html.parser the way a browser would see it."""
+"""The HTML report (--report-html), read back with html.parser the way a
+browser would see it, beside the JSON summary of the same run."""
 from __future__ import annotations
 
+import json
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from importer.models import Outcome, Status
+from importer.models import Outcome, Reason, Status
 from importer.report import render_html, write_html_report
 from importer.summary import RunSummary
+from tests.helpers import SAMPLE_CSV, SAMPLE_MAPPING, cli
 
 
 class ReportParser(HTMLParser):
@@ -89,26 +93,37 @@ def summary_with(outcomes: list[Outcome], throughput=None) -> RunSummary:
     return s
 
 
-def test_counts_reasons_and_chart_are_in_the_page():
+def bad_email(value: str) -> Reason:
+    return Reason("invalid_email", "column {column!r}: {value!r} is not a valid email address",
+                  {"column": "Email", "value": value})
+
+
+def test_counts_reasons_grouped_by_code_and_chart_are_in_the_page():
     outcomes = [Outcome(n, Status.CREATED, profile_id=n) for n in range(2, 12)]
-    outcomes += [Outcome(12, Status.INVALID, error="column 'Email': 'x' is not a valid email address"),
-                 Outcome(13, Status.INVALID, error="column 'Email': 'y' is not a valid email address"),
-                 Outcome(14, Status.FAILED, error="Copernica refused the profile: bad")]
+    outcomes += [Outcome(12, Status.INVALID, reasons=(bad_email("x"),)),
+                 Outcome(13, Status.INVALID, reasons=(bad_email("y"),)),
+                 Outcome(14, Status.FAILED, reasons=(Reason("refused", "Copernica refused the profile: {detail}",
+                                                            {"detail": "bad"}),))]
     page = ReportParser.of(render_html([summary_with(outcomes)], exit_code=1))
     assert page.status_counts == {"created": 10, "invalid": 2, "failed": 1}
     assert page.exit_code == "1"
     invalid = [r for r in page.reasons if r[0] == "invalid"]
-    assert invalid == [["invalid", "2", "column 'Email': … is not a valid email address", "12, 13"]]
-    assert ["failed", "1", "Copernica refused the profile: bad", "14"] in page.reasons
+    # one line per code with its total; the first row's whole sentence, values and all
+    assert invalid == [["invalid", "2", "invalid_email not a valid email address"
+                        "e.g. row 12: column 'Email': 'x' is not a valid email address", "12, 13"]]
+    assert ["failed", "1", "refused Copernica refused it"
+            "e.g. row 14: Copernica refused the profile: bad", "14"] in page.reasons
     assert page.has_chart and page.scripts == 0 and page.external_refs == []
     assert "orders.csv" in "".join(page.text) and "out.results.csv" in "".join(page.text)
 
 
 def test_values_from_the_file_are_escaped_not_run():
-    evil = "column 'Name': \"<script>alert(1)</script>\" is too long"
-    page_text = render_html([summary_with([Outcome(2, Status.INVALID, error=evil)])], exit_code=1)
+    evil = Reason("too_long", "column {column!r}: {value!r} is too long", {"column": "Name",
+                                                                          "value": "<script>alert(1)</script>"})
+    page_text = render_html([summary_with([Outcome(2, Status.INVALID, reasons=(evil,))])], exit_code=1)
     page = ReportParser.of(page_text)
     assert page.scripts == 0 and "<script>" not in page_text
+    assert "<script>alert(1)</script>" in "".join(page.text)  # shown as text
 
 
 def test_a_short_run_has_no_chart_and_an_error_is_shown(tmp_path):
@@ -118,3 +133,30 @@ def test_a_short_run_has_no_chart_and_an_error_is_shown(tmp_path):
     assert not page.has_chart and page.exit_code == "2"
     assert "the mapping names no database" in "".join(page.text)
     assert "too short for a throughput chart" in "".join(page.text)
+
+
+# -- summary JSON and HTML report -------------------------------------------------------------
+
+def test_summary_json_and_html_report_describe_the_sample_import(sandbox, tmp_path):
+    done = cli("run", str(SAMPLE_CSV), "--mapping", str(SAMPLE_MAPPING), "--api-url", sandbox.api_url,
+               "--summary-json", "s.json", "--report-html", "r.html", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # six rows are invalid
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["exit_code"] == 1 and data["error"] is None and data["rows"] == 200
+    assert data["counts"] == {"created": 189, "skipped": 5, "invalid": 6, "failed": 0}
+    (one,) = data["files"]
+    assert one["file"] == str(SAMPLE_CSV) and one["counts"] == data["counts"]
+    assert Path(one["results"]) == tmp_path / "contacts.results.csv"
+    assert Path(one["journal"]).exists()
+    invalid_rows = sorted(row for r in one["reasons"] if r["status"] == "invalid" for row in r["rows"])
+    assert invalid_rows == [12, 37, 58, 83, 121, 160]
+    assert sum(r["count"] for r in one["reasons"] if r["status"] == "skipped") == 5
+    assert one["throughput"][0] == [0.0, 0] and one["throughput"][-1][1] == 200
+
+    page = ReportParser.of((tmp_path / "r.html").read_text(encoding="utf-8"))
+    assert page.status_counts == {"created": 189, "skipped": 5, "invalid": 6}
+    assert page.exit_code == "1"
+    assert sorted(int(n) for r in page.reasons if r[0] == "invalid" for n in re.findall(r"\d+", r[3])) == \
+        invalid_rows
+    # self-contained: no script, style or font from elsewhere; the one link is to the results file beside it
+    assert page.has_chart and not page.scripts and page.external_refs == ["contacts.results.csv"]

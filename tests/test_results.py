@@ -2,17 +2,21 @@ import csv
 
 import pytest
 
-from importer.errors import FileError
-from importer.models import Outcome, Status
+from importer.errors import InputFileError
+from importer.models import Outcome, Reason, Status
 from importer.results import (
     RESULT_COLUMNS,
     ResultsWriter,
+    is_results_header,
     neutralise,
     read_results,
     source_columns,
     source_values,
     unneutralise,
 )
+
+EMPTY_EMAIL = Reason("empty_required", "column {column!r} is empty but required", {"column": "E-mail"})
+REFUSED = Reason("refused", "Copernica refused the profile: {detail}", {"detail": "Invalid data provided"})
 
 
 @pytest.mark.parametrize("value", ["=HYPERLINK(\"http://x\")", "+31 6 1234", "-5", "@SUM(A1)", "\tx", "\rx"])
@@ -30,20 +34,20 @@ def test_ordinary_values_are_left_alone(value):
 def test_writer_pairs_each_row_with_its_outcome_and_source(tmp_path):
     path = tmp_path / "r.csv"
     with ResultsWriter(path, ["E-mail", "Name"]) as w:
-        w.write(Outcome(2, Status.CREATED, 101, "", 1, "a@x.nl"), {"E-mail": "a@x.nl", "Name": "=cmd|' /C calc'!A0"})
-        w.write(Outcome(3, Status.INVALID, None, "column 'E-mail' is empty but required", 0, ""), {"E-mail": "", "Name": "B"})
+        w.write(Outcome(2, Status.CREATED, 101, (), 1, "a@x.nl"), {"E-mail": "a@x.nl", "Name": "=cmd|' /C calc'!A0"})
+        w.write(Outcome(3, Status.INVALID, None, (EMPTY_EMAIL,), 0, ""), {"E-mail": "", "Name": "B"})
     with open(path, encoding="utf-8-sig", newline="") as f:
         lines = list(csv.reader(f))
     assert lines[0] == [*RESULT_COLUMNS, "E-mail", "Name"]
-    assert lines[1] == ["2", "created", "101", "", "1", "a@x.nl", "a@x.nl", "'=cmd|' /C calc'!A0"]
-    assert lines[2][:4] == ["3", "invalid", "", "column 'E-mail' is empty but required"]
+    assert lines[1] == ["2", "created", "101", "", "", "1", "a@x.nl", "a@x.nl", "'=cmd|' /C calc'!A0"]
+    assert lines[2][:5] == ["3", "invalid", "", "column 'E-mail' is empty but required", "empty_required"]
     assert [line["row"] for line in read_results(path)] == ["2", "3"]
 
 
 def test_read_results_ignores_a_cut_last_line(tmp_path):
     path = tmp_path / "r.csv"
     with ResultsWriter(path, ["E-mail"]) as w:
-        w.write(Outcome(2, Status.CREATED, 7, "", 1, "a@x.nl"), {"E-mail": "a@x.nl"})
+        w.write(Outcome(2, Status.CREATED, 7, (), 1, "a@x.nl"), {"E-mail": "a@x.nl"})
     with open(path, "a", encoding="utf-8") as f:
         f.write("3,crea")  # what kill -9 mid-write can leave
     assert [line["row"] for line in read_results(path)] == ["2"]
@@ -54,7 +58,7 @@ def test_a_results_file_fed_back_in_does_not_repeat_our_columns(tmp_path):
     columns = source_columns([*RESULT_COLUMNS, "E-mail"])
     assert columns == ["E-mail"]
     with ResultsWriter(path, columns) as w:
-        w.write(Outcome(2, Status.CREATED, 9, "", 1, "a@x.nl"), {"E-mail": "a@x.nl"})
+        w.write(Outcome(2, Status.CREATED, 9, (), 1, "a@x.nl"), {"E-mail": "a@x.nl"})
     header = next(csv.reader(open(path, encoding="utf-8-sig")))
     assert header == [*RESULT_COLUMNS, "E-mail"]
 
@@ -64,7 +68,7 @@ def test_source_columns_named_like_ours_survive_the_round_trip(tmp_path):
     restored when the results file is read back in."""
     path = tmp_path / "r.csv"
     with ResultsWriter(path, ["E-mail", "Status", "Key"]) as w:
-        w.write(Outcome(2, Status.FAILED, None, "refused", 1, "a@x.nl"),
+        w.write(Outcome(2, Status.FAILED, None, (REFUSED,), 1, "a@x.nl"),
                 {"E-mail": "a@x.nl", "Status": "=lead", "Key": "k1"})
     with open(path, encoding="utf-8-sig", newline="") as f:
         header, line = list(csv.reader(f))
@@ -78,5 +82,16 @@ def test_source_columns_named_like_ours_survive_the_round_trip(tmp_path):
 def test_read_results_refuses_other_csv(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(FileError, match="not a copernica-import results file"):
+    with pytest.raises(InputFileError, match="not a copernica-import results file"):
         list(read_results(path))
+
+
+def test_a_results_file_from_before_the_code_column_is_read_back_whole(tmp_path):
+    """Results files written before the `code` column existed can be imported
+    again, a source column that happens to be called 'code' included."""
+    header = ["row", "status", "profile_id", "error", "attempts", "key", "E-mail", "code"]
+    assert is_results_header(header)
+    assert source_columns(header) == ["E-mail", "code"]
+    cells, ours = source_values(dict(zip(header, ["2", "failed", "", "refused", "1", "a@x.nl", "a@x.nl", "=X1"])))
+    assert cells == {"E-mail": "a@x.nl", "code": "=X1"}
+    assert (ours["status"], ours["key"], ours["code"]) == ("failed", "a@x.nl", "")

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import cli
 
 from importer.models import Outcome, Status
 from importer.results import STATUS_FILLS, XlsxResultsWriter, csv_layout, read_results
+from tests.helpers import cli
 
 MAPPING = """\
 database: 2
@@ -186,7 +186,7 @@ def test_cells_past_the_header_are_kept_in_the_results_line(tmp_path, sandbox, m
 
 def test_check_report_workbook_has_the_sent_values(tmp_path, mapping):
     source = write_people(tmp_path / "in.csv", PEOPLE)
-    from conftest import SAMPLE_SCHEMA
+    from tests.helpers import SAMPLE_SCHEMA
     result = cli("check", str(source), "--mapping", str(mapping), "--schema", str(SAMPLE_SCHEMA),
                  "--report", "check.xlsx", cwd=tmp_path)
     assert result.returncode == 1, result.stderr

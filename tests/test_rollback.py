@@ -10,15 +10,16 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
-from importer.errors import UsageError
-from importer.journal import JournalError, _acquire_lock, _release_lock, journal_path_for
+from importer.client import CopernicaClient
+from importer.errors import JournalError, UsageError
+from importer.journal import RunLock, journal_path_for
 from importer.pacing import Pacer
+from importer.retry import RetryPolicy
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Sandbox
 from importer.undo import rollback
+from tests.helpers import TOKEN, cli, cli_env, read_results
 
 MAPPING = """\
 database: 2
@@ -41,11 +42,6 @@ def write_inputs(tmp_path: Path, n: int, mode: str = "create") -> tuple[Path, Pa
     mapping = tmp_path / "m.yaml"
     mapping.write_text(MAPPING.format(mode=mode))
     return csv_path, mapping
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
 
 
 def seed(sb: Sandbox, n: int, prefix: str = "p") -> list[int]:
@@ -81,8 +77,8 @@ def test_a_create_run_and_its_rollback_leave_the_sandbox_exactly_as_before(sandb
     assert done.returncode == 0, done.stderr
     assert "Deleted 20 profiles, 0 failed" in done.stdout
     assert everything(sandbox) == before
-    record = read_csv(tmp_path / "people.results.rollback.csv")
-    created = {line["profile_id"] for line in read_csv(results) if line["status"] == "created"}
+    record = read_results(tmp_path / "people.results.rollback.csv")
+    created = {line["profile_id"] for line in read_results(results) if line["status"] == "created"}
     assert {line["profile_id"] for line in record} == created and len(record) == 20
     assert {line["status"] for line in record} == {"deleted"}
     assert TOKEN not in done.stdout + done.stderr + (tmp_path / "people.results.rollback.csv").read_text()
@@ -111,7 +107,7 @@ def test_the_rollback_prompt_names_the_database_and_host(sandbox, tmp_path):
 def test_rollback_deletes_only_created_profiles_and_says_updated_ones_are_not_restored(sandbox, tmp_path):
     existing = seed(sandbox, 5)            # p0..p4 exist: updated by the upsert run
     results = import_run(sandbox, tmp_path, 10, mode="upsert")
-    assert Counter(line["status"] for line in read_csv(results)) == {"updated": 5, "created": 5}
+    assert Counter(line["status"] for line in read_results(results)) == {"updated": 5, "created": 5}
     done = cli("rollback", str(results), "--yes", "--api-url", sandbox.api_url)
     assert done.returncode == 0, done.stderr
     assert "5 profiles were updated by this run" in done.stderr and "cannot restore" in done.stderr
@@ -132,13 +128,11 @@ def test_rollback_refuses_without_yes_when_stdin_is_not_a_terminal(sandbox, tmp_
 @pytest.mark.parametrize("answer, left", [("yes", 0), ("no", 4)])
 def test_rollback_asks_at_a_terminal(sandbox, tmp_path, answer, left):
     results = import_run(sandbox, tmp_path, 4)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COPERNICA_")}
-    env |= {"COPERNICA_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
     controller, terminal = pty.openpty()
     try:
         proc = subprocess.Popen([sys.executable, "-m", "importer", "rollback", str(results),
                                  "--api-url", sandbox.api_url], stdin=terminal, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, text=True)
+                                stderr=subprocess.PIPE, env=cli_env(), text=True)
         os.write(controller, f"{answer}\n".encode())
         out, err = proc.communicate(timeout=60)
     finally:
@@ -151,7 +145,7 @@ def test_rollback_asks_at_a_terminal(sandbox, tmp_path, answer, left):
 
 def test_dry_run_lists_what_would_be_deleted_and_deletes_nothing(sandbox, tmp_path):
     results = import_run(sandbox, tmp_path, 3)
-    created = [(line["row"], line["profile_id"]) for line in read_csv(results)]
+    created = [(line["row"], line["profile_id"]) for line in read_results(results)]
     done = cli("rollback", str(results), "--dry-run", env={"COPERNICA_ACCESS_TOKEN": ""})
     assert done.returncode == 0, done.stderr
     for row, pid in created:
@@ -167,7 +161,7 @@ def test_failed_deletes_are_retried_by_running_again_and_nothing_is_deleted_twic
     with client_for(sandbox, attempts=1) as client:
         first = rollback(results, client, yes=True)
     record = tmp_path / "people.results.rollback.csv"
-    statuses = Counter(line["status"] for line in read_csv(record))
+    statuses = Counter(line["status"] for line in read_results(record))
     assert first == 1 and statuses["failed"] > 0 and statuses["deleted"] > 0
     sandbox.set_faults(rate_503=0.0)
     with client_for(sandbox) as client:
@@ -175,19 +169,19 @@ def test_failed_deletes_are_retried_by_running_again_and_nothing_is_deleted_twic
         assert rollback(results, client, yes=True) == 0  # a third time: nothing to do
     assert sandbox.profiles(2) == []
     assert sandbox.stats()["by_status"].get("200") == 40  # one successful DELETE per profile
-    deleted = Counter(line["profile_id"] for line in read_csv(record) if line["status"] == "deleted")
+    deleted = Counter(line["profile_id"] for line in read_results(record) if line["status"] == "deleted")
     assert len(deleted) == 40 and set(deleted.values()) == {1}
     assert "400" not in sandbox.stats()["by_status"]  # never a delete of a removed profile
 
 
 def test_a_rollback_stopped_after_deleting_but_before_recording_finishes_on_the_next_run(sandbox, tmp_path):
     results = import_run(sandbox, tmp_path, 6)
-    ids = [int(line["profile_id"]) for line in read_csv(results)]
+    ids = [int(line["profile_id"]) for line in read_results(results)]
     with client_for(sandbox) as client:
         for pid in ids[:2]:
             client.delete_profile(pid)  # as if a killed rollback deleted them without writing it down
         assert rollback(results, client, yes=True) == 0
-    record = {int(line["profile_id"]): line for line in read_csv(tmp_path / "people.results.rollback.csv")}
+    record = {int(line["profile_id"]): line for line in read_results(tmp_path / "people.results.rollback.csv")}
     assert set(record) == set(ids) and {line["status"] for line in record.values()} == {"deleted"}
     assert record[ids[0]]["error"] == "was already removed"
     assert sandbox.profiles(2) == []
@@ -209,10 +203,7 @@ def test_profiles_the_journal_knows_but_the_results_file_lacks_are_deleted_too(s
 
 def test_rollback_does_not_run_beside_the_run_it_undoes(sandbox, tmp_path):
     results = import_run(sandbox, tmp_path, 2)
-    lock = _acquire_lock(journal_path_for(results))  # the run (or another rollback) still going
-    try:
+    with RunLock(journal_path_for(results)):  # the run (or another rollback) still going
         with client_for(sandbox) as client, pytest.raises(JournalError, match="another copernica-import run"):
             rollback(results, client, yes=True)
-    finally:
-        _release_lock(lock)
     assert len(sandbox.profiles(2)) == 2

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN
 
 from importer import Connection, ImportOptions, check_file, run_import
 from importer.errors import MappingError, UsageError
+from tests.helpers import REPO, SAMPLE_SCHEMA, TOKEN
 
 # database 2 of the sample schema
 MAPPING = {

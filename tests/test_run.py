@@ -1,7 +1,6 @@
 """The import end to end: files -> sandbox over real HTTP -> results CSV."""
 from __future__ import annotations
 
-import csv
 import signal
 import subprocess
 import sys
@@ -10,37 +9,25 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import PEOPLE_MAPPING, REPO, SAMPLE_SCHEMA, TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
-from importer.pacing import Pacer
+from importer.errors import DatabaseNotFound
+from importer.models import StopReason
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import (
+    PEOPLE_MAPPING,
+    REPO,
+    SAMPLE_SCHEMA,
+    TOKEN,
+    cli,
+    cli_env,
+    client_for,
+    people,
+    read_results,
+    write_csv,
+)
 
 MAPPING = PEOPLE_MAPPING
-
-
-def write_csv(path: Path, rows: list[list[str]], header=("Email", "Name", "Age", "Newsletter")) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
-
-
-def people(n: int, start: int = 0) -> list[list[str]]:
-    return [[f"person{i}@example.com", f"Name {i}", str(20 + i % 50), "yes" if i % 2 else "no"]
-            for i in range(start, start + n)]
-
-
-def read_results(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        return list(csv.DictReader(f))
-
-
-def client_for(sb: Sandbox, workers: int = 8, **kw) -> CopernicaClient:
-    kw.setdefault("retry", RetryPolicy(attempts=6, backoff=0.01, max_wait=0.2))
-    return CopernicaClient(sb.api_url, sb.token, pacer=Pacer(workers), **kw)
 
 
 @pytest.fixture
@@ -103,10 +90,12 @@ def test_an_unknown_database_stops_the_run_after_one_request(tmp_path):
     m.write_text("database: 99\nfields:\n  email: Email\n")
     src = write_csv(tmp_path / "in.csv", [["a@x.nl"]], header=("Email",))
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb, client_for(sb) as client:
-        with pytest.raises(Exception, match="no database with ID 99") as info:
-            run_import(ImportOptions(file=src, mapping=m, schema=schema, results=tmp_path / "r.csv"), client)
+        summary = run_import(ImportOptions(file=src, mapping=m, schema=schema, results=tmp_path / "r.csv"), client)
         assert sb.stats()["posts"] == 1
-    assert TOKEN not in str(info.value)
+    assert summary.stopped is StopReason.API
+    assert isinstance(summary.stop_error, DatabaseNotFound) and "no database with ID 99" in str(summary.stop_error)
+    assert summary.sent == 0 and summary.exit_code == 2  # refused at the door: nothing was stored
+    assert TOKEN not in str(summary.stop_error)
 
 
 def test_cli_sample_import_into_the_embedded_sandbox(tmp_path):
@@ -157,8 +146,8 @@ def test_cli_token_expiring_mid_run_leaves_unsent_rows_unmarked(tmp_path, mappin
         result = cli("run", str(src), "--mapping", str(mapping), "--api-url", sb.api_url, "--workers", "2",
                      cwd=tmp_path)
         stored = len(sb.profiles(2))
-    assert result.returncode == 2, result.stderr
-    assert "access token" in result.stderr.lower()
+    assert result.returncode == 3, result.stderr  # stopped after rows were sent: resumable
+    assert "access token" in result.stderr.lower() and "--resume" in result.stderr
     lines = read_results(tmp_path / "in.results.csv")
     assert all(line["status"] == "created" for line in lines)  # nothing marked failed for the token
     assert len(lines) == stored < 40
@@ -186,10 +175,9 @@ def test_cli_dry_run_sends_nothing(tmp_path, sandbox, mapping):
 def test_cli_interrupt_then_resume_imports_every_row_exactly_once(tmp_path, mapping):
     src = write_csv(tmp_path / "in.csv", people(150))
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=40)) as sb:
-        env = {"COPERNICA_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO)}
         proc = subprocess.Popen([sys.executable, "-m", "importer", "run", str(src), "--mapping", str(mapping),
                                  "--api-url", sb.api_url, "--workers", "4", "--quiet"],
-                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while len(sb.profiles(2)) < 20 and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -233,3 +221,25 @@ def test_a_fixed_results_file_imported_again_sends_only_what_was_not_done(tmp_pa
     assert lines["b@example.com"]["status"] == "created"
     assert lines["a@example.com"]["status"] == "skipped"
     assert "already created in the run this results file came from" in lines["a@example.com"]["error"]
+
+
+def test_v4_run_fetches_a_jwt_and_renews_it_after_the_sandbox_revokes_it(tmp_path):
+    """API v4 through the command: a bearer JWT, renewed when revoked mid-run."""
+    write_csv(tmp_path / "a.csv", people(300))
+    (tmp_path / "m.yaml").write_text(MAPPING)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=4)) as sb:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "importer", "run", "a.csv", "--mapping", "m.yaml", "--quiet",
+             "--api-version", "4", "--api-url", sb.base_url + "/v4", "--workers", "2"],
+            cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # revoke every JWT once the run is under way: the next request gets 401
+        while sb.stats()["profiles"] < 30 and proc.poll() is None:
+            time.sleep(0.02)
+        sb.expire_jwts()
+        out, err = proc.communicate(timeout=60)
+        stats = sb.stats()
+        stored = len(sb.profiles(2))
+    assert proc.returncode == 0, err
+    assert stored == 300, "every row created exactly once, none lost at the renewal"
+    assert stats["jwts_issued"] >= 2
+    assert TOKEN not in out + err

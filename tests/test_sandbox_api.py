@@ -8,7 +8,7 @@ import requests
 
 from importer.sandbox import Sandbox
 from importer.schema import load_schema_file
-from tests.sandbox_fixtures import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
+from tests.helpers import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 
 from importer.sandbox import Sandbox
 from importer.sandbox.coerce import parse_loose_datetime, php_float, php_int
-from tests.sandbox_fixtures import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
+from tests.helpers import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
 
 
 @pytest.fixture(scope="module")

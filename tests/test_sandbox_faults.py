@@ -10,7 +10,7 @@ import requests
 
 from importer.sandbox import Faults, Sandbox
 from importer.sandbox.faults import FaultInjector
-from tests.sandbox_fixtures import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
+from tests.helpers import SAMPLE_SCHEMA, SANDBOX_TOKEN, ApiClient
 
 
 def sandbox(**faults) -> Sandbox:
@@ -21,15 +21,16 @@ def post(api: ApiClient, timeout: float = 10) -> requests.Response:
     return api.call("POST", "database/1/profiles", json={"fields": {"email": "f@x.y"}}, timeout=timeout)
 
 
-def test_latency_delays_every_api_request():
+def test_latency_delays_every_api_request_but_not_inspection():
     with sandbox(latency_ms=150) as sb:
         api = ApiClient(sb)
         started = time.monotonic()
         assert api.call("GET", "identity").status_code == 200
         assert time.monotonic() - started >= 0.15
+    with sandbox(latency_ms=60_000) as sb:  # a delayed inspection would take a minute, however busy the machine
         started = time.monotonic()
-        requests.get(f"{sb.base_url}/_sandbox/stats", timeout=5)
-        assert time.monotonic() - started < 0.15   # inspection is never delayed
+        assert requests.get(f"{sb.base_url}/_sandbox/stats", timeout=30).status_code == 200
+        assert time.monotonic() - started < 10
 
 
 def test_jitter_is_bounded_and_repeatable_with_a_seed():
@@ -168,22 +169,22 @@ def test_stats_count_requests_and_reset():
         assert sb.stats()["requests"] == 0 and sb.stats()["profiles"] == 1
 
 
-def test_32_parallel_clients_create_exactly_6400_distinct_profiles():
+def test_32_parallel_clients_create_exactly_1600_distinct_profiles():
     with sandbox() as sb:
         ids: list[int] = []
         ids_lock = threading.Lock()
 
         def client(worker: int) -> None:
             api = ApiClient(sb)
-            mine = [api.create(1, {"email": f"w{worker}-{n}@x.y"}) for n in range(200)]
+            mine = [api.create(1, {"email": f"w{worker}-{n}@x.y"}) for n in range(50)]
             with ids_lock:
                 ids.extend(mine)
 
         with ThreadPoolExecutor(32) as pool:
             list(pool.map(client, range(32)))
         stored = sb.profiles(1)
-        assert len(ids) == len(set(ids)) == 6400
+        assert len(ids) == len(set(ids)) == 1600
         assert sorted(p["ID"] for p in stored) == sorted(ids)
-        assert len({p["fields"]["email"] for p in stored}) == 6400
+        assert len({p["fields"]["email"] for p in stored}) == 1600
         stats = sb.stats()
-        assert stats["stored"] == 6400 and stats["max_in_flight"] > 1
+        assert stats["stored"] == 1600 and stats["max_in_flight"] > 1

@@ -22,11 +22,12 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from conftest import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
-from importer.client import CopernicaClient, RetryPolicy
+from importer.client import CopernicaClient
 from importer.errors import ApiError
+from importer.retry import RetryPolicy
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import REPO, SAMPLE_SCHEMA, TOKEN, cli
 
 MAPPING = """\
 database: 2
@@ -96,7 +97,8 @@ def test_no_token_when_the_api_cannot_be_reached(tmp_path):
 
 TRACEBACK_SCRIPT = """
 import sys
-from importer.client import CopernicaClient, RetryPolicy
+from importer.client import CopernicaClient
+from importer.retry import RetryPolicy
 client = CopernicaClient(sys.argv[1], sys.argv[2], timeout=(2, 0.3), retry=RetryPolicy(attempts=2, backoff=0.01))
 client.{call}
 """

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ui_support import REPO, SAMPLE_CSV
+
+from tests.ui_support import REPO, SAMPLE_CSV
 
 CANDIDATES = [os.environ["CHROMIUM_PATH"]] if os.environ.get("CHROMIUM_PATH") else [
     "/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""]

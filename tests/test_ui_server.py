@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import TOKEN
-from ui_support import REPO, SAMPLE_CSV, SAMPLE_SCHEMA, SAMPLE_XLSX, Visitor, numbers, text_of
 
 from importer.sandbox import Sandbox
 from importer.ui import PageServer
+from tests.helpers import TOKEN
+from tests.ui_support import REPO, SAMPLE_CSV, SAMPLE_SCHEMA, SAMPLE_XLSX, Visitor, numbers, text_of
 
 
 @pytest.fixture
@@ -429,7 +429,7 @@ def test_stopping_the_page_mid_import_leaves_a_run_the_cli_resumes(tmp_path):
         assert (run / "people.results.csv.journal").exists() and (run / "people.yaml").exists()
         assert 0 < len(copernica.profiles(1)) < 600
         copernica.set_faults(latency_ms=0)
-        from conftest import cli
+        from tests.helpers import cli
         resumed = cli("run", str(people), "--mapping", str(run / "people.yaml"), "--results",
                       str(run / "people.results.csv"), "--resume", "--api-url", copernica.api_url, cwd=tmp_path)
         assert resumed.returncode == 0, resumed.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ui_support import REPO, SAMPLE_CSV, SAMPLE_SCHEMA
 
 from importer.draft import draft_mapping
 from importer.errors import MappingError
@@ -14,6 +13,7 @@ from importer.mapping.spec import validated
 from importer.reader import open_sheet
 from importer.schema import load_schema_file
 from importer.ui.table import Line, MappingTable, parse_transforms, transform_text
+from tests.ui_support import REPO, SAMPLE_CSV, SAMPLE_SCHEMA
 
 EXAMPLE = """\
 database: 2

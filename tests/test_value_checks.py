@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from importer.checks import ValueProblem, check_email, check_value, choices_text, quoted
+from importer.checks import ValueProblem, check_email, check_float, check_value, choices_text, quoted
 from importer.models import REASON_TITLES, Reason
 from importer.schema import FieldDef
 
@@ -328,3 +328,9 @@ def test_email_field_length_is_checked_too() -> None:
 def test_quoted_values_are_short_and_show_line_breaks() -> None:
     assert quoted("two\nlines") == "'two\u23celines'"
     assert quoted("x" * 100) == "'" + "x" * 59 + "\u2026'"
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "1e-400"])
+def test_floats_beyond_a_double_are_refused(value):
+    with pytest.raises(ValueProblem, match="too large or too small"):
+        check_float(FieldDef(name="weight", type="float"), value)

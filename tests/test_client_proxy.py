@@ -6,7 +6,9 @@ import socket
 
 import pytest
 
-from importer.client import CopernicaClient, RequestFailed, RetryPolicy
+from importer.client import CopernicaClient
+from importer.errors import RequestFailed
+from importer.retry import RetryPolicy
 
 
 def _closed_port() -> int:
