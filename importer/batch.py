@@ -258,7 +258,7 @@ def run_batch(options: BatchOptions, connection: Connection | None = None, *,
             except CopernicaImportError as exc:
                 done = FileResult(Path(file), error=exc)
             else:
-                done = _run_file(file_options, client, watch.event, reporter, sandbox)
+                done = _run_file(file_options, client, _AnyOf(watch.event, stop), reporter, sandbox)
             watch.explain(done)
             if spooled is not None and done.summary is not None:
                 done.summary.file = done.summary.source = Path("-")
@@ -349,6 +349,17 @@ class _Watchdog:
         self._closed.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+
+
+class _AnyOf:
+    """Set when any of the events is: the runner sees the caller's stop at once, the
+    watchdog's (max-runtime, outage) within its quarter of a second."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self._events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
 
 
 def _leave(result: BatchResult, files: list[Path], watch: _Watchdog, reporter: BatchReporter,

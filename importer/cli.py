@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         from importer.sandbox.cli import main as sandbox_main
         return sandbox_main(argv[1:])
+    # before logging is set up, Python would print an error record's traceback on stderr: never
+    logging.lastResort = logging.NullHandler()
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     if extras:
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             args.from_environment = apply_environment(args)
             _refuse_overlaps(args)
-            _setup_logging(args.verbose, args.log_file)
+            _setup_logging(getattr(args, "verbose", 0), getattr(args, "log_file", None))
             log.info("copernica-import %s started", args.command)
         return COMMANDS[args.command](args)
     except BrokenPipeError:  # `... | head` stopped reading: not an error of ours
@@ -147,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             done.append(run)
             if run.error is not None:
                 _print_error(settings, run.error, all_jobs)
-            elif run.result is not None and not run.result.files and not run.result.notes:
+            elif run.result is not None and not run.result.files:
                 print(Msg.NOTHING_TO_DO, file=sys.stderr)
             for problem in run.record_errors:
                 print(Msg.ERROR.format(message=problem), file=sys.stderr)

@@ -125,6 +125,13 @@ class CollectionRowConverter:
         self.subprofile_side = subprofile_side
         self.key_fields = subprofile_side.key_fields          # the key within the collection
         self.profile_key_fields = profile_side.key_fields
+        # a check report's would-be-sent columns: the subprofile's fields (what a row's verdict holds)
+        self.field_names = list(subprofile_side.field_names)
+        self.interest_names: list[str] = []
+
+    def notes(self) -> list[Reason]:
+        """What the rows converted so far show as a whole, on both sides of the row."""
+        return [*self.profile_side.notes(), *self.subprofile_side.notes()]
 
     def __call__(self, row: Row) -> SubprofileRow | RowError:
         if row.problem is not None:

@@ -173,7 +173,8 @@ class RunSummary:
     def note_run(self, *, mapping: Path | None, database_id: int | None, database_name: str | None,
                  api_url: str | None) -> None:
         """What the audit trail names: the database, where it lives, and the mapping used."""
-        self.mapping_path = Path(mapping) if mapping is not None else None
+        # a mapping given as a dict (from Python) has no file: no path, no digest
+        self.mapping_path = Path(mapping) if isinstance(mapping, (str, Path)) else None
         self.mapping_sha256 = file_sha256(self.mapping_path)
         self.database_id, self.database_name = database_id, database_name
         self.api_host = urlsplit(api_url).netloc if api_url else None

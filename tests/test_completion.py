@@ -55,7 +55,7 @@ def bash_complete(folder: Path, words: list[str]) -> list[str]:
 
 def test_bash_completes_commands_options_choices_mappings_and_jobs(folder):
     assert bash_complete(folder, ["copernica-import", ""]) == sorted(
-        ["run", "check", "init", "schema", "rollback", "config", "completion", "sandbox"])
+        ["run", "check", "init", "schema", "rollback", "config", "completion", "sandbox", "ui"])
     assert bash_complete(folder, ["copernica-import", "r"]) == ["rollback", "run"]
     assert {"--mapping", "--max-errors", "--max-runtime", "--max-outage"} <= set(
         bash_complete(folder, ["copernica-import", "run", "--ma"]))

@@ -8,8 +8,9 @@ import pytest
 from importer import Connection, ImportOptions, run_import
 from importer.connection import DEFAULT_API_URL, DEFAULT_AUTH_URL, is_loopback
 from importer.errors import InvalidTokenError, UsageError
+from importer.journal import journal_path_for
 from importer.models import Status, StopReason
-from tests.helpers import SAMPLE_SCHEMA, TOKEN, journal_rows, people, read_results, write_csv, write_mapping
+from tests.helpers import SAMPLE_SCHEMA, TOKEN, people, read_results, write_csv, write_mapping
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ def test_a_wrong_token_with_a_structure_file_stops_the_run_at_the_first_row(opti
     assert summary.stopped is StopReason.TOKEN and isinstance(summary.stop_error, InvalidTokenError)
     assert summary.sent == 0 and summary.exit_code == 2  # refused at the door: nothing sent
     assert sandbox.profiles(2) == [] and sandbox.stats()["posts"] == 0
-    assert journal_rows(options.results) == []  # no row left marked: a new run simply sends them
+    # nothing reached Copernica: no journal is left behind, so the same command simply runs again
+    assert not journal_path_for(options.results).exists() and not options.results.exists()
 
 
 def test_api_v4_through_a_connection_fetches_a_jwt_beside_a_local_api(options, sandbox):

@@ -288,7 +288,7 @@ def test_skip_failed_keeps_failed_rows_failed_on_resume(tmp_path, mapping):
     assert posts == len(emails)  # the failed rows were not sent again
 
 
-def test_resume_refuses_another_file_or_mapping(tmp_path, mapping):
+def test_resume_refuses_another_mapping_and_sends_only_the_new_rows_of_a_changed_file(tmp_path, mapping):
     n = 10
     src = write_people(tmp_path / "in.csv", n)
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
@@ -302,13 +302,16 @@ def test_resume_refuses_another_file_or_mapping(tmp_path, mapping):
         assert result.returncode == 2
         assert "cannot resume" in result.stderr and "the mapping" in result.stderr
 
-        mapping.write_text(MAPPING)
-        write_people(src, n + 1)
-        result = resume(src, mapping, sb, tmp_path)
-        assert result.returncode == 2
-        assert "cannot resume" in result.stderr and "input file" in result.stderr
+        assert (tmp_path / "in.results.csv").read_bytes() == before  # the refused resume touched nothing
         assert sb.stats()["posts"] == posts
-    assert (tmp_path / "in.results.csv").read_bytes() == before  # the refused resumes touched nothing
+
+        mapping.write_text(MAPPING)
+        write_people(src, n + 1)  # one row added: the rows already imported are not sent again
+        result = resume(src, mapping, sb, tmp_path)
+        assert result.returncode == 1, result.stderr  # 1: the invalid rows
+        assert "The input file changed since the run began: 0 rows changed" in result.stdout
+        assert sb.stats()["posts"] == posts + 1
+        assert_exactly_once(sb, tmp_path / "in.results.csv", n + 1)
 
 
 def test_a_second_run_on_the_same_results_is_refused_while_one_runs(tmp_path, mapping):

@@ -21,16 +21,17 @@ BAD_EMAIL = Reason("invalid_email", "column {column!r}: {value!r} is not a valid
 def test_states_come_back_in_row_order_with_final_outcomes(tmp_path):
     path = tmp_path / "r.journal"
     with Journal.open(path, IDENTITY, resume=False) as j:
-        j.mark_sending([(5, "e@x"), (2, "b@x")])
+        j.mark(5, "e@x", "d5")
+        j.mark(2, "b@x", "d2")
         j.record(Outcome(2, Status.CREATED, 77, (), 1, "b@x"))
         j.record(Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, ""))
         j.commit()
     with Journal.open(path, IDENTITY, resume=True) as j:
         states = list(j.states(page=2))
-    assert [(r, s) for r, s, _ in states] == [(2, "final"), (3, "final"), (5, "sending")]
-    assert states[0][2] == Outcome(2, Status.CREATED, 77, (), 1, "b@x")
-    assert states[1][2] == Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, "")  # code, template and values kept
-    assert states[2][2] is None
+    assert [(s.row, s.state) for s in states] == [(2, "final"), (3, "final"), (5, "sending")]
+    assert states[0].outcome == Outcome(2, Status.CREATED, 77, (), 1, "b@x")
+    assert states[1].outcome == Outcome(3, Status.INVALID, None, (BAD_EMAIL,), 0, "")  # code, template, values kept
+    assert states[2].outcome is None and states[2].key == "e@x" and states[2].digest == "d5"
 
 
 def test_uncommitted_outcomes_are_lost_but_the_sending_mark_stays(tmp_path):
@@ -40,21 +41,24 @@ def test_uncommitted_outcomes_are_lost_but_the_sending_mark_stays(tmp_path):
         from importer.journal import Journal, RunIdentity
         from importer.models import Outcome, Status
         j = Journal.open({str(path)!r}, RunIdentity("contacts.csv", "f"*64, "m"*64, 1, "create"), resume=False)
-        j.mark_sending([(2, "a@x")])
-        j.record(Outcome(2, Status.CREATED, 1, (), 1, "a@x"))  # not committed
+        j.mark(2, "a@x", "d2")
+        j.record(Outcome(2, Status.CREATED, 1, (), 1, "a@x"), "d2")  # not committed
         os._exit(0)  # a crash: no commit, no close
     """)
     subprocess.run([sys.executable, "-c", crash], check=True, timeout=60, cwd=REPO)
     with Journal.open(path, IDENTITY, resume=True) as j2:
-        assert [(r, s) for r, s, _ in j2.states()] == [(2, "sending")]
+        assert [(s.row, s.state) for s in j2.states()] == [(2, "sending")]
 
 
-def test_resume_with_another_file_or_mapping_is_refused(tmp_path):
+def test_resume_with_another_mapping_is_refused_but_a_changed_file_is_compared_row_by_row(tmp_path):
     path = tmp_path / "r.journal"
     Journal.open(path, IDENTITY, resume=False).close()
     changed = RunIdentity("contacts.csv", "0" * 64, "1" * 64, 1, "create")
-    with pytest.raises(JournalError, match="changed: the input file's content .*; the mapping"):
+    with pytest.raises(JournalError, match="changed: the mapping"):
         Journal.open(path, changed, resume=True)
+    fixed_file = RunIdentity("contacts.csv", "0" * 64, "m" * 64, 1, "create")
+    with Journal.open(path, fixed_file, resume=True) as j:
+        assert j.file_changed
 
 
 def test_a_new_run_does_not_silently_replace_an_earlier_journal(tmp_path):
@@ -90,7 +94,7 @@ def test_a_second_process_is_refused_while_the_first_holds_the_journal(tmp_path)
 def test_marking_rows_as_sending_does_not_hide_outcomes_waiting_for_a_commit(tmp_path):
     with Journal.open(tmp_path / "j", IDENTITY, resume=False) as journal:
         journal.record(Outcome(1, Status.CREATED, 11, (), 1, "a@example.com"))
-        journal.mark_sending([(2, "b@example.com")])   # commits, as before every send
+        journal.mark(2, "b@example.com", "d2")   # commits, as before every send
         # the runner writes its results lines when this says so
         assert journal.commit_due(max_pending=1)
 
@@ -121,8 +125,8 @@ def test_a_journal_of_version_1_resumes_with_its_texts_under_a_code(tmp_path):
             (4, "sending", None, None, "", 0, "b@x")])
     with Journal.open(path, IDENTITY, resume=True) as j:
         states = list(j.states())
-    assert [(r, s) for r, s, _ in states] == [(2, "final"), (3, "final"), (4, "sending")]
-    created, skipped = states[0][2], states[1][2]
+    assert [(s.row, s.state) for s in states] == [(2, "final"), (3, "final"), (4, "sending")]
+    created, skipped = states[0].outcome, states[1].outcome
     assert created.reasons == () and created.profile_id == 7
     assert (skipped.status, skipped.error, skipped.code) == (Status.SKIPPED, "duplicate of row 2", "duplicate")
 

@@ -115,13 +115,14 @@ def test_the_terminal_reads_the_replayed_rows_from_the_journal(tmp_path):
     with Journal.open(Path(str(results) + ".journal"), identity, resume=False) as journal:
         for n in range(2, 12):
             journal.record(Outcome(n, Status.CREATED if n % 5 else Status.FAILED, 7, attempts=1))
-        journal.mark_sending([(40, "k")])
+        journal.mark(40, "k", "d40")
         journal.commit()
     journal_path = Path(str(results) + ".journal")
     assert resumed_rows(journal_path) == 8                  # failed rows are sent again
     assert resumed_rows(journal_path, retry_failed=False) == 10
     assert resumed_rows(tmp_path / "none.journal") == 0
-    reporter = TerminalReporter(argparse.Namespace(quiet=False, files=["in.csv"], dry_run=False, sandbox=False))
+    reporter = TerminalReporter(argparse.Namespace(quiet=False, input=["in.csv"], files=["in.csv"], dry_run=False,
+                                                   sandbox=False, job=None))
     reporter.file_started(1, 1, ImportOptions(file=tmp_path / "in.csv", mapping=tmp_path / "m.yaml",
                                               results=results, resume=True))
     assert reporter.progress.replayed == 8

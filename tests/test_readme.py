@@ -86,9 +86,15 @@ def test_the_sandbox_walkthrough_runs(tmp_path):
     assert TOKEN not in dump.stdout
 
 
+def library_example() -> str:
+    """The Python block of the README's "The library" section."""
+    section = README[README.index("### The library"):]
+    return re.search(r"```python\n(.*?)```", section, flags=re.S).group(1)
+
+
 def test_the_library_example_names_what_the_package_exports():
     import importer
-    block = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
+    block = library_example()
     names = re.search(r"from importer import (.+)", block).group(1).split(", ")
     assert all(hasattr(importer, n) for n in names)
     assert importer.__version__ in (REPO / "pyproject.toml").read_text()
@@ -97,7 +103,7 @@ def test_the_library_example_names_what_the_package_exports():
 def test_the_library_example_runs_against_a_sandbox(tmp_path, sandbox):
     """The README's Python example, as written, with the sandbox's address and token (and a
     higher rate cap: at 20 requests a second the 200 sample rows take ten seconds)."""
-    block = re.search(r"```python\n(.*?)```", README, flags=re.S).group(1)
+    block = library_example()
     code = (block.replace('token="..."', f"token={TOKEN!r}").replace("rate=20)", "rate=400)")
             .replace('"https://api.copernica.com/v3"', repr(sandbox.api_url))
             .replace('Path("sample_data/', f'Path("{REPO}/sample_data/').replace('Path("mappings/', f'Path("{REPO}/mappings/'))

@@ -109,11 +109,14 @@ def test_counts_reasons_grouped_by_code_and_chart_are_in_the_page():
     assert page.exit_code == "1"
     invalid = [r for r in page.reasons if r[0] == "invalid"]
     # one line per code with its total; the first row's whole sentence, values and all
+    # (and the cell it is about: an example value per reason, issue 14)
     assert invalid == [["invalid", "2", "invalid_email not a valid email address"
-                        "e.g. row 12: column 'Email': 'x' is not a valid email address", "12, 13"]]
+                        "e.g. row 12: column 'Email': 'x' is not a valid email address"
+                        "value in column Email: 'x'", "12, 13"]]
     assert ["failed", "1", "refused Copernica refused it"
             "e.g. row 14: Copernica refused the profile: bad", "14"] in page.reasons
-    assert page.has_chart and page.scripts == 0 and page.external_refs == []
+    # self-contained: no script or style from elsewhere; the one link is to the results file beside it
+    assert page.has_chart and page.scripts == 0 and page.external_refs == ["out.results.csv"]
     assert "orders.csv" in "".join(page.text) and "out.results.csv" in "".join(page.text)
 
 

@@ -25,7 +25,12 @@ def test_formula_like_values_are_neutralised_and_restored(value):
     assert unneutralise(neutralise(value)) == value
 
 
-@pytest.mark.parametrize("value", ["", "plain", "jan@example.com", "'quoted already", "31612345678"])
+def own_cells(cells: dict[str, str]) -> dict[str, str]:
+    """The source cells, without what the runner keeps beside them (the first row number)."""
+    return {k: v for k, v in cells.items() if not k.startswith("\x00")}
+
+
+@pytest.mark.parametrize("value", ["", "plain", "jan@example.com", "31612345678"])
 def test_ordinary_values_are_left_alone(value):
     assert neutralise(value) == value
     assert unneutralise(value) == value
@@ -75,7 +80,7 @@ def test_source_columns_named_like_ours_survive_the_round_trip(tmp_path):
     assert header == [*RESULT_COLUMNS, "E-mail", "Status (source)", "Key (source)"]
     assert source_columns(header) == ["E-mail", "Status", "Key"]
     cells, ours = source_values(dict(zip(header, line)))
-    assert cells == {"E-mail": "a@x.nl", "Status": "=lead", "Key": "k1"}
+    assert own_cells(cells) == {"E-mail": "a@x.nl", "Status": "=lead", "Key": "k1"}
     assert ours["status"] == "failed" and ours["key"] == "a@x.nl"
 
 
@@ -93,5 +98,5 @@ def test_a_results_file_from_before_the_code_column_is_read_back_whole(tmp_path)
     assert is_results_header(header)
     assert source_columns(header) == ["E-mail", "code"]
     cells, ours = source_values(dict(zip(header, ["2", "failed", "", "refused", "1", "a@x.nl", "a@x.nl", "=X1"])))
-    assert cells == {"E-mail": "a@x.nl", "code": "=X1"}
+    assert own_cells(cells) == {"E-mail": "a@x.nl", "code": "=X1"}
     assert (ours["status"], ours["key"], ours["code"]) == ("failed", "a@x.nl", "")

@@ -78,8 +78,11 @@ def test_temporary_errors_are_retried_without_duplicates(tmp_path, mapping):
         summary = run_import(ImportOptions(file=src, mapping=mapping, results=tmp_path / "r.csv"), client)
         emails = Counter(p["fields"]["email"] for p in sb.profiles(2))
         assert sb.stats()["by_status"].get("503", 0) > 0
-    assert summary.counts["created"] == 80
-    assert len(emails) == 80 and set(emails.values()) == {1}
+    # a row whose POST lost its answer twice, and that two look-ups did not find, ends unknown (never a
+    # third POST); a dropped request stored nothing, so such a row has no profile: nobody is there twice
+    unknown = summary.counts["unknown"]
+    assert summary.counts["created"] + unknown == 80 and unknown <= 2
+    assert len(emails) == 80 - unknown and set(emails.values()) == {1}
 
 
 def test_an_unknown_database_stops_the_run_after_one_request(tmp_path):

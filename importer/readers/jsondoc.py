@@ -12,6 +12,7 @@ like a damaged CSV). Rows are numbered by position: 1 is the first object.
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,9 +50,10 @@ class JsonArraySource:
         self._file: BinaryIO = self._open()
 
     def _open(self) -> BinaryIO:
-        stream = open_binary(self.path, self.kind)
-        if stream.read(3) != b"\xef\xbb\xbf":  # a BOM, as Windows tools write
-            stream.seek(0)
+        # buffered, so the start can be looked at without seeking (a .gz stream cannot seek back)
+        stream = io.BufferedReader(open_binary(self.path, self.kind))  # type: ignore[arg-type]
+        if stream.peek(3)[:3] == b"\xef\xbb\xbf":  # a BOM, as Windows tools write
+            stream.read(3)
         return stream
 
     def _array_prefix(self) -> str:

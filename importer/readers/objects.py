@@ -138,6 +138,8 @@ class ObjectSheet:
         self.delimiter = None
         self.sheet_name = None
         self.header_row = 0
+        self.has_header = True
+        self.notes: list[str] = []   # nothing to say about how a JSON file was read (its encoding is UTF-8)
         self._source = source
         self.empty_rows = 0
         self.data_rows = 0
@@ -151,6 +153,9 @@ class ObjectSheet:
             raise InputFileError(Msg.NO_OBJECTS.format(path=path))
         self.headers: list[str] = list(columns)
         self._rows = self._all_rows()
+
+    def announce(self) -> None:
+        """What a spreadsheet says about how it was read; a JSON file has nothing to add."""
 
     def _read_ahead(self) -> list[tuple[ObjectRecord, dict[str, str] | None]]:
         records = []

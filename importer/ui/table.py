@@ -79,7 +79,7 @@ class MappingTable:
     constants: list[Constant] = field(default_factory=list)
     database: int | None = None
     on_existing: str = "create"
-    duplicates: str = "first"
+    duplicates: Any = "first"     # first | last, or a rule by a column as a dict
     interests_on_update: str = "add"
 
     # -- from a mapping ---------------------------------------------------------
@@ -111,7 +111,10 @@ class MappingTable:
             lines += by_column.pop(header, None) or [Line(column=header)]
         for entries in by_column.values():   # mapped columns the file does not have
             lines += [replace(line, missing=True) for line in entries]
-        return cls(lines, constants, mapping.database, mapping.on_existing, mapping.duplicates,
+        # the page offers first/last; a rule by a column (keep: newest, by: ...) is kept as the mapping has it
+        duplicates = mapping.duplicates if isinstance(mapping.duplicates, str) else \
+            mapping.duplicates.model_dump(exclude_defaults=True)
+        return cls(lines, constants, mapping.database, mapping.on_existing, duplicates,
                    mapping.interests_on_update)
 
     # -- from the page's form ----------------------------------------------------
