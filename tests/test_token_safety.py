@@ -46,8 +46,9 @@ def write_people(path: Path, n: int) -> Path:
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(("Email", "Name"))
-        # a formula-looking name: the results must neutralise it
-        w.writerows((f"p{i}@example.com", "=HYPERLINK(\"http://x\")" if i == 3 else f"N {i}") for i in range(n))
+        # formula-looking names (every third row, so that some have a line whatever the faults do):
+        # the results must neutralise them
+        w.writerows((f"p{i}@example.com", "=HYPERLINK(\"http://x\")" if i % 3 == 0 else f"N {i}") for i in range(n))
     return path
 
 
