@@ -49,8 +49,13 @@ class DuplicateIndex:
         return len(self._rows)
 
 
-def folded(key: str) -> int:
-    """A key's identity as Copernica compares it (case and Unicode form ignored), as a hash."""
+def fold_key(key: str) -> str:
+    """A key as Copernica compares it: case and Unicode form ignored."""
     if not key.isascii():
         key = unicodedata.normalize("NFC", key)
-    return hash(key.casefold())
+    return key.casefold()
+
+
+def folded(key: str) -> int:
+    """A key's identity as Copernica compares it (case and Unicode form ignored), as a hash."""
+    return hash(fold_key(key))

@@ -94,6 +94,8 @@ REASON_TITLES: dict[str, str] = {
     "in_flight_changed": "in flight at a crash, changed since",
     # invalid, added with the reader's reasons
     "unnamed_column": "a value in a column the header does not name",
+    # skipped in update/upsert: the profile holds what the row would write
+    "unchanged": "the profile holds these values already",
 }
 
 

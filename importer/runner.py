@@ -9,6 +9,7 @@ writes everything and returns a summary whose ``stopped`` says why.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import re
@@ -52,6 +53,7 @@ from importer.workers import StopFlag, put, send_rows
 
 if TYPE_CHECKING:
     from importer.client import CopernicaClient
+    from importer.sender import ProfileSender
 
 log = logging.getLogger("importer")
 
@@ -73,6 +75,7 @@ class Msg:
                     "the run stopped. When the file is complete, run the same command with --resume: rows "
                     "already imported are not sent again")
     CREATED_BEFORE = "a profile with this key was created by this run already (from row {row}); not created again"
+    KEYS_UNREAD = "the database's keys could not be read at once ({why}); every row is looked up on its own"
 
 
 @dataclass
@@ -272,6 +275,7 @@ def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None
 
 def _run(options: ImportOptions, client: "CopernicaClient", external: threading.Event | None,
          on_outcome: Callable[[Outcome], None] | None, on_start: Callable[[Prepared], None] | None) -> RunSummary:
+    from importer.key_index import ValueForms
     from importer.sender import ProfileSender  # the HTTP side only when sending
 
     started = time.monotonic()
@@ -308,7 +312,12 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
             replace_interests=mapping.interests_on_update == "replace",
             blank_fields=frozenset(n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
             blank_interests=frozenset(n.lower() for n, spec in mapping.interests.items() if spec.blank_existing),
-            on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait)
+            on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait,
+            # update/upsert: a profile that holds what the row would write is not written
+            forms=ValueForms.for_mapping(mapping, schema) if mapping.on_existing in ("update", "upsert") else None,
+            # the database's interests as the API gave them now: a replace in one request
+            all_interests=tuple(i.name for i in schema.interests)
+            if schema is not None and options.schema is None else None)
         if on_start:
             on_start(prepared)
         work: queue.Queue = queue.Queue(maxsize=max(2, options.workers * 2))
@@ -317,7 +326,7 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
         for t in workers:
             t.start()
         try:
-            _feed(prepared, index, journal, recorder, work, stop, options, watch, summary)
+            _feed(prepared, index, journal, recorder, work, stop, options, watch, summary, sender)
         finally:
             for _ in workers:
                 put(work, None, None)
@@ -375,12 +384,16 @@ def _forget(summary: RunSummary) -> None:
 
 
 def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder: ResultsRecorder,
-          work: queue.Queue, stop: StopFlag, options: ImportOptions, watch: FileWatch, summary: RunSummary) -> None:
+          work: queue.Queue, stop: StopFlag, options: ImportOptions, watch: FileWatch, summary: RunSummary,
+          sender: "ProfileSender") -> None:
     state_of = journal_states(journal, options.resume)
     resume = ResumePlan(journal, prepared.mapping.on_existing, bool(prepared.converter.key_fields),
                         resume=options.resume, retry_failed=options.retry_failed)
     try:
-        for count, (row, verdict) in enumerate(classify(prepared, _rows(prepared.sheet), index), start=1):
+        items = classify(prepared, _rows(prepared.sheet), index)
+        if sender.looks_up:
+            items = _keys_read_once(items, sender, stop, options.workers)
+        for count, (row, verdict) in enumerate(items, start=1):
             if stop:
                 break
             if count % watch.EVERY_ROWS == 0 and watch.changed():
@@ -407,3 +420,37 @@ def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder:
     summary.changed_rows, summary.added_rows = resume.changed, resume.added
 
 
+
+
+def _keys_read_once(items: Iterator[tuple[Row, Profile | Outcome]], sender: "ProfileSender", stop: StopFlag,
+                    workers: int) -> Iterator[tuple[Row, Profile | Outcome]]:
+    """skip/update/upsert: when the file is large relative to the database (``key_index.RATIO``
+    rows to send per page of the database, found by reading that far ahead), the database's
+    keys are read once and rows are matched there; otherwise every row is looked up."""
+    from importer.errors import ApiError, InvalidTokenError, RequestFailed
+    from importer.key_index import PAGES_IN_FLIGHT, RATIO, pages_needed, read_key_index
+    from importer.pacing import PacerStopped
+
+    client, database_id = sender.client, sender.database_id
+    ahead: list[tuple[Row, Profile | Outcome]] = []
+    try:
+        total = client.profile_total(database_id)
+        wanted = pages_needed(total, client.page_size) * RATIO
+        sending = 0
+        for item in items if wanted else ():
+            ahead.append(item)
+            sending += isinstance(item[1], Profile)
+            if sending >= wanted or len(ahead) >= 4 * wanted:
+                break
+        if sending >= wanted:
+            sender.index = read_key_index(client, database_id, list(sender.key_fields), sender.forms, total,
+                                          min(workers, PAGES_IN_FLIGHT))
+    except PacerStopped:
+        pass  # the run is stopping
+    except InvalidTokenError as exc:
+        stop.set(StopReason.TOKEN, exc)
+    except ApiError as exc:
+        stop.set(StopReason.API, exc)
+    except RequestFailed as exc:  # every row is looked up on its own instead
+        log.warning(Msg.KEYS_UNREAD.format(why=exc))
+    return itertools.chain(ahead, items)
