@@ -17,12 +17,12 @@ live in ``Msg``; those about dates, and the date checks themselves, in
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-
-from email_validator import EmailNotValidError, validate_email
 
 from importer import dates
 from importer.dates import ValueProblem, quoted, value_problem
@@ -182,6 +182,8 @@ def check_email(value: str, field: FieldDef | None = None) -> str:
         raise _email_problem(value, field, Msg.EMAIL_TWO_ATS)
     if _plainly_valid_email(value):
         return value
+    from email_validator import EmailNotValidError, validate_email  # at the first address that needs it
+
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -221,6 +223,8 @@ def _plainly_valid_email(value: str) -> bool:
 
 @lru_cache(maxsize=4096)   # bounded: memory stays flat however many domains a file has
 def _valid_email_domain(domain: str) -> bool:
+    from email_validator import EmailNotValidError, validate_email  # ~0.1 s to import: not at start-up
+
     try:
         validate_email("x@" + domain, check_deliverability=False)
     except EmailNotValidError:
@@ -248,6 +252,28 @@ def check_length(field: FieldDef, value: str) -> str:
 
 
 # ---------------------------------------------------------------- dispatch
+
+def checker(field: FieldDef, *, decimal_comma: bool = False, fix_case: bool = False) -> Callable[[str], str]:
+    """``check_value`` for one field with its dispatch done once: the mapping
+    calls it for every cell of a column (the same result, one call less per cell)."""
+    kind = field.type
+    if kind in ("integer", "foreign_key"):
+        return functools.partial(check_integer, field, decimal_comma=decimal_comma)
+    if kind == "float":
+        return functools.partial(check_float, field, decimal_comma=decimal_comma)
+    if kind == "select":
+        return functools.partial(check_select, field, fix_case=fix_case)
+    if kind in ("date", "empty_date"):
+        return functools.partial(dates.check_date, field.name)
+    if kind in ("datetime", "empty_datetime"):
+        return functools.partial(dates.check_datetime, field.name)
+    if kind == "email":
+        def email_and_length(value: str) -> str:
+            check_email(value, field)
+            return check_length(field, value)
+        return email_and_length
+    return functools.partial(check_length, field)
+
 
 def check_value(field: FieldDef, value: str, *, decimal_comma: bool = False, fix_case: bool = False,
                 date_format: str | None = None) -> str:

@@ -50,13 +50,14 @@ import zlib
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from importer.dedupe import fold_key
 from importer.mapping.convert import key_text
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from importer.client import CopernicaClient
     from importer.mapping import Mapping
     from importer.schema import DatabaseSchema
@@ -360,6 +361,8 @@ def read_key_index(client: "CopernicaClient", database_id: int, key_fields: list
 
 def _read_rest(client: "CopernicaClient", database_id: int, filler: _Filler, total: int, limit: int,
                in_flight: int) -> int:
+    from concurrent.futures import ThreadPoolExecutor  # only when there is more than one page
+
     step = limit - 1
     next_start = step
     pending: deque[Future] = deque()
@@ -373,7 +376,7 @@ def _read_rest(client: "CopernicaClient", database_id: int, filler: _Filler, tot
     pages, previous_full = 0, True
     try:
         while pending or previous_full:
-            while previous_full and next_start < total and len(pending) < 2 * in_flight:
+            while previous_full and next_start < total and len(pending) < in_flight + 2:
                 submit()
             if not pending:
                 submit()  # the last page was full: the database grew while it was read

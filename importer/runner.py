@@ -206,9 +206,10 @@ def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema
     if mapping.duplicates == "last" and mapping.key_fields:
         with ExitStack() as stack:
             prepared = prepare(options, mapping, schema, stack)
-            convert = prepared.converter
-            index.learn((p.row, p.key) for p in (convert(row) for row, _ in _rows(prepared.sheet))
-                        if isinstance(p, Profile))
+            # the key of every row that would be sent, reading only the cells that decide it
+            valid_key = prepared.converter.valid_key
+            index.learn((row.number, key) for row, _ in _rows(prepared.sheet)
+                        if (key := valid_key(row)) is not None)
     return index
 
 
@@ -275,7 +276,6 @@ def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None
 
 def _run(options: ImportOptions, client: "CopernicaClient", external: threading.Event | None,
          on_outcome: Callable[[Outcome], None] | None, on_start: Callable[[Prepared], None] | None) -> RunSummary:
-    from importer.key_index import ValueForms
     from importer.sender import ProfileSender  # the HTTP side only when sending
 
     started = time.monotonic()
@@ -283,6 +283,8 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
     if mapping.database is None:
         raise UsageError(Msg.NO_DATABASE)
     schema = resolve_schema(options, mapping, client)
+    from importer.key_index import ValueForms  # after the first request: start-up stays short
+
     index = build_index(options, mapping, schema)
     results_path = options.results_path()
     journal_path = journal_path_for(results_path)

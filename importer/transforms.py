@@ -17,6 +17,7 @@ loader, its error messages and the README list pick it up from there.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -59,9 +60,12 @@ def collapse_spaces(value: str) -> str:
     return " ".join(value.split())
 
 
+_NOT_DIGITS = re.compile(r"[^0-9]+")
+
+
 def digits(value: str) -> str:
     """Keep only the digits 0-9: '06-123 45' -> '0612345', '+31 6 1' -> '3161'."""
-    return "".join(ch for ch in value if "0" <= ch <= "9")
+    return _NOT_DIGITS.sub("", value)
 
 
 _WORD_START = re.compile(r"(^|[\s\-])(\w)")
@@ -69,6 +73,7 @@ _WORD_START = re.compile(r"(^|[\s\-])(\w)")
 _APOSTROPHE_NAME = re.compile(r"(^|[\s\-])(\w)'(\w)")
 
 
+@functools.lru_cache(maxsize=8192)   # names and places repeat: most cells are found here (bounded memory)
 def title(value: str) -> str:
     """Capitalise each word ('jan VAN der berg' -> 'Jan Van Der Berg', "o'brien" -> "O'Brien").
 

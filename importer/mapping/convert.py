@@ -16,7 +16,6 @@ param) and ``unmatched_item`` (a list item no interest takes).
 """
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections.abc import Callable
@@ -137,8 +136,7 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     if spec.date_format:
         steps.append(_date_parser(spec.date_format, field_def))
     if field_def is not None and _needs_type_check(spec, field_def):
-        steps.append(functools.partial(checks.check_value, field_def,
-                                       decimal_comma=spec.decimal_comma, fix_case=spec.fix_case))
+        steps.append(checks.checker(field_def, decimal_comma=spec.decimal_comma, fix_case=spec.fix_case))
     elif field_def is None and spec.decimal_comma:
         steps.append(_comma_to_dot)
     return tuple(steps)
@@ -187,6 +185,12 @@ class RowConverter:
         self._yes_no_interests = tuple(yes_no_interests)
         self._interest_constants = interest_constants
         self._list_columns = tuple(list_columns)
+        # the rules as plain tuples, their checks as one callable (the per-row loop reads them often)
+        self._rules = tuple((r.name, r.column, r.transform, r.checks, r.required, r.is_key,
+                             r.on_invalid, r.blank_existing) for r in fields)
+        # what can make a row invalid: the first pass of `duplicates: last` needs only these
+        self._deciding = tuple(rule for rule, r in zip(self._rules, fields)
+                               if r.is_key or r.required or (r.checks and r.on_invalid == "reject"))
 
     def __call__(self, row: Row) -> Profile | RowError:
         if row.problem is not None:
@@ -197,42 +201,7 @@ class RowConverter:
         warnings: list[Reason] = []
         blanks: list[str] = []
         keys: dict[str, str] = {}
-        for rule in self._fields:
-            value = cells.get(rule.column, "")
-            if rule.transform is not None:
-                value = rule.transform(value)
-            if rule.is_key and value != value.strip():
-                # Copernica's look-ups ignore the spaces around a key ("Smith " is looked up as
-                # "Smith"): stored with them, the person could never be found again
-                warnings.append(Reason("key_trimmed", Msg.KEY_TRIMMED, {"column": rule.column, "value": value}))
-                value = value.strip()
-            if rule.is_key:
-                keys[rule.name] = value
-            if value == "":
-                if rule.is_key:
-                    problems.append(Reason("empty_key", Msg.EMPTY_KEY, {"field": rule.name, "column": rule.column}))
-                elif rule.required:
-                    problems.append(Reason("empty_required", Msg.EMPTY_BUT_REQUIRED, {"column": rule.column}))
-                elif rule.blank_existing:
-                    # sent as "" by an update only; a create leaves out what is in empty_fields
-                    values[rule.name] = ""
-                    blanks.append(rule.name)
-                continue
-            try:
-                for check in rule.checks:
-                    value = check(value)
-            except checks.ValueProblem as exc:
-                problem = exc.reason.within(Msg.IN_COLUMN, column=rule.column)
-                if rule.on_invalid == "reject":
-                    problems.append(problem)
-                    continue
-                if rule.on_invalid == "omit":
-                    warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
-                    continue
-                warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
-            values[rule.name] = value
-            if rule.is_key:
-                keys[rule.name] = value
+        self._read_fields(self._rules, cells, values, problems, warnings, blanks, keys)
         interests = dict(self._interest_constants)
         empty_interests: set[str] = set()
         self._read_yes_no(cells, interests, problems, empty_interests)
@@ -243,6 +212,63 @@ class RowConverter:
             return RowError(row.number, tuple(problems), key)
         return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
                        empty_interests=frozenset(empty_interests))
+
+    def valid_key(self, row: Row) -> str | None:
+        """``Profile.key`` of the row, or None when it would be a ``RowError``:
+        what ``__call__`` decides, reading only the cells that can make a row
+        invalid (the first pass of ``duplicates: last``)."""
+        if row.problem is not None:
+            return None
+        cells = row.values
+        problems: list[Reason] = []
+        keys: dict[str, str] = {}
+        self._read_fields(self._deciding, cells, {}, problems, [], [], keys)
+        if not problems and self._yes_no_interests:
+            self._read_yes_no(cells, {}, problems, set())
+        if problems:
+            return None
+        return key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
+
+    @staticmethod
+    def _read_fields(rules: tuple, cells: dict[str, str], values: dict[str, str], problems: list[Reason],
+                     warnings: list[Reason], blanks: list[str], keys: dict[str, str]) -> None:
+        for name, column, transform, steps, required, is_key, on_invalid, blank_existing in rules:
+            value = cells.get(column, "")
+            if transform is not None:
+                value = transform(value)
+            if is_key:
+                if value != value.strip():
+                    # Copernica's look-ups ignore the spaces around a key ("Smith " is looked up as
+                    # "Smith"): stored with them, the person could never be found again
+                    warnings.append(Reason("key_trimmed", Msg.KEY_TRIMMED, {"column": column, "value": value}))
+                    value = value.strip()
+                keys[name] = value
+            if value == "":
+                if is_key:
+                    problems.append(Reason("empty_key", Msg.EMPTY_KEY, {"field": name, "column": column}))
+                elif required:
+                    problems.append(Reason("empty_required", Msg.EMPTY_BUT_REQUIRED, {"column": column}))
+                elif blank_existing:
+                    # sent as "" by an update only; a create leaves out what is in empty_fields
+                    values[name] = ""
+                    blanks.append(name)
+                continue
+            if steps:
+                try:
+                    for check in steps:
+                        value = check(value)
+                except checks.ValueProblem as exc:
+                    problem = exc.reason.within(Msg.IN_COLUMN, column=column)
+                    if on_invalid == "reject":
+                        problems.append(problem)
+                        continue
+                    if on_invalid == "omit":
+                        warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
+                        continue
+                    warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
+            values[name] = value
+            if is_key:
+                keys[name] = value
 
     def _read_yes_no(self, cells: dict[str, str], interests: dict[str, int], problems: list[Reason],
                      empty_interests: set[str]) -> None:
@@ -268,11 +294,12 @@ class RowConverter:
             if cell.strip() == "":
                 empty_interests.update(name for name, _ in list_column.interests)
             items = [item.strip() for item in cell.split(list_column.separator)]
-            folded = {item.casefold() for item in items}
+            folded_items = [item.casefold() for item in items]
+            folded = set(folded_items)
             for name, wanted in list_column.interests:
                 interests[name] = 1 if wanted in folded else 0
-            for item in items:  # said, not silently dropped
-                if item and item.casefold() not in list_column.known:
+            for item, folded_item in zip(items, folded_items):  # said, not silently dropped
+                if item and folded_item not in list_column.known:
                     warnings.append(Reason("unmatched_item", Msg.UNMATCHED_ITEM,
                                            {"column": list_column.column, "value": dates.shown(item),
                                             "known": list_column.known_text}))

@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from charset_normalizer import from_bytes
-
 from importer.errors import InputFileError, UsageError
 from importer.readers.detect import BOMS, SAMPLE_BYTES, FileKind, control_char_share
 from importer.readers.messages import Msg, undecodable
@@ -93,6 +91,8 @@ def detect_encoding(path: Path, kind: FileKind, forced: str | None) -> str:
 
 def _legacy_candidates(path: Path, kind: FileKind) -> list[str]:
     """charset-normalizer's pick among the legacy encodings first, then the rest."""
+    from charset_normalizer import from_bytes  # only for a file that is not UTF-8
+
     sample = _sample_with_non_ascii(path, kind)
     best = from_bytes(sample, cp_isolation=list(LEGACY_CANDIDATES)).best()
     guessed = codecs.lookup(best.encoding).name if best else None

@@ -8,9 +8,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import openpyxl
-import python_calamine
-
 from importer.errors import InputFileError
 from importer.models import Reason
 from importer.readers.cells import cell_to_text, formatted_number
@@ -60,6 +57,8 @@ class XlsxSource:
     delimiter = None
 
     def __init__(self, path: Path, sheet: SheetChoice) -> None:
+        import openpyxl  # imported for workbooks only: a CSV run starts without it (and numpy)
+
         self.path = path
         try:
             # keep_links=False: external link caches are not needed and can be huge
@@ -103,6 +102,8 @@ class CalamineSource:
 
     def __init__(self, path: Path, kind_name: str, sheet: SheetChoice) -> None:
         self.path = path
+        import python_calamine  # for .xls/.ods only
+
         self.kind_name = kind_name
         try:
             self._book = python_calamine.CalamineWorkbook.from_path(str(path))
