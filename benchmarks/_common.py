@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# BENCH_CODE=DIR: run the importer (and the sandbox) of another checkout, for
+# before/after figures on one machine; the files and mappings stay this checkout's
+CODE = Path(os.environ.get("BENCH_CODE") or REPO).resolve()
 SCHEMA = REPO / "sample_data" / "schema.yaml"
 MAPPING = REPO / "mappings" / "contacts.yaml"
 TOKEN = "bench-token-4d1f"   # passed by file and environment, never on a command line
@@ -129,7 +132,7 @@ def sandbox(*flags: str, db: Path | None = None) -> Iterator[SandboxProcess]:
         db_path = db or Path(tmp) / "sandbox.sqlite"
         cmd = [sys.executable, "-m", "importer.sandbox", "--port", "0", "--schema", str(SCHEMA),
                "--token-file", str(token_file), "--db", str(db_path), *flags]
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=CODE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 text=True, env=_env())
         try:
             first = proc.stdout.readline()      # "Sandbox listening on http://127.0.0.1:PORT/v3 ..."
@@ -160,7 +163,7 @@ class ChildRun:
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPERNICA_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(CODE)
     env["COPERNICA_ACCESS_TOKEN"] = TOKEN
     env.update(extra or {})
     return env
@@ -170,7 +173,7 @@ def run_child(args: list[str], *, cwd: Path | None = None) -> ChildRun:
     """Runs ARGS, measuring that one child's CPU and peak RSS with os.wait4."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd or REPO, env=_env(), stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(args, cwd=cwd or CODE, env=_env(), stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)

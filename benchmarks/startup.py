@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from _common import MAPPING, REPO, _env, cached_file, header, sandbox, work_dir
+from _common import CODE, MAPPING, _env, cached_file, header, sandbox, work_dir
 
 HELP_TARGET, FIRST_REQUEST_TARGET = 0.25, 0.4
 WATCHED = ("openpyxl", "numpy", "pandas", "pydantic", "email_validator", "charset_normalizer", "requests",
@@ -75,7 +75,7 @@ class Relay:
 
 def wall(args: list[str]) -> float:
     started = time.monotonic()
-    subprocess.run(args, cwd=REPO, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(args, cwd=CODE, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
     return time.monotonic() - started
 
 

@@ -430,13 +430,16 @@ def _keys_read_once(items: Iterator[tuple[Row, Profile | Outcome]], sender: "Pro
     rows to send per page of the database, found by reading that far ahead), the database's
     keys are read once and rows are matched there; otherwise every row is looked up."""
     from importer.errors import ApiError, InvalidTokenError, RequestFailed
-    from importer.key_index import PAGES_IN_FLIGHT, RATIO, pages_needed, read_key_index
+    from importer.key_index import PAGES_IN_FLIGHT, RATIO, KeyIndex, pages_needed, read_key_index
     from importer.pacing import PacerStopped
 
     client, database_id = sender.client, sender.database_id
     ahead: list[tuple[Row, Profile | Outcome]] = []
     try:
         total = client.profile_total(database_id)
+        if total == 0:  # an empty database: nobody to look up
+            sender.index = KeyIndex()
+            return items
         wanted = pages_needed(total, client.page_size) * RATIO
         sending = 0
         for item in items if wanted else ():

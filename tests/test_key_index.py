@@ -157,6 +157,13 @@ def test_a_small_file_keeps_one_look_up_per_row(sandbox, tmp_path):
     assert stats["requests"] == SCHEMA_CALLS + 1 + 2 + 2   # count, a look-up per row, a write per row
 
 
+def test_an_empty_database_needs_no_look_ups_at_all(sandbox, tmp_path):
+    csv_path = write_csv(tmp_path / "in.csv", [person(i) for i in range(5)])
+    (_, lines), stats = counted(sandbox, lambda: run(sandbox, tmp_path, mapping(tmp_path, "upsert"), csv_path))
+    assert {line["status"] for line in lines.values()} == {"created"}
+    assert stats["requests"] == SCHEMA_CALLS + 1 + 5   # the count said 0: only the writes
+
+
 def test_many_pages_are_read_in_order_and_chained(sandbox, tmp_path):
     existing = seed(sandbox, tmp_path, [person(i, name="Old") for i in range(25)])
     csv_path = write_csv(tmp_path / "in.csv", [person(i) for i in range(25)] +
