@@ -9,8 +9,9 @@ select corrected by `fix_case`, 5% of the people twice (another case, another
 phone) with `duplicates: last`. The plain file: the contacts file of
 `scale.py` with `mappings/contacts.yaml`, the same number of rows.
 
-- `check` rows/s from each child's wall time (start-up included), and their
-  ratio. Target: the migration within 2x of the plain rate (ratio >= 0.5).
+- `check` rows/s from each child's wall time (start-up included), the best
+  of `--repeat` runs of each, alternately, and their ratio. Target: the
+  migration within 2x of the plain rate (ratio >= 0.5).
 - `run` CPU per row: a real run of the first `--run-rows` rows of each file
   into a sandbox without latency (16 workers); the importer's CPU seconds
   (user + system, from the kernel) per 1,000 rows.
@@ -32,6 +33,7 @@ from pathlib import Path
 from _common import (
     MAPPING,
     SCHEMA,
+    ChildRun,
     cached_file,
     header,
     importer_run,
@@ -164,6 +166,7 @@ def main() -> None:
     p.add_argument("--run-rows", type=int, default=20_000)
     p.add_argument("--profile", action="store_true", help="where check spends its time (py-spy or cProfile)")
     p.add_argument("--skip-run", action="store_true", help="only check")
+    p.add_argument("--repeat", type=int, default=3, help="checks of each file, alternately; the best counts")
     args = p.parse_args()
     header(f"check and run on a migration-sized file ({args.rows:,} rows) beside a plain one")
     files = work_dir("files")
@@ -175,10 +178,16 @@ def main() -> None:
         mapping = write_file(tmp / "migration.yaml", MIGRATION_MAPPING)
         print(f"{'file':>10} {'command':>8} {'rows/s':>8} {'CPU ms/1k rows':>14} {'peak MB':>8}  outcome")
         rates = {}
-        for name, file, m, s in (("plain", plain, MAPPING, SCHEMA), ("migration", migration, mapping, schema)):
-            done = check(file, m, s)
-            if done.returncode not in (0, 1):
-                sys.exit(done.stderr)
+        # alternately, --repeat times: the best of each (the machine's other work only slows a run down)
+        best: dict[str, ChildRun] = {}
+        for _ in range(args.repeat):
+            for name, file, m, s in (("plain", plain, MAPPING, SCHEMA), ("migration", migration, mapping, schema)):
+                done = check(file, m, s)
+                if done.returncode not in (0, 1):
+                    sys.exit(done.stderr)
+                if name not in best or done.wall < best[name].wall:
+                    best[name] = done
+        for name, done in best.items():
             rates[name] = args.rows / done.wall
             summary = " ".join(line.strip() for line in done.stdout.splitlines()[1:4])
             print(f"{name:>10} {'check':>8} {rates[name]:>8,.0f} {done.cpu / args.rows * 1e6:>14,.0f} "

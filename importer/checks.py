@@ -213,11 +213,17 @@ EMAIL_MAX_LENGTH = 254        # RFC 5321, as email-validator counts it
 EMAIL_LOCAL_MAX_LENGTH = 64
 
 
+_PLAIN_EMAIL = re.compile(f"({_PLAIN_LOCAL.pattern})@({_PLAIN_DOMAIN.pattern})")
+
+
 def _plainly_valid_email(value: str) -> bool:
-    """True only for plain addresses email-validator certainly accepts."""
-    local, _, domain = value.partition("@")
-    return (len(value) <= EMAIL_MAX_LENGTH and len(local) <= EMAIL_LOCAL_MAX_LENGTH
-            and _PLAIN_LOCAL.fullmatch(local) is not None and _PLAIN_DOMAIN.fullmatch(domain) is not None
+    """True only for plain addresses email-validator certainly accepts (a local
+    part and a domain as above, split at the one @: check_email refuses two)."""
+    match = _PLAIN_EMAIL.fullmatch(value)
+    if match is None:
+        return False
+    domain = match[2]
+    return (len(value) <= EMAIL_MAX_LENGTH and match.end(1) <= EMAIL_LOCAL_MAX_LENGTH
             and "xn--" not in domain.lower() and _valid_email_domain(domain))
 
 

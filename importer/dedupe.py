@@ -12,7 +12,10 @@ not the keys' text. Two different keys sharing a hash has a chance of about
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class DuplicateIndex:
@@ -33,6 +36,24 @@ class DuplicateIndex:
         rows = self._rows
         for row, key in pairs:
             rows[folded(key)] = row
+
+    def learn_later(self, keyed: Iterable[tuple[int, str, T]], whole: Callable[[T], bool]) -> None:
+        """First pass for ``last``, reading whole rows only where it matters.
+
+        ``keyed``: every row whose key is valid, as (row number, key, row).
+        ``whole(row)``: whether the whole row is valid, asked only for the
+        second and later rows of a key. The first row of a key is left out:
+        the import decides it anyway (invalid, or a duplicate of the last
+        valid later row, or the winner when there is none), so ``winner``
+        answers exactly as after ``learn`` of every valid row.
+        """
+        rows, seen = self._rows, set()
+        for row, key, item in keyed:
+            h = folded(key)
+            if h not in seen:
+                seen.add(h)
+            elif whole(item):
+                rows[h] = row
 
     def winner(self, row: int, key: str) -> int | None:
         """The row this one duplicates (it is skipped), or None (import it)."""

@@ -206,10 +206,11 @@ def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema
     if mapping.duplicates == "last" and mapping.key_fields:
         with ExitStack() as stack:
             prepared = prepare(options, mapping, schema, stack)
-            # the key of every row that would be sent, reading only the cells that decide it
-            valid_key = prepared.converter.valid_key
-            index.learn((row.number, key) for row, _ in _rows(prepared.sheet)
-                        if (key := valid_key(row)) is not None)
+            # the key of every row; whole rows are checked only for a key's later rows
+            convert = prepared.converter
+            index.learn_later(((row.number, key, row) for row, _ in _rows(prepared.sheet)
+                               if (key := convert.key_only(row)) is not None),
+                              lambda row: convert.valid_key(row) is not None)
     return index
 
 

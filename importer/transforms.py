@@ -52,7 +52,10 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 def trim(value: str) -> str:
     """Remove spaces (and invisible characters) at both ends."""
-    return value.strip().strip(_INVISIBLE).strip()
+    trimmed = value.strip()
+    if trimmed.isascii():   # the invisible characters are not ASCII: nothing more to remove
+        return trimmed
+    return trimmed.strip(_INVISIBLE).strip()
 
 
 def collapse_spaces(value: str) -> str:
@@ -190,6 +193,10 @@ def chain(transforms: Iterable[Transform]) -> Transform | None:
         return None
     if len(steps) == 1:
         return steps[0]
+
+    if len(steps) == 2:
+        first, second = steps
+        return lambda value: second(first(value))
 
     def apply_all(value: str) -> str:
         for step in steps:

@@ -126,6 +126,7 @@ class _ListColumn:
     interests: tuple[tuple[str, str], ...]   # (interest's real name, casefolded item)
     known: frozenset[str]
     known_text: str
+    known_or_empty: frozenset[str]      # known and "": a row whose items are all in it has nothing to report
 
 
 def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, ...]:
@@ -191,6 +192,7 @@ class RowConverter:
         # what can make a row invalid: the first pass of `duplicates: last` needs only these
         self._deciding = tuple(rule for rule, r in zip(self._rules, fields)
                                if r.is_key or r.required or (r.checks and r.on_invalid == "reject"))
+        self._key_rules = tuple(rule for rule, r in zip(self._rules, fields) if r.is_key)
 
     def __call__(self, row: Row) -> Profile | RowError:
         if row.problem is not None:
@@ -212,6 +214,18 @@ class RowConverter:
             return RowError(row.number, tuple(problems), key)
         return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
                        empty_interests=frozenset(empty_interests))
+
+    def key_only(self, row: Row) -> str | None:
+        """The row's key as ``__call__`` makes it, or None when the key itself (or the
+        row's shape) makes the row invalid; the other cells are not read."""
+        if row.problem is not None:
+            return None
+        problems: list[Reason] = []
+        keys: dict[str, str] = {}
+        self._read_fields(self._key_rules, row.values, {}, problems, [], [], keys)
+        if problems:
+            return None
+        return key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
 
     def valid_key(self, row: Row) -> str | None:
         """``Profile.key`` of the row, or None when it would be a ``RowError``:
@@ -294,12 +308,13 @@ class RowConverter:
             if cell.strip() == "":
                 empty_interests.update(name for name, _ in list_column.interests)
             items = [item.strip() for item in cell.split(list_column.separator)]
-            folded_items = [item.casefold() for item in items]
-            folded = set(folded_items)
+            folded = {item.casefold() for item in items}
             for name, wanted in list_column.interests:
                 interests[name] = 1 if wanted in folded else 0
-            for item, folded_item in zip(items, folded_items):  # said, not silently dropped
-                if item and folded_item not in list_column.known:
+            if folded <= list_column.known_or_empty:
+                continue   # every item taken (the usual case)
+            for item in items:  # said, not silently dropped
+                if item and item.casefold() not in list_column.known:
                     warnings.append(Reason("unmatched_item", Msg.UNMATCHED_ITEM,
                                            {"column": list_column.column, "value": dates.shown(item),
                                             "known": list_column.known_text}))
@@ -426,5 +441,6 @@ def _list_columns(mapping: Mapping, real_interest: dict[str, str]) -> list[_List
     return [_ListColumn(column=column, separator=separator,
                         interests=tuple((real_interest[name], item.casefold()) for name, item in pairs),
                         known=frozenset(item.casefold() for _, item in pairs),
-                        known_text=", ".join(item for _, item in pairs))
+                        known_text=", ".join(item for _, item in pairs),
+                        known_or_empty=frozenset(item.casefold() for _, item in pairs) | {""})
             for (column, separator), pairs in by_column.items()]
