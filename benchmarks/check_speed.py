@@ -34,6 +34,7 @@ from _common import (
     MAPPING,
     SCHEMA,
     ChildRun,
+    _env,
     cached_file,
     header,
     importer_run,
@@ -140,7 +141,7 @@ def profile(file: Path, mapping: Path, schema: Path, tmp: Path) -> None:
     if shutil.which("py-spy"):
         raw = tmp / "profile.txt"
         subprocess.run(["py-spy", "record", "--format", "raw", "--rate", "200", "--output", str(raw), "--",
-                        sys.executable, *args], cwd=tmp, capture_output=True, check=False)
+                        sys.executable, *args], cwd=tmp, env=_env(), capture_output=True, check=False)
         own: Counter[str] = Counter()
         total = 0
         for line in raw.read_text().splitlines():
@@ -154,7 +155,7 @@ def profile(file: Path, mapping: Path, schema: Path, tmp: Path) -> None:
         for name, count in own.most_common(15):
             print(f"  {count / total:6.1%}  {name}")
     else:
-        done = subprocess.run([sys.executable, "-m", "cProfile", "-s", "tottime", *args], cwd=tmp,
+        done = subprocess.run([sys.executable, "-m", "cProfile", "-s", "tottime", *args], cwd=tmp, env=_env(),
                               capture_output=True, text=True)
         print("cProfile, `check` of the migration file (py-spy not installed):")
         print("\n".join(done.stdout.splitlines()[-60:][:30]))

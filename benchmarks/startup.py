@@ -140,8 +140,9 @@ def main() -> None:
     print("python -X importtime of `run` on a CSV, imports done before its first request (cumulative ms, "
           "top-level packages; -X importtime itself slows imports down):")
     print(f"  {total / 1000:.0f} ms in all; " + ", ".join(f"{name} {us / 1000:.0f}" for us, name in top))
-    print("  imported: " + ", ".join(m for m in WATCHED if m in times))
-    print("  not imported: " + ", ".join(m for m in WATCHED if m not in times))
+    loaded = {m for m in WATCHED if any(name == m or name.startswith(m + ".") for name in times)}
+    print("  imported: " + ", ".join(m for m in WATCHED if m in loaded))
+    print("  not imported: " + ", ".join(m for m in WATCHED if m not in loaded))
 
 
 if __name__ == "__main__":

@@ -327,3 +327,26 @@ def test_lost_answers_are_still_looked_up_one_by_one_and_nobody_is_created_twice
     assert statuses[("created", "")] + statuses[("created", "recovered")] == 40
     # an update whose every answer was lost says so (importing it again is safe)
     assert statuses[("updated", "")] + statuses[("failed", "answer_lost")] == 20
+
+
+# ---------------------------------------------------------------- duplicates: last, read cheaply
+
+def test_duplicates_last_keeps_the_last_valid_row_of_each_key(tmp_path):
+    """The first pass reads only keys, and whole rows only for a key's later rows:
+    the winners are the last valid rows, as before."""
+    from conftest import SAMPLE_SCHEMA
+
+    from importer.runner import check_file
+    rows = [person(1, name="First"), person(1, name="Second"), (*person(1)[:2], "old", *person(1)[3:]),  # invalid age
+            (*person(2)[:2], "old", *person(2)[3:]), person(2, name="Valid"),                              # invalid first
+            person(3), (*person(3)[:4], "31-02-1980", *person(3)[5:]),                                     # invalid last
+            person(4)]
+    m = tmp_path / "last.yaml"
+    m.write_text(MAPPING.format(mode="create", interests="add", more="").replace("key: email", "key: email\nduplicates: last"))
+    report = tmp_path / "report.csv"
+    check_file(ImportOptions(file=write_csv(tmp_path / "in.csv", rows), mapping=m, schema=SAMPLE_SCHEMA), report=report)
+    with open(report, encoding="utf-8-sig", newline="") as f:
+        got = [(line["status"], line["error"]) for line in csv.DictReader(f)]
+    assert got == [("skipped", "duplicate of row 3 (the later row is imported)"), ("valid", ""),
+                   ("invalid", got[2][1]), ("invalid", got[3][1]), ("valid", ""),
+                   ("valid", ""), ("invalid", got[6][1]), ("valid", "")]
