@@ -23,6 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# BENCH_CODE=DIR: run the importer (and the sandbox) of another checkout, for
+# before/after figures on one machine; the files and mappings stay this checkout's
+CODE = Path(os.environ.get("BENCH_CODE") or REPO).resolve()
 SCHEMA = REPO / "sample_data" / "schema.yaml"
 MAPPING = REPO / "mappings" / "contacts.yaml"
 TOKEN = "bench-token-4d1f"   # passed by file and environment, never on a command line
@@ -129,7 +132,7 @@ def sandbox(*flags: str, db: Path | None = None) -> Iterator[SandboxProcess]:
         db_path = db or Path(tmp) / "sandbox.sqlite"
         cmd = [sys.executable, "-m", "importer.sandbox", "--port", "0", "--schema", str(SCHEMA),
                "--token-file", str(token_file), "--db", str(db_path), *flags]
-        proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        proc = subprocess.Popen(cmd, cwd=CODE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 text=True, env=_env())
         try:
             first = proc.stdout.readline()      # "Sandbox listening on http://127.0.0.1:PORT/v3 ..."
@@ -160,7 +163,7 @@ class ChildRun:
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPERNICA_")}
-    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONPATH"] = str(CODE)
     env["COPERNICA_ACCESS_TOKEN"] = TOKEN
     env.update(extra or {})
     return env
@@ -170,7 +173,7 @@ def run_child(args: list[str], *, cwd: Path | None = None) -> ChildRun:
     """Runs ARGS, measuring that one child's CPU and peak RSS with os.wait4."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(args, cwd=cwd or REPO, env=_env(), stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen(args, cwd=cwd or CODE, env=_env(), stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -179,9 +182,62 @@ def run_child(args: list[str], *, cwd: Path | None = None) -> ChildRun:
                         out.read(), err.read())
 
 
-def importer_run(file: Path, api_url: str, results: Path, *extra: str) -> ChildRun:
-    return run_child([sys.executable, "-m", "importer", "run", str(file), "--mapping", str(MAPPING),
+def importer_run(file: Path, api_url: str, results: Path, *extra: str, mapping: Path = MAPPING) -> ChildRun:
+    return run_child([sys.executable, "-m", "importer", "run", str(file), "--mapping", str(mapping),
                       "--api-url", api_url, "--results", str(results), "--overwrite", "--quiet", *extra])
+
+
+def run_rate(run: ChildRun) -> float:
+    """rows/s as the importer reports it (from its start to its last results line)."""
+    import re
+    m = re.search(r"Time: ([0-9.]+) s, ([0-9,]+) rows/s", run.stdout + run.stderr)
+    if not m:
+        sys.exit(f"no summary line in the importer's output:\n{run.stdout}\n{run.stderr}")
+    return float(m[2].replace(",", ""))
+
+
+# Database 1 of the sample schema, the contacts layout, no interests (issue 17's set-up)
+PLAIN_MAPPING = """\
+database: 1
+key: email
+fields:
+  email: {column: E-mail address, transform: [trim, lower]}
+  firstname: First name
+  lastname: Last name
+  phone: Phone
+  city: City
+  country: Country
+  customer_number: Customer no
+"""
+
+
+def write_file(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def csv_rows(file: Path) -> tuple[list[str], list[list[str]]]:
+    with open(file, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, list(reader)
+
+
+def write_rows(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def seeded_database(db: Path, file: Path, mapping: Path) -> None:
+    """A sandbox database file holding the profiles of ``file`` (imported in create mode, no latency)."""
+    db.unlink(missing_ok=True)
+    with sandbox(db=db) as sb, tempfile.TemporaryDirectory() as tmp:
+        run = importer_run(file, sb.api_url, Path(tmp) / "seed.csv", mapping=mapping)
+        if run.returncode != 0:
+            sys.exit(f"seeding {db} failed:\n{run.stdout}\n{run.stderr}")
 
 
 def importer_check(file: Path) -> ChildRun:

@@ -10,25 +10,15 @@ naive loop at the default 16 workers.
 from __future__ import annotations
 
 import argparse
-import re
-import sys
 import tempfile
 from pathlib import Path
 
-from _common import ChildRun, cached_file, header, importer_run, results_statuses, sandbox, work_dir
+from _common import cached_file, header, importer_run, results_statuses, run_rate, sandbox, work_dir
 from naive_loop import naive_rate
 
 DEFAULT_WORKERS = 16
 TARGET_EFFICIENCY = 0.9
 TARGET_VS_NAIVE = 12.0
-
-
-def run_rate(run: ChildRun) -> float:
-    """rows/s as the importer reports it (from its start to its last results line)."""
-    m = re.search(r"Time: ([0-9.]+) s, ([0-9,]+) rows/s", run.stdout + run.stderr)
-    if not m:
-        sys.exit(f"no summary line in the importer's output:\n{run.stdout}\n{run.stderr}")
-    return float(m[2].replace(",", ""))
 
 
 def main() -> None:

@@ -159,6 +159,38 @@ class CopernicaClient:
         return self._list_all(f"database/{int(database_id)}/profiles",
                               conditions + (("dataonly", "true"),), database_id=database_id)
 
+    def profile_total(self, database_id: int) -> int:
+        """How many profiles the database holds: one cheap call (``limit=1&total=true``)."""
+        call = _Call("GET", f"database/{int(database_id)}/profiles", database_id=int(database_id),
+                     params=(("start", "0"), ("limit", "1"), ("total", "true"), ("dataonly", "true")))
+        total, _ = self._request(call, read=_total)
+        return total
+
+    def profiles_page(self, database_id: int, start: int, limit: int | None = None) -> tuple[list[dict], int]:
+        """One page of the database's profiles from offset ``start`` (``dataonly``, no total):
+        its items, and the page size the server used (it may cap ``limit``)."""
+        asked = limit or self.page_size
+        call = _Call("GET", f"database/{int(database_id)}/profiles", database_id=int(database_id),
+                     params=(("start", str(int(start))), ("limit", str(asked)), ("dataonly", "true"),
+                             ("total", "false")))
+        (data, used), _ = self._request(call, read=_page)
+        return data, min(asked, used or asked)
+
+    def put_profile(self, profile_id: int, fields: dict[str, Any], interests: dict[str, int] | None = None) -> int:
+        """One ``PUT /profile/{id}`` with the fields and the interests together; returns attempts.
+
+        The interests it names are switched on or off and the others stay
+        (the sandbox's rule, and Copernica's documented example: ``{"football": 1,
+        "baseball": 0}``), so it is an update with ``interests_on_update: add``
+        in one request; naming every interest of the database makes it a ``replace``.
+        """
+        body: dict[str, Any] = {"fields": fields}
+        if interests:
+            body["interests"] = interests
+        _, attempts = self._request(_Call("PUT", f"profile/{int(profile_id)}", body=body, ok_statuses=_UPDATED,
+                                          refused_message=Msg.REFUSED_PROFILE))
+        return attempts
+
     def update_profile(self, profile_id: int, fields: dict[str, Any],
                        interests: dict[str, int] | None = None,
                        replace_interests: bool = False) -> int:
@@ -476,6 +508,15 @@ def _page(response: requests.Response) -> tuple[list[dict], int | None]:
     except (TypeError, ValueError):
         limit = None
     return data, (limit if limit and limit > 0 else None)
+
+
+def _total(response: requests.Response) -> int:
+    """The ``total`` of a list answer (asked with ``total=true``)."""
+    page = _json(response)
+    total = page.get("total") if isinstance(page, dict) else None
+    if isinstance(total, bool) or not isinstance(total, (int, str)) or not str(total).isdigit():
+        raise MaybeProcessed(Msg.R_UNEXPECTED.format(status=response.status_code))
+    return int(total)
 
 
 def _field_def(raw: dict) -> FieldDef:

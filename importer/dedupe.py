@@ -12,7 +12,10 @@ not the keys' text. Two different keys sharing a hash has a chance of about
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 class DuplicateIndex:
@@ -34,6 +37,24 @@ class DuplicateIndex:
         for row, key in pairs:
             rows[folded(key)] = row
 
+    def learn_later(self, keyed: Iterable[tuple[int, str, T]], whole: Callable[[T], bool]) -> None:
+        """First pass for ``last``, reading whole rows only where it matters.
+
+        ``keyed``: every row whose key is valid, as (row number, key, row).
+        ``whole(row)``: whether the whole row is valid, asked only for the
+        second and later rows of a key. The first row of a key is left out:
+        the import decides it anyway (invalid, or a duplicate of the last
+        valid later row, or the winner when there is none), so ``winner``
+        answers exactly as after ``learn`` of every valid row.
+        """
+        rows, seen = self._rows, set()
+        for row, key, item in keyed:
+            h = folded(key)
+            if h not in seen:
+                seen.add(h)
+            elif whole(item):
+                rows[h] = row
+
     def winner(self, row: int, key: str) -> int | None:
         """The row this one duplicates (it is skipped), or None (import it)."""
         if not key:
@@ -49,11 +70,16 @@ class DuplicateIndex:
         return len(self._rows)
 
 
-def folded(key: str) -> int:
-    """A key's identity as Copernica compares it (case and Unicode form ignored), as a hash."""
+def fold_key(key: str) -> str:
+    """A key as Copernica compares it: case and Unicode form ignored."""
     if not key.isascii():
         key = unicodedata.normalize("NFC", key)
-    return hash(key.casefold())
+    return key.casefold()
+
+
+def folded(key: str) -> int:
+    """A key's identity as Copernica compares it (case and Unicode form ignored), as a hash."""
+    return hash(fold_key(key))
 
 
 class RankedDuplicateIndex:

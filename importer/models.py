@@ -108,6 +108,8 @@ REASON_TITLES: dict[str, str] = {
     "no_profile": "no profile for the row's profile key (missing_profile: fail)",
     "other_profile": "the subprofile's key belongs to another profile",
     "profile_unknown": "the row's profile could not be checked",
+    # skipped in update/upsert: the profile holds what the row would write
+    "unchanged": "the profile holds these values already",
 }
 
 

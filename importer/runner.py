@@ -16,6 +16,7 @@ mapping may be a dict; ``keep_outcomes=True`` returns every row's outcome in
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import queue
 import re
@@ -69,6 +70,7 @@ from importer.workers import StopFlag, put, send_rows
 
 if TYPE_CHECKING:
     from importer.client import CopernicaClient
+    from importer.sender import ProfileSender
 
 log = logging.getLogger("importer")
 
@@ -96,6 +98,7 @@ class Msg:
     RANK_WORDS = {"newest": "newer", "oldest": "older"}
     NO_MAPPING = "ImportOptions needs a mapping: a mapping file's path, or its settings as a dict"
     RANK_COLUMN_MISSING = ("{source}: duplicates.by: the file has no column {column!r}{hint} (its columns: {columns})")
+    KEYS_UNREAD = "the database's keys could not be read at once ({why}); every row is looked up on its own"
 
 
 @dataclass
@@ -297,9 +300,11 @@ def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema
     if rule.keep == "last" and mapping.key_fields:
         with ExitStack() as stack:
             prepared = prepare(options, mapping, schema, stack, announce=False)
+            # the key of every row; whole rows are checked only for a key's later rows
             convert = prepared.converter
-            index.learn((p.row, p.key) for p in (convert(row) for row, _ in _rows(prepared.sheet))
-                        if isinstance(p, Profile))
+            index.learn_later(((row.number, key, row) for row, _ in _rows(prepared.sheet)
+                               if (key := convert.key_only(row)) is not None),
+                              lambda row: convert.valid_key(row) is not None)
     return index
 
 
@@ -423,6 +428,8 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
     if mapping.database is None:
         raise UsageError(Msg.NO_DATABASE)
     schema = resolve_schema(options, mapping, client)
+    from importer.key_index import ValueForms  # after the first request: start-up stays short
+
     index = build_index(options, mapping, schema)
     results_path = options.results_path()
     journal_path = journal_path_for(results_path)
@@ -459,7 +466,12 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
                 replace_interests=mapping.interests_on_update == "replace",
                 blank_fields=frozenset(n.lower() for n, spec in mapping.fields.items() if spec.blank_existing),
                 blank_interests=frozenset(n.lower() for n, spec in mapping.interests.items() if spec.blank_existing),
-                on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait)
+                on_create=lambda profile: journal.mark_creating(profile.row), wait=stop.wait,
+                # update/upsert: a profile that holds what the row would write is not written
+                forms=ValueForms.for_mapping(mapping, schema) if mapping.on_existing in ("update", "upsert") else None,
+                # the database's interests as the API gave them now: a replace in one request
+                all_interests=tuple(i.name for i in schema.interests)
+                if schema is not None and options.schema is None else None)
         if on_start:
             on_start(prepared)
         work: queue.Queue = queue.Queue(maxsize=max(2, options.workers * 2))
@@ -468,7 +480,7 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
         for t in workers:
             t.start()
         try:
-            _feed(prepared, index, journal, recorder, work, stop, options, watch, summary)
+            _feed(prepared, index, journal, recorder, work, stop, options, watch, summary, sender)
         finally:
             for _ in workers:
                 put(work, None, None)
@@ -547,12 +559,16 @@ def _forget(summary: RunSummary) -> None:
 
 
 def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder: ResultsRecorder,
-          work: queue.Queue, stop: StopFlag, options: ImportOptions, watch: FileWatch, summary: RunSummary) -> None:
+          work: queue.Queue, stop: StopFlag, options: ImportOptions, watch: FileWatch, summary: RunSummary,
+          sender: "ProfileSender") -> None:
     state_of = journal_states(journal, options.resume)
     resume = ResumePlan(journal, prepared.mapping.on_existing, bool(prepared.converter.key_fields),
                         resume=options.resume, retry_failed=options.retry_failed)
     try:
-        for count, (row, verdict) in enumerate(classify(prepared, _rows(prepared.sheet), index), start=1):
+        items = classify(prepared, _rows(prepared.sheet), index)
+        if sender.looks_up:
+            items = _keys_read_once(items, sender, stop, options.workers)
+        for count, (row, verdict) in enumerate(items, start=1):
             if stop:
                 break
             if count % watch.EVERY_ROWS == 0 and watch.changed():
@@ -579,3 +595,40 @@ def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder:
     summary.changed_rows, summary.added_rows = resume.changed, resume.added
 
 
+
+
+def _keys_read_once(items: Iterator[tuple[Row, Profile | Outcome]], sender: "ProfileSender", stop: StopFlag,
+                    workers: int) -> Iterator[tuple[Row, Profile | Outcome]]:
+    """skip/update/upsert: when the file is large relative to the database (``key_index.RATIO``
+    rows to send per page of the database, found by reading that far ahead), the database's
+    keys are read once and rows are matched there; otherwise every row is looked up."""
+    from importer.errors import ApiError, InvalidTokenError, RequestFailed
+    from importer.key_index import PAGES_IN_FLIGHT, RATIO, KeyIndex, pages_needed, read_key_index
+    from importer.pacing import PacerStopped
+
+    client, database_id = sender.client, sender.database_id
+    ahead: list[tuple[Row, Profile | Outcome]] = []
+    try:
+        total = client.profile_total(database_id)
+        if total == 0:  # an empty database: nobody to look up
+            sender.index = KeyIndex()
+            return items
+        wanted = pages_needed(total, client.page_size) * RATIO
+        sending = 0
+        for item in items if wanted else ():
+            ahead.append(item)
+            sending += isinstance(item[1], Profile)
+            if sending >= wanted or len(ahead) >= 4 * wanted:
+                break
+        if sending >= wanted:
+            sender.index = read_key_index(client, database_id, list(sender.key_fields), sender.forms, total,
+                                          min(workers, PAGES_IN_FLIGHT))
+    except PacerStopped:
+        pass  # the run is stopping
+    except InvalidTokenError as exc:
+        stop.set(StopReason.TOKEN, exc)
+    except ApiError as exc:
+        stop.set(StopReason.API, exc)
+    except RequestFailed as exc:  # every row is looked up on its own instead
+        log.warning(Msg.KEYS_UNREAD.format(why=exc))
+    return itertools.chain(ahead, items)

@@ -17,11 +17,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from importer.client import CopernicaClient
 from importer.errors import AnswerLost, ApiError, CopernicaImportError, InvalidTokenError, RequestFailed
 from importer.models import Outcome, Profile, Reason, Status
 from importer.pacing import PacerStopped
+
+if TYPE_CHECKING:
+    from importer.key_index import KeyIndex, ValueForms
 
 
 class Msg:
@@ -56,6 +60,7 @@ class Msg:
                   "merge or remove the extra profiles in Copernica, then import this row again")
     MANY_EXIST = "exists: {n} profiles match key: {key} (profile IDs {ids})"
     EXISTS = "exists"
+    UNCHANGED = "unchanged: profile {pid} holds these values already; nothing was sent"
     NOT_FOUND = "not found"
     PREVIOUS_RUN_STOPPED = "the previous run stopped mid-send"
     REQUEST_FAILED = "{why}"
@@ -94,6 +99,19 @@ class ProfileSender:
     on_create: Callable[[Profile], None] | None = None
     # waits that long unless the run is stopping; False when it is
     wait: Callable[[float], bool] = field(default=lambda seconds: not time.sleep(seconds))
+    # the database's keys, read once (importer.key_index): rows are matched
+    # there instead of one look-up each; None: a look-up per row
+    index: "KeyIndex | None" = None
+    # compares a row with the profile it updates: an unchanged one is not written
+    forms: "ValueForms | None" = None
+    # every interest of the database (read from the API in this run): an update
+    # with interests_on_update: replace names them all in one request; None: two requests
+    all_interests: tuple[str, ...] | None = None
+
+    @property
+    def looks_up(self) -> bool:
+        """Rows are matched by key before they are written (skip, update, upsert)."""
+        return self.mode != "create" and bool(self.key_fields)
 
     def send(self, profile: Profile, *, was_in_flight: bool = False, create_sent: bool = False) -> SendResult:
         """One row's outcome, or ``Deferred`` when it has none in this run.
@@ -191,16 +209,22 @@ class ProfileSender:
         return None
 
     def _by_existing(self, profile: Profile, row: "_RowState") -> Outcome:
-        try:
-            matches = self.client.find_profiles(self.database_id, self._key_match(profile))
-        except AnswerLost as exc:  # a look-up changes nothing: the row simply failed
-            if row.maybe_stored:
-                raise  # ...unless an earlier POST of it may be stored: send() leaves it for --resume
-            return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts,
-                                 reason=Reason("lookup_failed", Msg.LOOKUP_FAILED, {"why": str(exc)}))
-        row.attempts += 1
+        if self.index is not None:
+            matches = self.index.find(profile.key)
+        else:
+            try:
+                found = self.client.find_profiles(self.database_id, self._key_match(profile))
+            except AnswerLost as exc:  # a look-up changes nothing: the row simply failed
+                if row.maybe_stored:
+                    raise  # ...unless an earlier POST of it may be stored: send() leaves it for --resume
+                return self._outcome(profile, Status.FAILED, row.attempts + exc.attempts,
+                                     reason=Reason("lookup_failed", Msg.LOOKUP_FAILED, {"why": str(exc)}))
+            row.attempts += 1
+            compare = self.forms is not None and self.mode != "skip" and len(found) == 1
+            matches = [(int(m["ID"]), self.forms.stored(m.get("fields"), m.get("interests")) if compare else 0)
+                       for m in found]
         if len(matches) > 1:
-            ids = ", ".join(str(m["ID"]) for m in matches[:10]) + (", ..." if len(matches) > 10 else "")
+            ids = ", ".join(str(pid) for pid, _ in matches[:10]) + (", ..." if len(matches) > 10 else "")
             params = {"n": len(matches), "key": _quoted(profile.key), "ids": ids}
             if self.mode == "skip":
                 return self._outcome(profile, Status.SKIPPED, row.attempts,
@@ -208,15 +232,15 @@ class ProfileSender:
             return self._outcome(profile, Status.FAILED, row.attempts,
                                  reason=Reason("many_match", Msg.MANY_MATCH, params))
         if matches:
-            pid = int(matches[0]["ID"])
+            pid, stored = matches[0]
             if self.mode == "skip":
                 return self._outcome(profile, Status.SKIPPED, row.attempts, pid, reason=Reason("exists", Msg.EXISTS))
-            return self._update(pid, profile, row)
+            return self._update(pid, profile, row, stored)
         if self.mode == "update":
             return self._outcome(profile, Status.SKIPPED, row.attempts, reason=Reason("not_found", Msg.NOT_FOUND))
         return self._create(profile, row)  # skip / upsert: create the new person
 
-    def _update(self, profile_id: int, profile: Profile, row: "_RowState") -> Outcome:
+    def _update(self, profile_id: int, profile: Profile, row: "_RowState", stored: int = 0) -> Outcome:
         # an empty cell does not blank a stored value unless the mapping says so
         fields = {k: v for k, v in profile.fields.items()
                   if k not in profile.empty_fields or k.lower() in self.blank_fields}
@@ -225,6 +249,19 @@ class ProfileSender:
         interests = profile.interests if self.replace_interests else {
             k: v for k, v in profile.interests.items()
             if k not in profile.empty_interests or k.lower() in self.blank_interests}
+        if self.forms is not None and stored and self.forms.sent(fields, interests) == stored:
+            return self._outcome(profile, Status.SKIPPED, row.attempts, profile_id,
+                                 reason=Reason("unchanged", Msg.UNCHANGED, {"pid": profile_id}))
+        if not (self.replace_interests and interests and self.all_interests is None):
+            # one request: PUT /profile/{id} switches the interests it names and leaves the
+            # others; a replace names every interest of the database (the unmapped ones off)
+            if self.replace_interests and interests:
+                named = {k.lower() for k in interests}
+                interests = {**{n: 0 for n in self.all_interests or () if n.lower() not in named}, **interests}
+            if fields or interests:
+                row.attempts += self.client.put_profile(profile_id, fields, interests)
+            return self._outcome(profile, Status.UPDATED, row.attempts, profile_id)
+        # replace without the database's full list of interests: fields, then the set
         if fields:
             row.attempts += self.client.update_fields(profile_id, fields)
         if interests:

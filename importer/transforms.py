@@ -21,6 +21,7 @@ loader, its error messages and the README list pick it up from there.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -60,7 +61,10 @@ _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 
 def trim(value: str) -> str:
     """Remove spaces (and invisible characters) at both ends."""
-    return value.strip().strip(_INVISIBLE).strip()
+    trimmed = value.strip()
+    if trimmed.isascii():   # the invisible characters are not ASCII: nothing more to remove
+        return trimmed
+    return trimmed.strip(_INVISIBLE).strip()
 
 
 def collapse_spaces(value: str) -> str:
@@ -68,9 +72,12 @@ def collapse_spaces(value: str) -> str:
     return " ".join(value.split())
 
 
+_NOT_DIGITS = re.compile(r"[^0-9]+")
+
+
 def digits(value: str) -> str:
     """Keep only the digits 0-9: '06-123 45' -> '0612345', '+31 6 1' -> '3161'."""
-    return "".join(ch for ch in value if "0" <= ch <= "9")
+    return _NOT_DIGITS.sub("", value)
 
 
 _WORD_START = re.compile(r"(^|[\s\-])(\w)")
@@ -78,6 +85,7 @@ _WORD_START = re.compile(r"(^|[\s\-])(\w)")
 _APOSTROPHE_NAME = re.compile(r"(^|[\s\-])(\w)'(\w)")
 
 
+@functools.lru_cache(maxsize=8192)   # names and places repeat: most cells are found here (bounded memory)
 def title(value: str) -> str:
     """Capitalise each word ('jan VAN der berg' -> 'Jan Van Der Berg', "o'brien" -> "O'Brien").
 
@@ -232,6 +240,10 @@ def chain(transforms: Iterable[Transform]) -> Transform | None:
         return None
     if len(steps) == 1:
         return steps[0]
+
+    if len(steps) == 2:
+        first, second = steps
+        return lambda value: second(first(value))
 
     def apply_all(value: str) -> str:
         for step in steps:

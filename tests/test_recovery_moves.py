@@ -181,7 +181,7 @@ def test_overwrite_after_a_rollback_needs_no_question(tmp_path):
 
 # -- 3. two runs into one database at once ---------------------------------------------------------------
 def test_a_second_run_into_the_same_database_stops_naming_the_first_or_waits_for_it(tmp_path):
-    n = 40
+    n = 120  # the first run must still be sending when the second starts (a write per row, no look-ups)
     a = people(tmp_path / "a.csv", n)
     b = tmp_path / "b.csv"
     rows = a.read_text().splitlines()
@@ -404,7 +404,9 @@ class Stub(BaseHTTPRequestHandler):
 
     def do_PUT(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._answer(303, headers={"Location": "/v3/profile/7"})
+        if self.path.startswith("/v3/profile/7/interests"):
+            return self._answer(400, b'{"error": {"message": "Invalid data provided"}}')
+        return self._answer(303, headers={"Location": "/v3/profile/7"})
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -445,7 +447,10 @@ def test_a_partial_update_names_the_profile_and_what_changed(tmp_path, stub):
     src = tmp_path / "in.csv"
     src.write_text("Email,Name,Age,Newsletter\np0@example.com,Jo,30,yes\n")
     m = tmp_path / "m.yaml"
-    m.write_text(MAPPING.format(mode="upsert") + "interests:\n  newsletter: {column: Newsletter, truthy: [yes]}\n")
+    # interests_on_update: replace with --schema (the database's own list of interests unknown):
+    # the fields and the interests go in two requests, and the second one fails
+    m.write_text(MAPPING.format(mode="upsert") + "interests_on_update: replace\n"
+                 "interests:\n  newsletter: {column: Newsletter, truthy: [yes]}\n")
     done = cli(tmp_path, "run", str(src), "--mapping", str(m), "--api-url", f"http://127.0.0.1:{stub.server_port}/v3",
                "--schema", str(SAMPLE_SCHEMA), "--quiet")
     no_traceback(done)

@@ -23,7 +23,6 @@ spreadsheet program, 201234567 among 0201234567s).
 """
 from __future__ import annotations
 
-import functools
 import json
 import re
 from collections import Counter
@@ -206,6 +205,7 @@ class _ListColumn:
     interests: tuple[tuple[str, str], ...]   # (interest's real name, casefolded item)
     known: frozenset[str]
     known_text: str
+    known_or_empty: frozenset[str]      # known and "": a row whose items are all in it has nothing to report
 
 
 def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, ...]:
@@ -218,8 +218,7 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     if spec.date_format:
         steps.append(_date_parser(spec.date_format, field_def, spec.timezone))
     if field_def is not None and _needs_type_check(spec, field_def):
-        steps.append(functools.partial(checks.check_value, field_def,
-                                       decimal_comma=spec.decimal_comma, fix_case=spec.fix_case))
+        steps.append(checks.checker(field_def, decimal_comma=spec.decimal_comma, fix_case=spec.fix_case))
     elif field_def is None and spec.decimal_comma:
         steps.append(_comma_to_dot)
     return tuple(steps)
@@ -276,6 +275,13 @@ class RowConverter:
         self.interest_names = list(dict.fromkeys(
             [r.name for r in yes_no_interests] + list(interest_constants)
             + [name for lc in list_columns for name, _ in lc.interests]))
+        # the rules as plain tuples, their checks as one callable (the per-row loop reads them often)
+        self._rules = tuple((r.name, r.column, r.transform, r.checks, r.required, r.is_key,
+                             r.on_invalid, r.blank_existing, r.watch_zeros) for r in fields)
+        # what can make a row invalid: the first pass of `duplicates: last` needs only these
+        self._deciding = tuple(rule for rule, r in zip(self._rules, fields)
+                               if r.is_key or r.required or (r.checks and r.on_invalid == "reject"))
+        self._key_rules = tuple(rule for rule, r in zip(self._rules, fields) if r.is_key)
 
     def __call__(self, row: Row) -> Profile | RowError:
         if row.problem is not None:
@@ -286,45 +292,7 @@ class RowConverter:
         warnings: list[Reason] = []
         blanks: list[str] = []
         keys: dict[str, str] = {}
-        for rule in self._fields:
-            value = cells.get(rule.column, "")
-            if rule.transform is not None:
-                value = rule.transform(value)
-            if rule.is_key and value != value.strip():
-                # Copernica's look-ups ignore the spaces around a key ("Smith " is looked up as
-                # "Smith"): stored with them, the person could never be found again
-                warnings.append(Reason("key_trimmed", Msg.KEY_TRIMMED, {"column": rule.column, "value": value}))
-                value = value.strip()
-            if rule.is_key:
-                keys[rule.name] = value
-            if value == "":
-                if rule.is_key:
-                    problems.append(Reason("empty_key", Msg.EMPTY_KEY, {"field": rule.name, "column": rule.column}))
-                elif rule.required:
-                    problems.append(Reason("empty_required", Msg.EMPTY_BUT_REQUIRED, {"column": rule.column}))
-                elif rule.blank_existing:
-                    # sent as "" by an update only; a create leaves out what is in empty_fields
-                    values[rule.name] = ""
-                    blanks.append(rule.name)
-                continue
-            if rule.watch_zeros and value.isdigit() and value.isascii():
-                self._digits[rule.name].add(row.number, value)
-            try:
-                for check in rule.checks:
-                    value = check(value)
-            except checks.ValueProblem as exc:
-                problem = exc.reason.within(Msg.IN_COLUMN, column=rule.column,
-                                            value=dates.shown(cells.get(rule.column, "")))
-                if rule.on_invalid == "reject":
-                    problems.append(problem)
-                    continue
-                if rule.on_invalid == "omit":
-                    warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
-                    continue
-                warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
-            values[rule.name] = value
-            if rule.is_key:
-                keys[rule.name] = value
+        self._read_fields(self._rules, row.number, cells, values, problems, warnings, blanks, keys)
         interests = dict(self._interest_constants)
         empty_interests: set[str] = set()
         self._read_yes_no(row.number, cells, interests, problems, empty_interests)
@@ -336,8 +304,80 @@ class RowConverter:
         return Profile(row.number, key, values, interests, frozenset(blanks), warnings,
                        empty_interests=frozenset(empty_interests))
 
+    def key_only(self, row: Row) -> str | None:
+        """The row's key as ``__call__`` makes it, or None when the key itself (or the
+        row's shape) makes the row invalid; the other cells are not read."""
+        if row.problem is not None:
+            return None
+        problems: list[Reason] = []
+        keys: dict[str, str] = {}
+        self._read_fields(self._key_rules, row.number, row.values, {}, problems, [], [], keys, notes=False)
+        if problems:
+            return None
+        return key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
+
+    def valid_key(self, row: Row) -> str | None:
+        """``Profile.key`` of the row, or None when it would be a ``RowError``:
+        what ``__call__`` decides, reading only the cells that can make a row
+        invalid (the first pass of ``duplicates: last``)."""
+        if row.problem is not None:
+            return None
+        cells = row.values
+        problems: list[Reason] = []
+        keys: dict[str, str] = {}
+        self._read_fields(self._deciding, row.number, cells, {}, problems, [], [], keys, notes=False)
+        if not problems and self._yes_no_interests:
+            self._read_yes_no(row.number, cells, {}, problems, set(), notes=False)
+        if problems:
+            return None
+        return key_text([keys[name] for name in self.key_fields]) if self.key_fields else ""
+
+    def _read_fields(self, rules: tuple, row: int, cells: dict[str, str], values: dict[str, str],
+                     problems: list[Reason], warnings: list[Reason], blanks: list[str], keys: dict[str, str],
+                     *, notes: bool = True) -> None:
+        """The fields of one row; ``notes``: count what ``notes()`` reports (not in a first pass)."""
+        for name, column, transform, steps, required, is_key, on_invalid, blank_existing, watch_zeros in rules:
+            value = cells.get(column, "")
+            if transform is not None:
+                value = transform(value)
+            if is_key:
+                if value != value.strip():
+                    # Copernica's look-ups ignore the spaces around a key ("Smith " is looked up as
+                    # "Smith"): stored with them, the person could never be found again
+                    warnings.append(Reason("key_trimmed", Msg.KEY_TRIMMED, {"column": column, "value": value}))
+                    value = value.strip()
+                keys[name] = value
+            if value == "":
+                if is_key:
+                    problems.append(Reason("empty_key", Msg.EMPTY_KEY, {"field": name, "column": column}))
+                elif required:
+                    problems.append(Reason("empty_required", Msg.EMPTY_BUT_REQUIRED, {"column": column}))
+                elif blank_existing:
+                    # sent as "" by an update only; a create leaves out what is in empty_fields
+                    values[name] = ""
+                    blanks.append(name)
+                continue
+            if notes and watch_zeros and value.isdigit() and value.isascii():
+                self._digits[name].add(row, value)
+            if steps:
+                try:
+                    for check in steps:
+                        value = check(value)
+                except checks.ValueProblem as exc:
+                    problem = exc.reason.within(Msg.IN_COLUMN, column=column, value=dates.shown(cells.get(column, "")))
+                    if on_invalid == "reject":
+                        problems.append(problem)
+                        continue
+                    if on_invalid == "omit":
+                        warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
+                        continue
+                    warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
+            values[name] = value
+            if is_key:
+                keys[name] = value
+
     def _read_yes_no(self, row: int, cells: dict[str, str], interests: dict[str, int], problems: list[Reason],
-                     empty_interests: set[str]) -> None:
+                     empty_interests: set[str], *, notes: bool = True) -> None:
         for rule in self._yes_no_interests:
             cell = cells.get(rule.column, "")
             folded = cell.strip().casefold()
@@ -349,7 +389,7 @@ class RowConverter:
                 if rule.required:
                     problems.append(Reason("empty_required", Msg.EMPTY_YES_NO_REQUIRED,
                                            {"column": rule.column, "interest": rule.name, "value": ""}))
-                elif "" not in rule.falsy:      # "" among the falsy values: the mapping says it means off
+                elif notes and "" not in rule.falsy:  # "" among the falsy values: the mapping says it means off
                     self._blanks.setdefault(rule.name, _Tally()).add(row)
                 continue
             if folded in rule.truthy:
@@ -392,6 +432,8 @@ class RowConverter:
             folded = {item.casefold() for item in items}
             for name, wanted in list_column.interests:
                 interests[name] = 1 if wanted in folded else 0
+            if folded <= list_column.known_or_empty:
+                continue   # every item taken (the usual case)
             for item in items:  # said, not silently dropped
                 if item and item.casefold() not in list_column.known:
                     warnings.append(Reason("unmatched_item", Msg.UNMATCHED_ITEM,
@@ -531,5 +573,6 @@ def _list_columns(mapping: Mapping, real_interest: dict[str, str]) -> list[_List
     return [_ListColumn(column=column, separator=separator,
                         interests=tuple((real_interest[name], item.casefold()) for name, item in pairs),
                         known=frozenset(item.casefold() for _, item in pairs),
-                        known_text=", ".join(item for _, item in pairs))
+                        known_text=", ".join(item for _, item in pairs),
+                        known_or_empty=frozenset(item.casefold() for _, item in pairs) | {""})
             for (column, separator), pairs in by_column.items()]

@@ -119,6 +119,7 @@ class XlsxSource:
     delimiter = None
 
     def __init__(self, path: Path, sheet: SheetChoice) -> None:
+
         self.path = path
         self.notes: list[str] = []
         self.late_notes: list[str] = []
@@ -292,6 +293,7 @@ class CalamineSource:
 
     def __init__(self, path: Path, kind_name: str, sheet: SheetChoice) -> None:
         self.path = path
+
         self.kind_name = kind_name
         if zipfile.is_zipfile(path):
             check_zip_parts(path)
