@@ -71,7 +71,9 @@ def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_pa
     page.get_by_label("Contacts (ID 1)").check()
     page.get_by_role("button", name="Use this database").click()
 
-    # 2. the file, dropped on the page
+    # 2. the file, dropped on the page (once its script listens for drops, as it does by the time a person drops)
+    expect(page.get_by_role("heading", name="2. The file")).to_be_visible()
+    page.wait_for_load_state("load")
     drop = page.evaluate_handle(
         "(text) => { const dt = new DataTransfer();"
         " dt.items.add(new File([text], 'contacts.csv', {type: 'text/csv'})); return dt; }",
