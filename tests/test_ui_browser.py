@@ -1,6 +1,7 @@
 """The import page in a real browser: Playwright driving Debian's Chromium (launched by its path;
-no browser is downloaded). A marketer's whole afternoon: the sample file dropped on the page, imported
-into the sandbox after fixing what the check reports, stopped and resumed, the results downloaded, and
+no browser is downloaded). A marketer's whole afternoon: the sample file dropped on the page (with a typo
+in one country, 'Hollnd', that the `init` draft cannot know), imported into the sandbox after fixing what the
+check reports on the mapping page, stopped and resumed, the results downloaded, and
 the import undone. Screenshots of every step go to test-artifacts/ui/ (ignored by git).
 
 Skipped, with the reason, where Playwright or Chromium is missing; the server-side tests
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_support import REPO, SAMPLE_CSV
+from tests.ui_support import REPO, TYPO_EMAIL, TYPO_FIX, TYPO_ROW, sample_with_a_typo
 
 CANDIDATES = [os.environ["CHROMIUM_PATH"]] if os.environ.get("CHROMIUM_PATH") else [
     "/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""]
@@ -54,8 +55,9 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_page):
+def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_page, tmp_path):
     server, page = browser_page
+    contacts = sample_with_a_typo(tmp_path)
     started = time.monotonic()
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -69,26 +71,31 @@ def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_pa
     page.get_by_label("Contacts (ID 1)").check()
     page.get_by_role("button", name="Use this database").click()
 
-    # 2. the file, dropped on the page
+    # 2. the file, dropped on the page (once its script listens for drops, as it does by the time a person drops)
+    expect(page.get_by_role("heading", name="2. The file")).to_be_visible()
+    page.wait_for_load_state("load")
     drop = page.evaluate_handle(
         "(text) => { const dt = new DataTransfer();"
         " dt.items.add(new File([text], 'contacts.csv', {type: 'text/csv'})); return dt; }",
-        SAMPLE_CSV.read_text(encoding="utf-8"))
+        contacts.read_text(encoding="utf-8"))
     page.dispatch_event("[data-dropzone]", "drop", {"dataTransfer": drop})
     expect(page.locator("#preview")).to_be_visible()
     expect(page.locator("#found-delimiter")).to_have_text(",")
     expect(page.locator("#found-encoding")).to_have_text("utf-8")
     shot(page, "2-file")
 
-    # 3. the mapping: the check at once names 'Holland'; the marketer fixes it on the page
+    # 3. the mapping: the check at once names 'Hollnd'; the marketer fixes it on the page
     page.click("#to-mapping")
     expect(page.locator("#valid-count")).to_have_text("189")
+    expect(page.locator("#invalid-count")).to_have_text("6")
     country = page.locator("tr[data-line]").filter(has=page.locator(".column-name", has_text=re.compile(r"^Country$")))
-    expect(country.locator(".status")).to_contain_text("'Holland' is not a choice")
+    expect(country.locator(".status")).to_contain_text("'Hollnd' is not a choice")
+    expect(country.get_by_label("Transforms")).to_have_value("trim")            # the draft's
     lines = page.locator("tr[data-line]").count()
-    country.get_by_label("Transforms").fill("trim, {replace: {Holland: NL}}")
+    country.get_by_label("Transforms").fill("trim, " + TYPO_FIX)
     country.get_by_label("Transforms").press("Enter")          # checks again; adds no line
     expect(page.locator("#valid-count")).to_have_text("190")
+    expect(page.locator("#invalid-count")).to_have_text("5")
     assert page.locator("tr[data-line]").count() == lines
     expect(country.locator(".status")).to_have_text("OK")
     unlabelled = page.evaluate(
@@ -99,7 +106,7 @@ def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_pa
     with page.expect_download() as saved:
         page.click("#download-mapping")
     assert saved.value.suggested_filename == "contacts.yaml"
-    assert "replace: {Holland: NL}" in Path(saved.value.path()).read_text(encoding="utf-8")
+    assert "replace: {Hollnd: NL}" in Path(saved.value.path()).read_text(encoding="utf-8")
     shot(page, "3-mapping")       # (after the download: a full-page screenshot can swallow the next click)
 
     # 4. check: reasons by kind; a click shows the rows and the cells
@@ -141,6 +148,8 @@ def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_pa
     shot(page, "8-results")
     rows = list(csv.DictReader(io.StringIO(Path(results.value.path()).read_text(encoding="utf-8-sig"))))
     assert len(rows) == 200 and sum(r["status"] == "created" for r in rows) == 190
+    assert next(r for r in rows if r["row"] == str(TYPO_ROW))["status"] == "created"      # the fixed row
+    assert [p["fields"]["country"] for p in sandbox.profiles(1) if p["fields"]["email"] == TYPO_EMAIL] == ["NL"]
     emails_stored = [p["fields"]["email"] for p in sandbox.profiles(1)]
     assert len(emails_stored) == len(set(emails_stored)) == 190
 

@@ -21,7 +21,19 @@ import yaml
 from importer.sandbox import Sandbox
 from importer.ui import PageServer
 from tests.helpers import TOKEN
-from tests.ui_support import REPO, SAMPLE_CSV, SAMPLE_SCHEMA, SAMPLE_XLSX, Visitor, numbers, text_of
+from tests.ui_support import (
+    REPO,
+    SAMPLE_CSV,
+    SAMPLE_SCHEMA,
+    SAMPLE_XLSX,
+    TYPO_EMAIL,
+    TYPO_FIX,
+    TYPO_ROW,
+    Visitor,
+    numbers,
+    sample_with_a_typo,
+    text_of,
+)
 
 
 @pytest.fixture
@@ -41,11 +53,12 @@ def visitor(page) -> Visitor:
 
 
 def fixed_country(v: Visitor) -> list[list[str]]:
-    """The mapping form with the sample's one wrong country ('Holland') replaced by NL, as a person does."""
+    """The mapping form with the typo's country ('Hollnd', see sample_with_a_typo) replaced by NL, as a person
+    does: one more step after the draft's transforms of the Country line."""
     fields = v.mapping_fields()
     line = v.line_of(fields, "Country")
     transform = dict(fields)[line + "transform"]
-    return v.changed(fields, line + "transform", transform + ", {replace: {Holland: NL}}")
+    return v.changed(fields, line + "transform", transform + ", " + TYPO_FIX)
 
 
 # -- the door ----------------------------------------------------------------------------------
@@ -121,17 +134,24 @@ def test_uploads_are_size_limited_and_kept_in_a_private_folder(tmp_path):
 
 # -- the whole flow -------------------------------------------------------------------------------
 def test_the_whole_flow_in_the_sandbox(visitor, page, tmp_path):
+    contacts = sample_with_a_typo(tmp_path)
     visitor.connect_sandbox()
-    found = visitor.upload(SAMPLE_CSV)
+    found = visitor.upload(contacts)
     assert 'id="found-encoding">utf-8<' in found.text and 'id="found-delimiter">,<' in found.text
     assert 'id="found-header-row">row 1<' in found.text and "Chloe.Meijer1@Mail.Example.Com" in found.text
 
-    # the init draft, checked at once: Holland is not a country choice
-    before = visitor.live(visitor.mapping_fields())
-    assert "190" not in before["status"] and "&#39;Holland&#39; is not a choice" in before["status"]
+    # the init draft, checked at once: it cannot know the typo, so 'Hollnd' is not a country choice
+    draft = visitor.mapping_fields()
+    country = visitor.line_of(draft, "Country")
+    assert dict(draft)[country + "transform"] == "trim"
+    before = visitor.live(draft)
+    assert 'id="valid-count">189<' in before["status"] and 'id="invalid-count">6<' in before["status"]
+    assert "&#39;Hollnd&#39; is not a choice" in before["status"]
+    assert "&#39;Hollnd&#39; is not a choice" in before["lines"][country[1:-1]]
+    assert "OK" not in before["lines"][country[1:-1]]
     after = visitor.live(fixed_country(visitor))
     assert re.search(r'id="valid-count">190<', after["status"]) and 'id="invalid-count">5<' in after["status"]
-    country = visitor.line_of(visitor.mapping_fields(), "Country")
+    assert "Hollnd" not in after["status"]
     assert "OK" in after["lines"][country[1:-1]]
 
     # the saved mapping is the YAML the CLI reads, with the same verdict
@@ -140,8 +160,9 @@ def test_the_whole_flow_in_the_sandbox(visitor, page, tmp_path):
         saved.headers["Content-Disposition"]
     mapping = tmp_path / "contacts.yaml"
     mapping.write_bytes(saved.content)
-    assert yaml.safe_load(saved.text)["fields"]["country"]["transform"] == ["trim", {"replace": {"Holland": "NL"}}]
-    cli = subprocess.run([sys.executable, "-m", "importer", "check", str(SAMPLE_CSV), "--mapping", str(mapping),
+    saved_country = yaml.safe_load(saved.text)["fields"]["country"]
+    assert saved_country["transform"] == ["trim", {"replace": {"Hollnd": "NL"}}] and saved_country["fix_case"] is True
+    cli = subprocess.run([sys.executable, "-m", "importer", "check", str(contacts), "--mapping", str(mapping),
                           "--schema", str(SAMPLE_SCHEMA)], capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
     assert re.search(r"would send\s+190", cli.stdout) and re.search(r"invalid\s+5", cli.stdout), cli.stdout
@@ -151,6 +172,7 @@ def test_the_whole_flow_in_the_sandbox(visitor, page, tmp_path):
     assert check.url.endswith("/check")
     assert numbers(check.text, "check") == {"valid": 190, "invalid": 5, "skipped": 5, "rows": 200}
     assert 'data-code="invalid_email"' in check.text and 'data-code="duplicate"' in check.text
+    assert 'data-code="not_a_choice"' not in check.text         # fixed on the page
     email_group = check.text.split('data-code="invalid_email"')[1].split("</details>")[0]
     assert '<th scope="row">12</th>' in email_group and 'class="bad">jan@@example<' in email_group
     report = visitor.get("/download/check.csv")
@@ -171,6 +193,9 @@ def test_the_whole_flow_in_the_sandbox(visitor, page, tmp_path):
     created = [r for r in rows if r["status"] == "created"]
     assert len(rows) == 200 and len(created) == 190 and all(r["profile_id"].isdigit() for r in created)
     assert {int(r["profile_id"]) for r in created} == {p["ID"] for p in sandbox.profiles(1)}
+    fixed_row = next(r for r in rows if r["row"] == str(TYPO_ROW))
+    assert fixed_row["status"] == "created"
+    assert [p["fields"]["country"] for p in sandbox.profiles(1) if p["fields"]["email"] == TYPO_EMAIL] == ["NL"]
     report_page = visitor.get("/report")
     assert report_page.status_code == 200 and "Copernica import report" in report_page.text
     assert "unsafe-inline" in report_page.headers["Content-Security-Policy"]
@@ -224,7 +249,7 @@ def test_stop_is_resumable_and_resume_sends_no_row_twice(visitor, page, tmp_path
 def test_progress_is_pushed_as_server_sent_events(visitor, page, tmp_path):
     visitor.connect_sandbox()
     page.workspace.destination.sandbox.set_faults(latency_ms=30)
-    visitor.upload(SAMPLE_CSV)
+    visitor.upload(sample_with_a_typo(tmp_path))
     visitor.live(fixed_country(visitor))
     review = visitor.post("/import", {"mode": "create"})
     database = re.search(r'name="database" value="(\d+)"', review.text).group(1)
@@ -258,7 +283,7 @@ def test_the_token_is_never_in_a_page_a_log_or_a_file(tmp_path, caplog, capfd):
                                        "token": TOKEN + "-wrong", "api_version": "3"})
         assert "does not accept the access token" in text_of(refused.text)
         v.connect_copernica(copernica.api_url, TOKEN)
-        v.upload(SAMPLE_CSV)
+        v.upload(sample_with_a_typo(tmp_path))
         v.live(fixed_country(v))
         v.get("/mapping.yaml")
         v.post("/check", {})
@@ -392,9 +417,10 @@ def test_copernica_import_ui_prints_a_one_time_address_and_stops_on_ctrl_c(tmp_p
     assert folder is None or not (Path("/tmp") / folder.group(0)).exists()
 
 
-def test_the_check_step_follows_the_mapping_as_it_is_now(visitor):
+def test_the_check_step_follows_the_mapping_as_it_is_now(visitor, tmp_path):
     visitor.connect_sandbox()
-    visitor.upload(SAMPLE_CSV)
+    visitor.upload(sample_with_a_typo(tmp_path))
+    assert numbers(visitor.get("/check").text, "check")["valid"] == 189          # the draft, typo and all
     fixed = fixed_country(visitor)
     visitor.live(fixed)
     assert numbers(visitor.get("/check").text, "check")["valid"] == 190

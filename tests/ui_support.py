@@ -18,6 +18,23 @@ SAMPLE_CSV = REPO / "sample_data" / "contacts.csv"
 SAMPLE_XLSX = REPO / "sample_data" / "contacts.xlsx"
 SAMPLE_SCHEMA = REPO / "sample_data" / "schema.yaml"
 
+# The mapping problem a marketer fixes on the page. `init` already turns the sample's 'Holland' into NL, so
+# the page's tests upload a copy in which that cell (row 121; line 122 of the file) has a typo no draft can
+# know: the check names "'Hollnd' is not a choice" until the marketer adds {replace: {Hollnd: NL}}.
+TYPO_ROW = 121
+TYPO_EMAIL = "celine.vanderberg117@example.net"
+TYPO_FIX = "{replace: {Hollnd: NL}}"
+
+
+def sample_with_a_typo(folder: Path) -> Path:
+    """contacts.csv as the sample, but row 121's country is 'Hollnd' (written into ``folder``)."""
+    data = SAMPLE_CSV.read_bytes()
+    cell = f"{TYPO_EMAIL},Céline,van der Berg,0610014849,18-08-1965,Rotterdam,Holland,".encode()
+    assert data.count(cell) == 1 and data.count(b",Holland,") == 1, "the sample changed: update the typo"
+    path = folder / "contacts.csv"
+    path.write_bytes(data.replace(cell, cell.replace(b",Holland,", b",Hollnd,")))
+    return path
+
 
 class FormFields(HTMLParser):
     """The name/value pairs a browser would submit for the form with ``form_id``."""
