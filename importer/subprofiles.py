@@ -239,6 +239,10 @@ class _SubprofileCalls:
     def update_interests(self, *_: Any, **__: Any) -> int:
         return 0  # a collection has no interests
 
+    def put_profile(self, subprofile_id: int, fields: dict[str, Any], interests: Any = None) -> int:
+        """The sender's one-request update: a subprofile has fields only."""
+        return self.update_fields(subprofile_id, fields) if fields else 0
+
 
 def _int(value: Any) -> int | None:
     try:
@@ -455,6 +459,11 @@ class SubprofileSender:
     max_resends: int = 1
     lookup_delay: float = 2.0
     wait: Callable[[float], bool] = field(default=lambda seconds: not time.sleep(seconds))
+
+    @property
+    def looks_up(self) -> bool:
+        """The database's keys are read at once for profile imports only: here each row is looked up."""
+        return False
 
     def __post_init__(self) -> None:
         self.profiles = ProfileResolver(

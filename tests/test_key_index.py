@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import TOKEN, cli
+from tests.helpers import TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.key_index import KeyIndex, ValueForms, pages_needed, read_key_index
@@ -279,7 +279,7 @@ def test_an_update_with_interests_is_one_request(sandbox, tmp_path, interests, e
 
 
 def test_replace_against_a_schema_file_keeps_two_requests(sandbox, tmp_path):
-    from conftest import SAMPLE_SCHEMA
+    from tests.helpers import SAMPLE_SCHEMA
     with client_for(sandbox) as client:
         pid = client.create_profile(2, {"email": "p1@example.com"}, {"baseball": 1}).profile_id
     results = tmp_path / "r.csv"
@@ -313,7 +313,7 @@ def test_a_profile_removed_after_the_keys_were_read_fails_its_row_and_says_why(s
 
 
 def test_lost_answers_are_still_looked_up_one_by_one_and_nobody_is_created_twice(tmp_path):
-    from conftest import SAMPLE_SCHEMA
+    from tests.helpers import SAMPLE_SCHEMA
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(drop_after_store=0.3, seed=5)) as sb:
         sb.set_faults(drop_after_store=0.0)
         seed(sb, tmp_path, [person(i, name="Old") for i in range(20)])
@@ -334,7 +334,7 @@ def test_lost_answers_are_still_looked_up_one_by_one_and_nobody_is_created_twice
 def test_duplicates_last_keeps_the_last_valid_row_of_each_key(tmp_path):
     """The first pass reads only keys, and whole rows only for a key's later rows:
     the winners are the last valid rows, as before."""
-    from conftest import SAMPLE_SCHEMA
+    from tests.helpers import SAMPLE_SCHEMA
 
     from importer.runner import check_file
     rows = [person(1, name="First"), person(1, name="Second"), (*person(1)[:2], "old", *person(1)[3:]),  # invalid age
