@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from tests.helpers import TOKEN, cli
 
 from importer.client import CopernicaClient, RetryPolicy
 from importer.key_index import KeyIndex, ValueForms, pages_needed, read_key_index
 from importer.pacing import Pacer
 from importer.runner import ImportOptions, run_import
 from importer.sandbox import Faults, Sandbox
+from tests.helpers import TOKEN, cli
 
 SCHEMA_CALLS = 3   # database, fields, interests
 
@@ -334,9 +334,8 @@ def test_lost_answers_are_still_looked_up_one_by_one_and_nobody_is_created_twice
 def test_duplicates_last_keeps_the_last_valid_row_of_each_key(tmp_path):
     """The first pass reads only keys, and whole rows only for a key's later rows:
     the winners are the last valid rows, as before."""
-    from tests.helpers import SAMPLE_SCHEMA
-
     from importer.runner import check_file
+    from tests.helpers import SAMPLE_SCHEMA
     rows = [person(1, name="First"), person(1, name="Second"), (*person(1)[:2], "old", *person(1)[3:]),  # invalid age
             (*person(2)[:2], "old", *person(2)[3:]), person(2, name="Valid"),                              # invalid first
             person(3), (*person(3)[:4], "31-02-1980", *person(3)[5:]),                                     # invalid last
