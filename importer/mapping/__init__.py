@@ -5,8 +5,10 @@ Its parts, each with one job:
 - ``load``: reading the file (YAML where only true/false are booleans, a key
   given twice refused, the line of every place for error messages);
   ``load_mapping(path)`` reads and validates.
-- ``spec``: the validated settings (``Mapping``, ``FieldSpec``,
-  ``InterestSpec``) and the sentences that say what is wrong with them.
+- ``spec``: the validated settings (``Mapping``) and the sentences that say
+  what is wrong with them, with their line in the file; ``fields``: the
+  settings of one field or interest (``FieldSpec``, ``InterestSpec``);
+  ``collection``: those of collection imports and ranked duplicates.
 - ``convert``: ``compile_mapping(mapping, headers, schema)`` fits a mapping to
   one file and one database and returns a ``RowConverter``, which turns each
   ``Row`` into a ``Profile`` or a ``RowError``.
@@ -35,8 +37,9 @@ The format (see also mappings/contacts.yaml, which explains every option)::
       vip: {value: 1}
 """
 from importer.mapping.convert import KEY_SEPARATOR, RowConverter, compile_mapping
+from importer.mapping.fields import DEFAULT_FALSY, DEFAULT_TRUTHY, FieldSpec, InterestSpec
 from importer.mapping.load import load_mapping
-from importer.mapping.spec import DEFAULT_FALSY, DEFAULT_TRUTHY, FieldSpec, InterestSpec, Mapping
+from importer.mapping.spec import Mapping
 
 __all__ = [
     "DEFAULT_FALSY", "DEFAULT_TRUTHY", "KEY_SEPARATOR", "FieldSpec", "InterestSpec", "Mapping", "RowConverter",

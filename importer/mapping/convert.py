@@ -32,8 +32,9 @@ from typing import Any
 
 from importer import checks, dates, phones, transforms
 from importer.errors import MappingError, SchemaError
+from importer.mapping.fields import FieldSpec, folded, interest_constant
 from importer.mapping.names import closest_in_list
-from importer.mapping.spec import FieldSpec, Mapping, folded, interest_constant, plural
+from importer.mapping.spec import Mapping, plural
 from importer.models import Profile, Reason, Row, RowError
 from importer.schema import DatabaseSchema, FieldDef
 
