@@ -14,6 +14,7 @@ from importer import phones
 from importer.errors import MappingError
 from importer.mapping import compile_mapping, load_mapping
 from importer.mapping import convert as convert_module
+from importer.mapping import notes as notes_module
 from importer.models import REASON_TITLES, Profile, Row, RowError
 from tests.helpers import SAMPLE_SCHEMA, cli
 
@@ -104,7 +105,7 @@ def test_an_empty_yes_no_cell_switches_nothing_by_default(tmp_path):
     assert [r.empty_interests for r in results] == [set(), set(), {"nieuwsbrief"}, {"nieuwsbrief"}]
     notes = convert.notes()
     assert [n.code for n in notes] == ["blank_yes_no"] and "blank_yes_no" in REASON_TITLES
-    assert notes[0].message == convert_module.Msg.BLANK_YES_NO.format(
+    assert notes[0].message == notes_module.Msg.BLANK_YES_NO.format(
         count=2, column="Nieuwsbrief", interest="nieuwsbrief", rows="4, 5")
 
 
@@ -147,7 +148,7 @@ def test_check_flags_numbers_that_lost_their_leading_zero(tmp_path):
     result = cli("check", str(tmp_path / "in.csv"), "--mapping", str(tmp_path / "m.yaml"), "--schema",
                  str(SAMPLE_SCHEMA), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    expected = convert_module.Msg.LOST_ZEROS.format(column="Phone", count=2, rows="5, 13", value="201234003",
+    expected = notes_module.Msg.LOST_ZEROS.format(column="Phone", count=2, rows="5, 13", value="201234003",
                                                     like="0201234000", width=10, field="phone")
     assert expected in result.stdout
     assert "lost_leading_zeros" in REASON_TITLES

@@ -11,7 +11,9 @@ Its parts, each with one job:
   ``collection``: those of collection imports and ranked duplicates.
 - ``convert``: ``compile_mapping(mapping, headers, schema)`` fits a mapping to
   one file and one database and returns a ``RowConverter``, which turns each
-  ``Row`` into a ``Profile`` or a ``RowError``.
+  ``Row`` into a ``Profile`` or a ``RowError``; ``fit``: what is checked
+  once against the file and the database; ``notes``: what only the whole
+  file shows (empty yes/no cells, lost leading zeros).
 - ``names``: which column, field or interest a name most likely means (the
   "did you mean" of the messages, and the forgiving match ``init`` uses).
 

@@ -1,8 +1,8 @@
 """Fitting a mapping to one file and one database, then turning rows into profiles.
 
 ``compile_mapping(mapping, headers, schema)`` checks once what can be checked
-once: mapped columns must exist in the file, mapped fields and interests in
-the database, constants must fit their fields. It returns a ``RowConverter``,
+once (``importer.mapping.fit``: mapped columns in the file, mapped fields
+and interests in the database, constants that fit their fields). It returns a ``RowConverter``,
 a callable that turns each ``Row`` into a ``Profile`` or a ``RowError`` with
 all the row's problems at once. Everything a row needs is decided here, in
 small frozen rules, so the per-row work stays small.
@@ -16,7 +16,8 @@ param) and ``unmatched_item`` (a list item no interest takes). A row's
 problem keeps the cell it is about in its ``value`` and ``column`` params
 (the HTML report shows an example value per reason).
 
-What only the whole file shows is said once, in ``RowConverter.notes()``:
+What only the whole file shows is said once, in ``RowConverter.notes()``
+(``importer.mapping.notes``):
 ``blank_yes_no`` (empty yes/no cells switched nothing) and
 ``lost_leading_zeros`` (numbers that lost their leading zeros in a
 spreadsheet program, 201234567 among 0201234567s).
@@ -25,46 +26,24 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from importer import checks, dates, phones, transforms
-from importer.errors import MappingError, SchemaError
 from importer.mapping.fields import FieldSpec, folded, interest_constant
-from importer.mapping.names import closest_in_list
-from importer.mapping.spec import Mapping, plural
+from importer.mapping.fit import check_blank_existing, check_columns, checked_constant, mapped_name, resolve
+from importer.mapping.notes import DigitLengths, Tally, file_notes, may_lose_zeros
+from importer.mapping.spec import Mapping
 from importer.models import Profile, Reason, Row, RowError
 from importer.schema import DatabaseSchema, FieldDef
 
 KEY_SEPARATOR = " | "
-NUMBER_TYPES = frozenset({"integer", "float", "foreign_key"})
-NOTE_ROWS = 5                 # example rows a note names
-LOST_ZERO_SHARE = 0.5         # share of a column's digit-only values that must start with 0 (and have one length)
-LOST_ZERO_MIN = 5             # ... and how many at least, before shorter numbers are suspected
 DATE_TYPES = frozenset({"date", "empty_date"})
 DATETIME_TYPES = frozenset({"datetime", "empty_datetime"})
 
 
 class Msg:
-    """What fitting a mapping and converting rows can say."""
-    MISSING_COLUMNS = ("{source}: {count} not in the file: {missing}. "
-                       "The file's columns are: {headers}")
-    MISSING_COLUMN = "{column!r}{hint}"
-    WRONG_DELIMITER = ("{source}: the file was read as one single column ({header!r}...): its columns are "
-                       "separated by {delimiter!r}. Leave --delimiter out to detect it, or use "
-                       "--delimiter '{delimiter}'")
-    ONE_MISSING_COLUMN = "a mapped column is"
-    MISSING_COLUMNS_COUNT = "{n} mapped columns are"
-    UNKNOWN_FIELDS = ("{source}: {count} not in database {database}: {names}. "
-                      "Its {kind}s are: {known}")
-    ONE_UNKNOWN = "the mapped {kind} is"
-    UNKNOWN_COUNT = "{{n}} mapped {kind}s are"     # {kind} is filled first, then {n}
-    NONE = "none"
-    UNKNOWN_NAME = "{name!r}{hint}"
-    BAD_CONSTANT = "{source}: fields.{name}.value: {why}"
-    # rows
+    """What converting rows can say."""
     EMPTY_BUT_REQUIRED = "column {column!r} is empty but required"
     EMPTY_KEY = ("the key field {field!r} (column {column!r}) is empty, so this row cannot be "
                  "matched or de-duplicated")
@@ -76,22 +55,10 @@ class Msg:
                       "(mapped: {known})")
     KEY_TRIMMED = ("column {column!r}: the spaces around the key {value!r} were removed (Copernica's look-ups "
                    "ignore them); add transform: [trim] to this key field to say so in the mapping")
-    BLANK_NUMBER = ("{source}: fields.{name}.blank_existing: field {field!r} holds numbers, and Copernica stores "
-                    "an empty number as 0 instead of blanking it; remove blank_existing from this field")
     OMITTED = "{inner}; left out (on_invalid: omit)"
     SENT_ANYWAY = "{inner}; sent anyway (on_invalid: send)"
     EMPTY_YES_NO_REQUIRED = ("column {column!r} is empty, but interest {interest!r} needs a yes/no value "
                              "(required: true); remove required to let an empty cell switch nothing")
-    # notes about the whole file
-    BLANK_YES_NO = ("{count:,} empty cells in column {column!r} switched interest {interest!r} neither on nor off "
-                    "(rows {rows}): the default. To change it, add blank_existing: true to the interest (an update "
-                    "then switches it off), \"\" to its falsy values (a new profile gets it off), or required: true "
-                    "(such a row is invalid)")
-    LOST_ZEROS = ("column {column!r}: {count:,} values look like numbers that lost their leading zeros in a "
-                  "spreadsheet program (rows {rows}; e.g. '{value}' where most values are written like '{like}'). "
-                  "Format the column as text before saving the file, or add {{zfill: {width}}} to the transform "
-                  "of field {field!r}")
-    MORE_ROWS = ", ..."
 
 
 def key_text(parts: list[str]) -> str:
@@ -140,59 +107,6 @@ class _YesNoInterest:
     falsy: frozenset[str]
     allowed_text: tuple[str, str]
     required: bool = False
-
-
-class _Tally:
-    """Rows noted for one kind of note: how many, and the first few."""
-    __slots__ = ("count", "rows", "value")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.rows: list[int] = []
-        self.value = ""
-
-    def add(self, row: int, value: str = "") -> None:
-        self.count += 1
-        if len(self.rows) < NOTE_ROWS:
-            self.rows.append(row)
-        self.value = self.value or value
-
-    def rows_text(self) -> str:
-        return ", ".join(str(r) for r in self.rows) + (Msg.MORE_ROWS if self.count > len(self.rows) else "")
-
-
-class _DigitLengths:
-    """The digit-only values of one field by length, split by a leading zero, for ``lost_leading_zeros``."""
-    __slots__ = ("with_zero", "without_zero", "examples")
-
-    def __init__(self) -> None:
-        self.with_zero: Counter[int] = Counter()
-        self.without_zero: dict[int, _Tally] = {}
-        self.examples: dict[int, str] = {}
-
-    def add(self, row: int, value: str) -> None:
-        if value.startswith("0"):
-            self.with_zero[len(value)] += 1
-            self.examples.setdefault(len(value), value)
-        else:
-            self.without_zero.setdefault(len(value), _Tally()).add(row, value)
-
-    def lost(self) -> tuple[int, _Tally] | None:
-        """(the usual width, the rows whose number is shorter by one to three zeros) or None."""
-        if not self.with_zero:
-            return None
-        width, usual = self.with_zero.most_common(1)[0]
-        total = sum(self.with_zero.values()) + sum(t.count for t in self.without_zero.values())
-        if usual < LOST_ZERO_MIN or usual < LOST_ZERO_SHARE * total:
-            return None
-        shorter = [self.without_zero[n] for n in sorted(self.without_zero, reverse=True) if width - 3 <= n < width]
-        if not shorter:
-            return None
-        lost = _Tally()
-        lost.count = sum(t.count for t in shorter)
-        lost.rows = sorted(r for t in shorter for r in t.rows)[:NOTE_ROWS]
-        lost.value = shorter[0].value
-        return width, lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,8 +183,8 @@ class RowConverter:
         self._interest_constants = interest_constants
         self._list_columns = tuple(list_columns)
         # what notes() says about the whole file
-        self._blanks: dict[str, _Tally] = {}
-        self._digits: dict[str, _DigitLengths] = {r.name: _DigitLengths() for r in fields if r.watch_zeros}
+        self._blanks: dict[str, Tally] = {}
+        self._digits: dict[str, DigitLengths] = {r.name: DigitLengths() for r in fields if r.watch_zeros}
         # the fields and interests a profile may hold, real spelling, in mapping order
         self.field_names = [r.name for r in fields] + [n for n in constants if n not in {r.name for r in fields}]
         self.interest_names = list(dict.fromkeys(
@@ -391,7 +305,7 @@ class RowConverter:
                     problems.append(Reason("empty_required", Msg.EMPTY_YES_NO_REQUIRED,
                                            {"column": rule.column, "interest": rule.name, "value": ""}))
                 elif notes and "" not in rule.falsy:  # "" among the falsy values: the mapping says it means off
-                    self._blanks.setdefault(rule.name, _Tally()).add(row)
+                    self._blanks.setdefault(rule.name, Tally()).add(row)
                 continue
             if folded in rule.truthy:
                 interests[rule.name] = 1
@@ -406,21 +320,8 @@ class RowConverter:
     def notes(self) -> list[Reason]:
         """What the rows converted so far show as a whole: empty yes/no cells that switched nothing,
         numbers that lost their leading zeros."""
-        notes = []
-        columns = {r.name: r.column for r in self._yes_no_interests}
-        for interest, tally in self._blanks.items():
-            notes.append(Reason("blank_yes_no", Msg.BLANK_YES_NO, {
-                "count": tally.count, "column": columns[interest], "interest": interest, "rows": tally.rows_text()}))
-        rules = {r.name: r for r in self._fields}
-        for name, digits in self._digits.items():
-            found = digits.lost()
-            if found is None:
-                continue
-            width, tally = found
-            notes.append(Reason("lost_leading_zeros", Msg.LOST_ZEROS, {
-                "column": rules[name].column, "count": tally.count, "rows": tally.rows_text(), "value": tally.value,
-                "like": digits.examples[width], "width": width, "field": name}))
-        return notes
+        return file_notes(self._blanks, self._digits, {r.name: r.column for r in self._yes_no_interests},
+                          {r.name: r.column for r in self._fields})
 
     def _read_lists(self, cells: dict[str, str], interests: dict[str, int], warnings: list[Reason],
                     empty_interests: set[str]) -> None:
@@ -456,9 +357,9 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
     constant does not fit its field, and ``SchemaError`` when mapped fields or
     interests do not exist in the database. Each lists every problem at once.
     """
-    _check_columns(mapping, headers)
-    field_defs = _resolve(mapping, schema, "field", list(mapping.fields))
-    interest_names = _resolve(mapping, schema, "interest", list(mapping.interests))
+    check_columns(mapping, headers)
+    field_defs = resolve(mapping, schema, "field", list(mapping.fields))
+    interest_names = resolve(mapping, schema, "interest", list(mapping.interests))
     real_field = {name: (d.name if d is not None else name) for name, d in field_defs.items()}
     real_interest = {name: (d.name if d is not None else name) for name, d in interest_names.items()}
     key_folded = {k.casefold() for k in mapping.key}
@@ -467,17 +368,16 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
     constants: dict[str, str] = {}
     for name, spec in mapping.fields.items():
         field_def = field_defs[name]
-        if spec.blank_existing and field_def is not None and field_def.type in NUMBER_TYPES:
-            raise SchemaError(Msg.BLANK_NUMBER.format(source=mapping.source, name=name, field=field_def.name))
+        check_blank_existing(mapping, name, spec, field_def)
         if spec.value is not None:
-            constants[real_field[name]] = _checked_constant(mapping, name, spec, field_def)
+            constants[real_field[name]] = checked_constant(mapping, name, spec, field_def)
             continue
         fields.append(_FieldRule(
             name=real_field[name], column=spec.column or "",
             transform=transforms.chain(transforms.build_transform(t, tables=mapping.tables()) for t in spec.transform),
             checks=_field_checks(spec, field_def), required=spec.required,
             is_key=name.casefold() in key_folded, on_invalid=spec.on_invalid,
-            blank_existing=spec.blank_existing, watch_zeros=_may_lose_zeros(spec, field_def)))
+            blank_existing=spec.blank_existing, watch_zeros=may_lose_zeros(spec, field_def)))
 
     yes_no: list[_YesNoInterest] = []
     interest_constants: dict[str, int] = {}
@@ -491,79 +391,9 @@ def compile_mapping(mapping: Mapping, headers: list[str], schema: DatabaseSchema
                 falsy=frozenset(folded(v) for v in ispec.falsy),
                 allowed_text=(_yes_no_text(ispec.truthy), _yes_no_text(ispec.falsy)), required=ispec.required))
 
-    key_fields = [real_field[_mapped_name(mapping, k)] for k in mapping.key]
+    key_fields = [real_field[mapped_name(mapping, k)] for k in mapping.key]
     return RowConverter(mapping, fields, constants, yes_no, interest_constants,
                         _list_columns(mapping, real_interest), key_fields)
-
-
-def _may_lose_zeros(spec: FieldSpec, field_def: FieldDef | None) -> bool:
-    """A field whose digits are text (codes, phone numbers): a spreadsheet may have dropped their leading zeros.
-
-    Not numbers (0 in front means nothing there), dates, or phone rules (which read 201234567 right)."""
-    if spec.phone is not None or spec.date_format or spec.decimal_comma:
-        return False
-    if any(isinstance(t, dict) and "zfill" in t for t in spec.transform):
-        return False
-    return field_def is None or field_def.type in ("text", "big", "phone")
-
-
-def _mapped_name(mapping: Mapping, name: str) -> str:
-    """The mapping's own spelling of a field named case-insensitively (the key may differ in case)."""
-    folded = name.casefold()
-    return next(n for n in mapping.fields if n.casefold() == folded)
-
-
-def _delimiter_in_single_header(headers: list[str], missing: list[str]) -> str | None:
-    """The delimiter a one-column header is made of, when the mapped columns sit inside it."""
-    if len(headers) != 1:
-        return None
-    for delimiter in (";", ",", "\t", "|"):
-        parts = headers[0].split(delimiter)
-        if len(parts) > 1 and any(c in parts for c in missing):
-            return "tab" if delimiter == "\t" else delimiter
-    return None
-
-
-def _check_columns(mapping: Mapping, headers: list[str]) -> None:
-    present = set(headers)
-    missing = [c for c in mapping.source_columns() if c not in present]
-    if not missing:
-        return
-    glued = _delimiter_in_single_header(headers, missing)
-    if glued is not None:  # read with the wrong delimiter: one long column
-        raise MappingError(Msg.WRONG_DELIMITER.format(source=mapping.source, delimiter=glued,
-                                                          header=headers[0][:80]))
-    described = ", ".join(Msg.MISSING_COLUMN.format(column=c, hint=closest_in_list(c, headers)) for c in missing)
-    raise MappingError(Msg.MISSING_COLUMNS.format(
-        source=mapping.source, count=plural(len(missing), Msg.ONE_MISSING_COLUMN, Msg.MISSING_COLUMNS_COUNT),
-        missing=described, headers=", ".join(repr(h) for h in headers) or Msg.NONE))
-
-
-def _resolve(mapping: Mapping, schema: DatabaseSchema | None, kind: str, names: list[str]) -> dict[str, Any]:
-    """Each mapped name -> its definition in the database (None without a schema); all unknown ones at once."""
-    if schema is None:
-        return {name: None for name in names}
-    lookup = schema.field if kind == "field" else schema.interest
-    found = {name: lookup(name) for name in names}
-    unknown = [name for name, definition in found.items() if definition is None]
-    if unknown:
-        known = [d.name for d in (schema.fields if kind == "field" else schema.interests)]
-        described = ", ".join(Msg.UNKNOWN_NAME.format(name=n, hint=closest_in_list(n, known)) for n in unknown)
-        count = plural(len(unknown), Msg.ONE_UNKNOWN.format(kind=kind), Msg.UNKNOWN_COUNT.format(kind=kind))
-        raise SchemaError(Msg.UNKNOWN_FIELDS.format(
-            source=mapping.source, count=count, database=schema.id, names=described,
-            kind=kind, known=", ".join(known) or Msg.NONE))
-    return found
-
-
-def _checked_constant(mapping: Mapping, name: str, spec: FieldSpec, field_def: FieldDef | None) -> str:
-    value = spec.value or ""
-    if field_def is None:
-        return value
-    try:
-        return checks.check_value(field_def, value, decimal_comma=spec.decimal_comma, fix_case=spec.fix_case)
-    except checks.ValueProblem as exc:
-        raise MappingError(Msg.BAD_CONSTANT.format(source=mapping.source, name=name, why=exc)) from None
 
 
 def _list_columns(mapping: Mapping, real_interest: dict[str, str]) -> list[_ListColumn]:
