@@ -217,10 +217,10 @@ def _ask(confirmation: "Confirmation") -> bool:
 
 
 def _ask_overwrite(question) -> bool:
-    from importer.batch import Msg as BatchMsg
+    from importer.confirm import Msg as ConfirmMsg
 
     print(question.text, file=sys.stderr)
-    return _prompt(BatchMsg.OVERWRITE_QUESTION).strip().lower() in ("y", "yes")
+    return _prompt(ConfirmMsg.OVERWRITE_QUESTION).strip().lower() in ("y", "yes")
 
 
 _prompting = threading.Event()
