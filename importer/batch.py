@@ -34,7 +34,8 @@ from importer.confirm import Confirmation, OverwriteQuestion, confirm_send, guar
 from importer.connection import DEFAULT_MAX_OUTAGE, DEFAULT_WORKERS, Connection
 from importer.errors import ApiError, CopernicaImportError, DatabaseNotFound, UsageError
 from importer.models import Outcome, Status, StopReason
-from importer.runner import ImportOptions, results_name, run_import
+from importer.prepare import ImportOptions, results_name
+from importer.runner import run_import
 from importer.summary import RunSummary
 from importer.watchdog import AnyOf, Watchdog
 
@@ -381,7 +382,7 @@ def check_input(options: ImportOptions, api: Connection | None = None, *, report
     """``check_file`` with '-' for standard input (``options.file``) and for the report: a
     report to '-' is written to a temporary file, there as ``summary.results_path`` until
     the ``with`` block ends (the caller copies it to stdout)."""
-    from importer.runner import check_file
+    from importer.prepare import check_file
 
     with ExitStack() as stack:
         file, digest = Path(options.file), None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from importer.errors import CopernicaImportError, NoInputFiles, UsageError
 from importer.models import Status
-from importer.runner import load_run_mapping
+from importer.prepare import load_run_mapping
 
 if TYPE_CHECKING:
     from importer.batch import BatchOptions, BatchReporter, BatchResult, FileResult
@@ -91,8 +91,8 @@ def _refuse_overlaps(options: BatchOptions, files: list[Path]) -> None:
 
 
 def _cut_off(options: BatchOptions, file: Path) -> str | None:
+    from importer.prepare import open_input
     from importer.reader import TEXT_SUFFIXES, last_row_cut_off
-    from importer.runner import open_input
 
     if not file.name.lower().endswith(TEXT_SUFFIXES):
         return None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from importer.connection import Connection
 from importer.errors import UsageError
-from importer.runner import ImportOptions, load_run_mapping, resolve_schema
+from importer.prepare import ImportOptions, load_run_mapping, resolve_schema
 
 if TYPE_CHECKING:
     from importer.batch import BatchOptions
@@ -63,7 +63,7 @@ def confirm_send(options: BatchOptions, files: list[Path], client, connection: C
              confirm: Callable[[Confirmation], bool] | None) -> None:
     """Before the first row is sent to a real Copernica: which database, where,
     how many rows. Uses --schema when given, so no request is needed to ask."""
-    from importer.runner import open_input
+    from importer.prepare import open_input
 
     if confirm is None:
         raise UsageError(Msg.NEEDS_YES.format(host=connection.host))
