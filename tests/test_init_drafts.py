@@ -31,7 +31,7 @@ import phonenumbers
 import pytest
 import yaml
 
-from importer import draft
+from importer import draft, proposals
 from importer.dates import DateParser, ValueProblem, date_format_candidates, propose_date_formats
 from importer.draft import draft_mapping
 from importer.errors import MappingError
@@ -204,7 +204,7 @@ def test_month_first_dates_are_proposed_as_such(tmp_path, schema_file):
     cli("init", str(source), "--schema", str(schema_file), "--output", str(tmp_path / "m.yaml"), cwd=tmp_path)
     text = (tmp_path / "m.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(text)["fields"]["birthdate"]["date_format"] == ["%m/%d/%Y", "%Y-%m-%d"]
-    assert re.search(draft.Msg.DATE_SETTLED.format(order=draft.Msg.MONTH, value="[0-9/]+"), text)
+    assert re.search(proposals.Msg.DATE_SETTLED.format(order=proposals.Msg.MONTH, value="[0-9/]+"), text)
     assert yaml.safe_load(text)["interests"]["nieuwsbrief"]["column"] == "newsletter"
 
 
@@ -309,7 +309,7 @@ def test_zoned_timestamps_get_a_timezone_and_a_comment():
     created = yaml.safe_load(text)["fields"]["created"]
     assert created["date_format"] == ["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S"]
     assert created["timezone"] == "UTC"
-    assert draft.Msg.DATE_ZONED.format(zone="UTC") in text
+    assert proposals.Msg.DATE_ZONED.format(zone="UTC") in text
 
 
 def test_times_in_a_date_field_and_uncovered_dates_are_said():
@@ -318,14 +318,14 @@ def test_times_in_a_date_field_and_uncovered_dates_are_said():
     cells = ["25-12-1980 14:30", "26-12-1980 00:00", "the 3rd"]
     rows = [Row(2 + i, {"Email": f"a{i}@example.com", "Birthdate": c}) for i, c in enumerate(cells)]
     text = draft_mapping(headers, rows, schema, database_id=None)
-    assert draft.Msg.DATE_TIMES_IN_DATE_FIELD.format(field="birthdate") in text
-    assert draft.Msg.DATE_UNCOVERED.format(count=1, examples="'the 3rd'") in text
+    assert proposals.Msg.DATE_TIMES_IN_DATE_FIELD.format(field="birthdate") in text
+    assert proposals.Msg.DATE_UNCOVERED.format(count=1, examples="'the 3rd'") in text
 
 
 def test_a_column_of_no_dates_at_all_is_said():
     schema = load_schema_file_text(SCHEMA)
     rows = [Row(2, {"Email": "a@example.com", "Birthdate": "unknown"})]
-    assert draft.Msg.DATE_UNREADABLE.format(count=1) in draft_mapping(["Email", "Birthdate"], rows, schema,
+    assert proposals.Msg.DATE_UNREADABLE.format(count=1) in draft_mapping(["Email", "Birthdate"], rows, schema,
                                                                       database_id=None)
 
 
@@ -346,7 +346,7 @@ def test_a_yes_no_column_with_odd_values_is_proposed_and_the_odd_values_reported
     rows = [Row(2 + i, {"E-mail": f"p{i}@example.com", "Nieuwsbrief": c}) for i, c in enumerate(cells)]
     text = draft_mapping(headers, rows, schema, database_id=None)
     assert yaml.safe_load(text)["interests"]["nieuwsbrief"]["column"] == "Nieuwsbrief"
-    assert draft.Msg.YES_NO_ODD.format(values="'misschien' (1 row)") in text
+    assert proposals.Msg.YES_NO_ODD.format(values="'misschien' (1 row)") in text
     path = tmp_path / "m.yaml"
     path.write_text(text, encoding="utf-8")
     convert = compile_mapping(load_mapping(path), headers, schema)
@@ -356,8 +356,8 @@ def test_a_yes_no_column_with_odd_values_is_proposed_and_the_odd_values_reported
 
 
 def test_a_column_of_numbers_is_no_yes_no_column():
-    assert draft.odd_yes_no_values(["0", "1", "2", "1", "0", "3"]) is None
-    assert draft.odd_yes_no_values(["0", "1", "0", "1"]) == {}
+    assert proposals.odd_yes_no_values(["0", "1", "2", "1", "0", "3"]) is None
+    assert proposals.odd_yes_no_values(["0", "1", "0", "1"]) == {}
 
 
 @pytest.mark.parametrize("header, interest", [
@@ -412,14 +412,14 @@ def test_lost_leading_zeros_get_zfill_and_country_names_get_codes():
     text = draft_mapping(["Email", "Customer no", "Country"], rows, schema, database_id=None)
     fields = yaml.safe_load(text)["fields"]
     assert fields["customer_number"]["transform"] == ["trim", {"zfill": 6}]
-    assert draft.Msg.LOST_ZEROS.format(count=2, values=draft.Msg.VALUES_LOOK, examples="'9876', '123'",
+    assert proposals.Msg.LOST_ZEROS.format(count=2, values=proposals.Msg.VALUES_LOOK, examples="'9876', '123'",
                                        like="000123") in text
     assert fields["country"]["transform"] == ["trim", {"replace": {"Nederland": "NL"}}]
     one = [Row(2 + i, {"Email": f"a{i}@example.com", "Customer no": n}) for i, n in
            enumerate(["000123", "004567", "012345", "000042", "099999", "123"])]
-    assert draft.Msg.LOST_ZEROS.format(count=1, values=draft.Msg.VALUE_LOOKS, examples="'123'", like="000123") \
+    assert proposals.Msg.LOST_ZEROS.format(count=1, values=proposals.Msg.VALUE_LOOKS, examples="'123'", like="000123") \
         in draft_mapping(["Email", "Customer no"], one, schema, database_id=None)
-    assert draft.Msg.COUNTRY_NAMES in text
+    assert proposals.Msg.COUNTRY_NAMES in text
 
 
 def test_phone_columns_get_a_phone_rule_with_the_region_of_their_numbers():
@@ -430,7 +430,7 @@ def test_phone_columns_get_a_phone_rule_with_the_region_of_their_numbers():
     text = draft_mapping(["Email", "Telefoon"], rows, schema, database_id=None)
     assert yaml.safe_load(text)["fields"]["phone"]["phone"] == {"region": "NL", "format": "e164"}
     assert "numbers without a country code are read as NL numbers" in text
-    assert draft.Msg.PHONE_INVALID.format(count=1, examples="'12345'") in text
+    assert proposals.Msg.PHONE_INVALID.format(count=1, examples="'12345'") in text
     international = [Row(2 + i, {"Email": f"a{i}@example.com", "Telefoon": valid_number(rng, international_phone)})
                      for i in range(10)]
     text = draft_mapping(["Email", "Telefoon"], international, schema, database_id=None)
@@ -447,9 +447,10 @@ def test_numbers_that_are_no_numbers_of_the_files_country_get_no_phone_rule():
 
 
 def test_every_draft_comment_is_a_named_template():
-    source = Path(draft.__file__).read_text(encoding="utf-8")
-    body = source[source.index("def sample_values"):]
-    # comments are written through Msg: no sentence literal is appended to a comment list
-    assert not re.search(r'comments\.append\(\s*["\']', body)
+    for module in (draft, proposals):
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        body = source[source.index("class Msg"):]
+        # comments are written through Msg: no sentence literal is appended to a comment list
+        assert not re.search(r'comments\.append\(\s*["\']', body)
     with pytest.raises(ValueProblem):
         DateParser(["%d-%m-%Y"], False)("hello")
