@@ -10,14 +10,15 @@ Everything the importer knows about dates is here:
   reading is valid: in one column 25-12-1980 would then be read day-first and
   12-25-1980 month-first, and 03-09-1980 would be the only row rejected; a
   column has one format, and the mapping is where it is written down.
-- ``DateParser``: a cell read with the mapping's ``date_format`` (one or
-  more), written as Copernica wants it.
-- ``date_format_candidates`` / ``propose_date_formats``: the formats a value
-  (a column's sample) fits; ``copernica-import init`` proposes the formats
-  that together cover a column, day-first or month-first as the cells that
-  settle it say (a first number over 12 is a day), and lists the cells no
-  format covers. Unpadded days and months (1-3-1975) are read by the same
-  formats as padded ones.
+- ``DateParser`` (``importer.date_parser``): a cell read with the mapping's
+  ``date_format`` (one or more), written as Copernica wants it.
+- ``date_format_candidates``: the formats a value fits (which a sentence
+  about a date not written as YYYY-MM-DD names);
+  ``importer.date_proposals.propose_date_formats``: the formats that
+  together cover a column's sample, as ``copernica-import init`` proposes
+  them, day-first or month-first as the cells that settle it say (a first
+  number over 12 is a day), with the cells no format covers. Unpadded days
+  and months (1-3-1975) are read by the same formats as padded ones.
 - Time zones: an ISO timestamp with ``Z`` or an offset (2019-11-26T04:42:59Z,
   ...+02:00) is read with a ``%z`` format. Copernica stores dates and times
   without a zone, so for a datetime field the moment is converted to the
@@ -41,9 +42,6 @@ raise the same problem as any other value; import them from
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,8 +55,8 @@ VALUE_SHOWN = 60             # characters of a value quoted in a message, at mos
 
 
 class Msg:
-    """Every sentence about a date ('{value}' is the cell as ``shown`` writes it)."""
-    # a date field without date_format (check_date, check_datetime)
+    """Every sentence about a date ('{value}' is the cell as ``shown`` writes it; a mapping's date_format:
+    ``importer.date_parser``)."""
     NOT_A_DATE = "'{value}' is not a date (field '{field}' holds dates written as YYYY-MM-DD, such as 1980-12-25)"
     NOT_A_DATETIME = ("'{value}' is not a date and time (field '{field}' holds values written as "
                       "YYYY-MM-DD HH:MM:SS, such as 1980-12-25 14:30:00)")
@@ -71,24 +69,12 @@ class Msg:
                     "for example, {example})")
     TIME_IN_DATE_FIELD = ("'{value}' has a time of day, but field '{field}' holds dates only and Copernica would "
                           "drop the time; map it to a datetime field or remove the time from the file")
-    # a mapping's date_format (DateParser; the mapping adds the column)
-    NOT_IN_FORMS = "'{value}' is not a date in the form {forms}"
-    NOT_REAL = "'{value}' is not a real date ({why}); expected the form {forms}"
-    FITS_TWO_FORMATS = ("'{value}' fits more than one date format of this field ({readings}); "
-                        "keep only one of them in the mapping")
-    READING = "{moment} as {form}"
-    HAS_TIME = ("'{value}' has a time of day ({time}), but this field holds dates only and Copernica would "
-                "drop the time; map it to a datetime field or leave the time out of date_format")
-    # why a date is not real (why_not_real)
     NO_MONTH = "there is no month {month}"
     NO_DAY = "{month_name} {year} has no day {day}"
     NOT_A_TIME = "the time is not a real time of day"
-    # a date in words
     SPOKEN = "{day} {month_name} {year}"
-    # what is wrong with a date_format itself (the mapping says which one)
     FORMAT_INCOMPLETE = "it must contain a day, a month and a year"
     FORMAT_REPEATS = "it names the same part of the date more than once"
-    # a mapping's timezone
     UNKNOWN_TIMEZONE = "unknown time zone {name!r}; use a name such as UTC, Europe/Amsterdam or America/New_York"
 
 
@@ -156,7 +142,7 @@ _HUMAN_DIRECTIVES = {
     "p": "AM/PM", "b": "Mon", "B": "Month", "a": "Day", "A": "Weekday", "j": "DDD", "f": "ffffff",
     "%": "%", "z": "Z or +HH:MM",
 }
-_DIRECTIVE = re.compile(r"%(.)")
+DIRECTIVE = re.compile(r"%(.)")
 TIME_DIRECTIVES = frozenset("HIMSpfz")
 _YEAR_DIRECTIVES = frozenset("YyG")   # what strptime counts as a year
 _NO_YEAR = 1900                      # the year strptime gives a format without one
@@ -165,11 +151,11 @@ _YEAR_GLUE = "/"
 
 def human_date_format(fmt: str) -> str:
     """'%d-%m-%Y' -> 'DD-MM-YYYY', for messages."""
-    return _DIRECTIVE.sub(lambda m: _HUMAN_DIRECTIVES.get(m.group(1), m.group(0)), fmt)
+    return DIRECTIVE.sub(lambda m: _HUMAN_DIRECTIVES.get(m.group(1), m.group(0)), fmt)
 
 
 def has_time(fmt: str) -> bool:
-    return bool(set(_DIRECTIVE.findall(fmt)) & TIME_DIRECTIVES)
+    return bool(set(DIRECTIVE.findall(fmt)) & TIME_DIRECTIVES)
 
 
 def strptime(text: str, fmt: str) -> datetime:
@@ -181,7 +167,7 @@ def strptime(text: str, fmt: str) -> datetime:
     format: the same texts are read, as the same moments, and a ``ValueError``
     names the text and the format that were given.
     """
-    directives = set(_DIRECTIVE.findall(fmt))
+    directives = set(DIRECTIVE.findall(fmt))
     if "d" not in directives or directives & _YEAR_DIRECTIVES:
         return datetime.strptime(text, fmt)
     try:
@@ -208,6 +194,16 @@ def date_format_problem(fmt: str) -> str | None:
     return None
 
 
+def zone(name: str):
+    """The time zone called ``name`` (UTC without the system's zone data); ``ValueError`` says why not."""
+    if name.strip().upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(Msg.UNKNOWN_TIMEZONE.format(name=name)) from None
+
+
 # ---------------------------------------------------------------- candidates
 
 _ISO_DATE_RE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
@@ -226,7 +222,7 @@ def date_format_candidates(value: str) -> list[str]:
 
     "25-12-1980" -> ["%d-%m-%Y"]; "03-09-1980" -> ["%d-%m-%Y", "%m-%d-%Y"];
     "1980-12-25" -> ["%Y-%m-%d"]; "hello" -> []. Used by the sentences below
-    and by ``guess_date_format``.
+    and by ``importer.date_proposals``.
     """
     text = value.strip()
     iso = _ISO_DATETIME_RE.fullmatch(text)
@@ -270,102 +266,6 @@ def _time_format(separator: str, hour: str | None, seconds: str | None) -> str:
     if hour is None:
         return ""
     return f"{separator}%H:%M" + (":%S" if seconds else "")
-
-
-def guess_date_format(values: list[str]) -> tuple[str | None, list[str], int]:
-    """(the one format every readable value fits, or None; the formats tied; count of unreadable values).
-
-    ISO values need no format: (None, [], n). Values that are no date at all
-    (a typo such as 30-02-1985) do not spoil the guess for the others.
-    """
-    readable = [c for c in (date_format_candidates(v) for v in values) if c]
-    unreadable = len(values) - len(readable)
-    if not readable or all(c[0].startswith(ISO_DATE) for c in readable):
-        return None, [], unreadable
-    counts = Counter(fmt for candidates in readable for fmt in candidates)
-    fitting_all = [fmt for fmt, n in counts.items() if n == len(readable)]
-    if len(fitting_all) == 1:
-        return fitting_all[0], fitting_all, unreadable
-    if len(fitting_all) > 1:
-        return None, sorted(fitting_all), unreadable
-    return None, [], len(values)
-
-
-@dataclass
-class DateProposal:
-    """What ``propose_date_formats`` found in a column's sample.
-
-    ``formats``: the formats that together read the readable values, the most
-    used first; ``uncovered``: values that no proposed format reads (not dates,
-    dates that are not real, or the minority of a column that writes day-first
-    and month-first both); ``undecided``: the day-first and the month-first
-    format when no value settles which one the column uses (then neither is in
-    ``formats``); ``settled_by``: a value that settled it ('25-12-1980').
-    """
-    formats: list[str] = field(default_factory=list)
-    uncovered: list[str] = field(default_factory=list)
-    undecided: list[str] = field(default_factory=list)
-    settled_by: str = ""
-    order: str | None = None       # "day" or "month" first, as settled_by shows; None when nothing settled it
-    counts: dict[str, int] = field(default_factory=dict)   # format -> values it reads
-
-    @property
-    def zoned(self) -> bool:
-        """True when a proposed format reads a time zone (%z)."""
-        return any("%z" in f for f in self.formats)
-
-
-def _order(fmt: str) -> str | None:
-    """'day' for a day-first format (%d before %m), 'month' for month-first, None for year-first."""
-    day, month, year = fmt.find("%d"), fmt.find("%m"), fmt.find("%Y")
-    if year < day and year < month:
-        return None
-    return "day" if day < month else "month"
-
-
-def propose_date_formats(values: list[str]) -> DateProposal:
-    """The ``date_format`` list that reads a column, from a sample of its values.
-
-    ["25-12-1980", "1-3-1975", "1980-12-25"] -> formats ["%d-%m-%Y", "%Y-%m-%d"]:
-    every value keeps its own shape, and whether two short numbers are day
-    and month or month and day is decided by the values that can only be read
-    one way (25-12-1980 is day-first). When no value settles it, both are in
-    ``undecided`` and the values that need it are left out of ``formats``.
-    """
-    proposal = DateProposal()
-    readable: list[tuple[str, list[str]]] = []
-    for value in values:
-        candidates = date_format_candidates(value)
-        if candidates:
-            readable.append((value, candidates))
-        else:
-            proposal.uncovered.append(value)
-    settled = {"day": [], "month": []}
-    for value, candidates in readable:
-        orders = {_order(c) for c in candidates}
-        if len(candidates) == 1 and None not in orders:
-            settled[_order(candidates[0]) or "day"].append(value)
-    if settled["day"] and settled["month"]:
-        order = "day" if len(settled["day"]) >= len(settled["month"]) else "month"
-    elif settled["day"] or settled["month"]:
-        order = "day" if settled["day"] else "month"
-    else:
-        order = None
-    if order is not None:
-        proposal.settled_by, proposal.order = settled[order][0], order
-    counts: Counter[str] = Counter()
-    for value, candidates in readable:
-        fitting = [c for c in candidates if _order(c) in (None, order)]
-        if order is None and len(candidates) > 1:
-            proposal.undecided = sorted(set(proposal.undecided) | set(candidates))
-            continue
-        if not fitting:
-            proposal.uncovered.append(value)   # month-first in a day-first column, or the other way round
-            continue
-        counts[fitting[0]] += 1
-    proposal.formats = [fmt for fmt, _ in counts.most_common()]
-    proposal.counts = dict(counts)
-    return proposal
 
 
 # ---------------------------------------------------------------- without date_format
@@ -445,228 +345,3 @@ def _date_problem(field: str, value: str, *, datetime_field: bool) -> ValueProbl
                              why=why_not_real(year, second, first))
     template = Msg.NOT_A_DATETIME if datetime_field else Msg.NOT_A_DATE
     return value_problem("invalid_date", template, value, field=field)
-
-
-# ---------------------------------------------------------------- with date_format
-
-# directives read with a regular expression instead of strptime, which is several times slower
-_FAST_DIRECTIVES = {"d": r"(?P<day>[0-9]{1,2})", "m": r"(?P<month>[0-9]{1,2})", "Y": r"(?P<year>[0-9]{4})",
-                    "H": r"(?P<hour>[0-9]{1,2})", "M": r"(?P<minute>[0-9]{1,2})",
-                    "S": r"(?P<second>[0-9]{1,2})"}
-
-
-def _fast_source(fmt: str, prefix: str = "") -> str | None:
-    """A regular expression equivalent to ``fmt`` for plain numeric formats (its groups
-    named ``prefix`` + year, month, ...), else None."""
-    directives = _DIRECTIVE.findall(fmt)
-    if (not {"d", "m", "Y"} <= set(directives) or any(d not in _FAST_DIRECTIVES for d in directives)
-            or len(set(directives)) != len(directives)):
-        return None
-    pieces = _DIRECTIVE.split(fmt)  # literal, directive, literal, ...
-    return "".join(_FAST_DIRECTIVES[p].replace("(?P<", "(?P<" + prefix) if i % 2 else re.escape(p)
-                   for i, p in enumerate(pieces))
-
-
-def _fast_pattern(fmt: str) -> re.Pattern[str] | None:
-    """A regular expression equivalent to ``fmt`` for plain numeric formats, else None."""
-    source = _fast_source(fmt)
-    return re.compile(source) if source is not None else None
-
-
-def zone(name: str):
-    """The time zone called ``name`` (UTC without the system's zone data); ``ValueError`` says why not."""
-    if name.strip().upper() in ("UTC", "Z"):
-        return UTC
-    try:
-        return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(Msg.UNKNOWN_TIMEZONE.format(name=name)) from None
-
-
-class NotARealDate(ValueError):
-    """The text has the format's shape but names no real day (31-02-1980); str() says why."""
-
-
-_PARTS = ("year", "month", "day", "hour", "minute", "second")
-_DIGIT_RUNS = re.compile(r"[0-9]+")
-SHAPES_KEPT = 256            # distinct text shapes a DateParser remembers its candidate formats for
-
-
-def text_shape(text: str) -> str:
-    """``text`` with every run of digits as one '#': '25-12-1980' -> '#-#-#'.
-
-    A numeric format can only read a text of its own shape (its directives
-    are runs of digits, its other characters literal), so a parser tries
-    only the formats of the text's shape."""
-    return _DIGIT_RUNS.sub("#", text)
-
-
-def _run_lengths(fmt: str) -> tuple[tuple[int, int], ...]:
-    """The shortest and longest length of each run of digits a numeric format reads."""
-    runs: list[tuple[int, int]] = []
-    open_run = False
-    for n, piece in enumerate(_DIRECTIVE.split(fmt)):
-        for lo, hi in ([(4, 4) if piece == "Y" else (1, 2)] if n % 2 else
-                       [(1, 1) if ch.isdigit() else (0, 0) for ch in piece]):
-            if hi == 0:
-                open_run = False
-            elif open_run:
-                runs[-1] = (runs[-1][0] + lo, runs[-1][1] + hi)
-            else:
-                runs.append((lo, hi))
-                open_run = True
-    return tuple(runs)
-
-
-class _DateFormat:
-    __slots__ = ("fmt", "fast", "positions", "shape", "runs")
-
-    def __init__(self, fmt: str) -> None:
-        self.fmt = fmt
-        self.fast = _fast_pattern(fmt)
-        # where each part is among the pattern's groups (-1: not in this format)
-        self.positions = tuple(self.fast.groupindex.get(part, 0) - 1 for part in _PARTS) if self.fast else ()
-        self.shape = text_shape(_DIRECTIVE.sub("0", fmt)) if self.fast else None
-        self.runs = _run_lengths(fmt) if self.fast else ()
-
-    def may_read_alike(self, other: "_DateFormat") -> bool:
-        """False when no text fits both numeric formats (another shape, or digit runs
-        of lengths that cannot be the same)."""
-        return self.shape == other.shape and all(
-            max(a[0], b[0]) <= min(a[1], b[1]) for a, b in zip(self.runs, other.runs))
-
-    def parse(self, text: str) -> datetime | None:
-        """The moment ``text`` holds in this format; None when it has another shape."""
-        if self.fast is None:
-            try:
-                return strptime(text, self.fmt)
-            except ValueError:
-                return None
-        match = self.fast.fullmatch(text)
-        if match is None:
-            return None
-        groups = match.groups()
-        year, month, day, hour, minute, second = (int(groups[i]) if i >= 0 else 0 for i in self.positions)
-        try:
-            return datetime(year, month, day, hour, minute, second)
-        except ValueError:
-            raise NotARealDate(why_not_real(year, month, day)) from None
-
-
-def _iso(moment: datetime, with_time: bool) -> str:
-    # f-string formatting: strftime costs several microseconds per call
-    text = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-    return f"{text} {moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}" if with_time else text
-
-
-class DateParser:
-    """Reads a cell with one or more ``strptime`` formats and writes it as Copernica wants.
-
-    The output is ``YYYY-MM-DD`` (``with_time``: ``YYYY-MM-DD HH:MM:SS``).
-    Formats are tried together, not in turn: a value that two of them read
-    as different dates (03-04-1980 with both %d-%m-%Y and %m-%d-%Y) is a
-    problem, never a guess. Problems raise ``ValueProblem``.
-    """
-
-    # Always read as well: Copernica's own form, which is also how date cells of a
-    # workbook come out of the reader. A four-digit year first cannot be confused
-    # with any day-first or month-first format.
-    ISO_FORMATS = (ISO_DATE, "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
-
-    def __init__(self, formats: Iterable[str], with_time: bool, timezone: str | None = None) -> None:
-        given = list(dict.fromkeys(formats))
-        self.forms = " or ".join(human_date_format(f) for f in given)
-        self.formats = tuple(_DateFormat(f) for f in given + [f for f in self.ISO_FORMATS if f not in given])
-        self.with_time = with_time
-        self.zone = zone(timezone or DEFAULT_TIMEZONE)
-        self._by_shape: dict[str, tuple[_DateFormat, ...]] = {}
-        self._quick, self._quick_parts = self._quick_pattern()
-
-    def _quick_pattern(self) -> tuple[re.Pattern[str] | None, dict[str, tuple[int, ...]]]:
-        """One regular expression for the numeric formats that no other format could read
-        alike, when every format is numeric: a text it reads is read by that format only,
-        so the date is written from the digits at once. Anything else takes the full way."""
-        if any(f.fast is None for f in self.formats):
-            return None, {}
-        sources = {f"F{n}": _fast_source(f.fmt, f"F{n}_") for n, f in enumerate(self.formats)
-                   if not any(g is not f and f.may_read_alike(g) for g in self.formats)}
-        if not sources:
-            return None, {}
-        pattern = re.compile("|".join(f"(?P<{name}>{source})" for name, source in sources.items()))
-        # each part's position in match.groups() (-1: not in that format)
-        parts = {name: tuple(pattern.groupindex.get(f"{name}_{part}", 0) - 1 for part in _PARTS)
-                 for name in sources}
-        return pattern, parts
-
-    def _quick_read(self, match: re.Match[str]) -> str | None:
-        """The date as Copernica wants it, from the digits the quick pattern matched;
-        None when the full way must say what is wrong (no such day, a time in a date field)."""
-        groups = match.groups()
-        y, m, d, h, mi, s = self._quick_parts[match.lastgroup or ""]
-        year, month, day = groups[y], groups[m], groups[d]
-        if h < 0 and mi < 0 and s < 0:   # a format without a time of day
-            try:
-                date(int(year), int(month), int(day))
-            except ValueError:
-                return None
-            date_text = f"{year}-{month.zfill(2)}-{day.zfill(2)}"
-            return date_text + " 00:00:00" if self.with_time else date_text
-        hour, minute, second = (groups[h] if h >= 0 else "0"), (groups[mi] if mi >= 0 else "0"), \
-            (groups[s] if s >= 0 else "0")
-        try:
-            datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-        except ValueError:
-            return None
-        if self.with_time:
-            return f"{year}-{month.zfill(2)}-{day.zfill(2)} {hour.zfill(2)}:{minute.zfill(2)}:{second.zfill(2)}"
-        if int(hour) or int(minute) or int(second):
-            return None
-        return f"{year}-{month.zfill(2)}-{day.zfill(2)}"
-
-    def _candidates(self, text: str) -> tuple[_DateFormat, ...]:
-        """The formats that can read ``text``, in the mapping's order: those of its
-        shape and those read by strptime (the same readings as trying them all)."""
-        shape = text_shape(text)
-        found = self._by_shape.get(shape)
-        if found is None:
-            found = tuple(f for f in self.formats if f.fast is None or f.shape == shape)
-            if len(self._by_shape) < SHAPES_KEPT:
-                self._by_shape[shape] = found
-        return found
-
-    def __call__(self, value: str) -> str:
-        text = value.strip()
-        if self._quick is not None:
-            match = self._quick.fullmatch(text)
-            if match is not None:
-                done = self._quick_read(match)
-                if done is not None:
-                    return done
-        readings: dict[datetime, str] = {}
-        not_real = ""
-        for date_format in self._candidates(text):
-            try:
-                moment = date_format.parse(text)
-            except NotARealDate as exc:
-                not_real = not_real or str(exc)
-                continue
-            if moment is not None:
-                readings.setdefault(moment, date_format.fmt)
-        if len(readings) == 1:
-            moment = next(iter(readings))
-            if moment.tzinfo is not None:
-                # a datetime field gets the moment in the mapping's zone; a date keeps the date as written
-                moment = (moment.astimezone(self.zone) if self.with_time else moment).replace(tzinfo=None)
-            if not self.with_time and moment.time() != datetime.min.time():
-                raise value_problem("date_has_time", Msg.HAS_TIME, value, time=moment.strftime("%H:%M:%S"))
-            return _iso(moment, self.with_time)
-        raise self._problem(value, readings, not_real)
-
-    def _problem(self, value: str, readings: dict[datetime, str], not_real: str) -> ValueProblem:
-        if readings:
-            described = " or ".join(Msg.READING.format(moment=_iso(m, self.with_time), form=human_date_format(f))
-                                    for m, f in readings.items())
-            return value_problem("ambiguous_date", Msg.FITS_TWO_FORMATS, value, readings=described)
-        if not_real:
-            return value_problem("invalid_date", Msg.NOT_REAL, value, why=not_real, forms=self.forms)
-        return value_problem("invalid_date", Msg.NOT_IN_FORMS, value, forms=self.forms)

@@ -2,7 +2,7 @@
 
 ``field_entry`` chooses a field's settings by its type and the values: the
 ``date_format`` list that covers a date column
-(``importer.dates.propose_date_formats``; cells that no format reads are
+(``importer.date_proposals.propose_date_formats``; cells that no format reads are
 listed), a ``timezone`` for timestamps with a zone, a ``phone`` rule with the
 region most numbers are valid in (``importer.phones``), ``{zfill: N}`` for
 codes that lost their leading zeros in a spreadsheet, ``{replace:
@@ -19,13 +19,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from importer import phones
-from importer.dates import (
-    DEFAULT_TIMEZONE,
-    ValueProblem,
-    date_format_candidates,
-    human_date_format,
-    propose_date_formats,
-)
+from importer.date_proposals import propose_date_formats
+from importer.dates import DEFAULT_TIMEZONE, ValueProblem, date_format_candidates, human_date_format
 from importer.mapping.names import concept
 from importer.schema import FieldDef
 

@@ -12,11 +12,11 @@ import pytest
 
 from importer.checks import ValueProblem
 from importer.client import CopernicaClient
+from importer.date_parser import DateParser
+from importer.date_proposals import guess_date_format
 from importer.dates import (
-    DateParser,
     date_format_candidates,
     date_format_problem,
-    guess_date_format,
     human_date_format,
     strptime,
     why_not_real,

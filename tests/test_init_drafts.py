@@ -32,7 +32,9 @@ import pytest
 import yaml
 
 from importer import draft, proposals
-from importer.dates import DateParser, ValueProblem, date_format_candidates, propose_date_formats
+from importer.date_parser import DateParser
+from importer.date_proposals import propose_date_formats
+from importer.dates import ValueProblem, date_format_candidates
 from importer.draft import draft_mapping
 from importer.errors import MappingError
 from importer.mapping import compile_mapping, load_mapping

@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from importer import checks, dates, phones, transforms
 from importer.mapping.fields import FieldSpec, folded, interest_constant
@@ -36,6 +37,9 @@ from importer.mapping.notes import DigitLengths, Tally, file_notes, may_lose_zer
 from importer.mapping.spec import Mapping
 from importer.models import Profile, Reason, Row, RowError
 from importer.schema import DatabaseSchema, FieldDef
+
+if TYPE_CHECKING:
+    from importer.date_parser import DateParser
 
 KEY_SEPARATOR = " | "
 DATE_TYPES = frozenset({"date", "empty_date"})
@@ -139,13 +143,15 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     return tuple(steps)
 
 
-def _date_parser(formats: list[str], field_def: FieldDef | None, timezone: str | None) -> dates.DateParser:
+def _date_parser(formats: list[str], field_def: FieldDef | None, timezone: str | None) -> DateParser:
     """Dates go out as YYYY-MM-DD, with the time for datetime fields (or, without a schema, time formats)."""
+    from importer.date_parser import DateParser  # only a mapping with date_format needs it
+
     if field_def is not None and field_def.type in DATETIME_TYPES | DATE_TYPES:
         with_time = field_def.type in DATETIME_TYPES
     else:
         with_time = any(dates.has_time(f) for f in formats)
-    return dates.DateParser(formats, with_time, timezone)
+    return DateParser(formats, with_time, timezone)
 
 
 def _needs_type_check(spec: FieldSpec, field_def: FieldDef) -> bool:
