@@ -328,14 +328,13 @@ def _batch_options_for_check(args: argparse.Namespace, file: Path):
 
 def cmd_config(args: argparse.Namespace) -> int:
     """The settings a run (or each job) would use, and where each came from."""
-    from importer.settings import config_dict, config_text, find_jobs_file, load_jobs_file, resolve
+    from importer.jobs_file import find_jobs_file, load_jobs_file, no_jobs_file
+    from importer.settings import config_dict, config_text, resolve
 
     path = find_jobs_file(args.config, os.environ)
     jobs_file = load_jobs_file(path) if path is not None else None
     if args.job and jobs_file is None:
-        from importer.settings import CONFIG_ENV, JOBS_FILE_NAME
-        from importer.settings import Msg as SettingsMsg
-        raise UsageError(SettingsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
+        raise no_jobs_file()
     names: list[str | None] = [args.job] if args.job else (list(jobs_file.jobs) if jobs_file else [None])
     given = given_settings(args)
     settings = [resolve(given, os.environ, jobs_file=jobs_file, job=name, read_mapping=True) for name in names]

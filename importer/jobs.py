@@ -24,19 +24,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 from importer.connection import DEFAULT_API_URL, DEFAULT_API_URL_V4, Connection
 from importer.errors import CopernicaImportError, OutputError, RunBusy, UsageError
 from importer.history import History, feed, new_run_id
-from importer.settings import (
-    BY_NAME,
-    CONFIG_ENV,
-    JOBS_FILE_NAME,
-    MAPPING_FILE,
-    Settings,
-    fill_from_mapping,
-    find_jobs_file,
-    load_jobs_file,
-    resolve,
-    shown_value,
-)
-from importer.settings import Msg as SettingsMsg
+from importer.jobs_file import find_jobs_file, load_jobs_file, no_jobs_file
+from importer.settings import BY_NAME, MAPPING_FILE, Settings, fill_from_mapping, resolve, shown_value
 from importer.summary import combined_dict, exit_meaning
 from importer.times import local_text
 
@@ -82,7 +71,7 @@ def select(given: Mapping[str, Any], environ: Mapping[str, str], *, config: str 
     path = find_jobs_file(config, environ)
     jobs_file = load_jobs_file(path) if path is not None else None
     if (job or all_jobs) and jobs_file is None:
-        raise UsageError(SettingsMsg.NO_JOBS_FILE.format(name=JOBS_FILE_NAME, folder=Path.cwd(), env=CONFIG_ENV))
+        raise no_jobs_file()
     names: list[str | None] = [job]
     if all_jobs:  # a --summary-json/--report-html on the command line is the whole command's
         given = {**given, "summary_json": None, "report_html": None}

@@ -1,27 +1,10 @@
-"""The settings of a run, the jobs file, and where each value came from.
+"""The settings of a run: their one table, and where each value came from.
 
 ``copernica-import.toml`` (in the working directory, or ``--config FILE``, or
-``$COPERNICA_CONFIG``) names the nightly jobs::
+``$COPERNICA_CONFIG``) names the nightly jobs; ``importer.jobs_file`` reads
+and checks it.
 
-    [defaults]                       # every job's, unless the job says otherwise
-    token_file = "/srv/import/token"
-    log_file = "import.log"
-    resume = true
-    yes = true
-
-    [jobs.leads]
-    input = "drops/leads/*.csv"      # a pattern, a file, or a list of them
-    mapping = "leads.yaml"
-    archive_dir = "archive/{job}"    # {job} is the job's name
-    expect_files = true
-
-    [jobs.orders]
-    input = ["drops/orders/*.csv", "drops/orders/*.xlsx"]
-    mapping = "orders.yaml"
-    on_existing = "upsert"
-    max_runtime = "2h"
-
-Relative paths in the file are relative to the file's folder. ``SETTINGS`` is
+Relative paths in the jobs file are relative to its folder. ``SETTINGS`` is
 the one table of a run's settings: each with its command-line option, its
 ``COPERNICA_*`` variable, its type and its default (the parser's help, the
 README and `config` read it). A setting is taken from the first of: the
@@ -36,14 +19,11 @@ the user gave.
 """
 from __future__ import annotations
 
-import difflib
 import os
-import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from importer.connection import (
     DEFAULT_API_URL,
@@ -56,39 +36,18 @@ from importer.connection import (
 from importer.errors import CopernicaImportError, UsageError
 from importer.times import duration_text, parse_duration
 
+if TYPE_CHECKING:
+    from importer.jobs_file import JobsFile
+
 JOBS_FILE_NAME = "copernica-import.toml"
 CONFIG_ENV = "COPERNICA_CONFIG"
 TOKEN_ENV = "COPERNICA_ACCESS_TOKEN"
 API_URL_ENV = "COPERNICA_API_URL"
 STATE_DIR_ENV = "COPERNICA_STATE_DIR"
-JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class Msg:
-    """What the jobs file and the settings tell a user."""
-    NO_JOBS_FILE = ("no jobs file: {name} is not in {folder} (give one with --config FILE or ${env}); "
-                    "the README's 'Nightly drops' shows one")
-    JOBS_FILE_MISSING = "the jobs file {path} does not exist"
-    JOBS_FILE_UNREADABLE = "the jobs file {path} cannot be read: {why}"
-    JOBS_FILE_SYNTAX = "the jobs file {path} is not valid TOML: {why}"
-    UNKNOWN_SECTION = ("{path}: unknown section [{name}]; a jobs file has [defaults] and one [jobs.NAME] "
-                       "section per job")
-    NOT_A_TABLE = "{path}: [{name}] must be a section (a table of settings)"
-    NO_JOBS = "{path} names no job: add a [jobs.NAME] section with input and mapping"
-    BAD_JOB_NAME = ("{path}: the job name {name!r} may only hold letters, digits, '-', '_' and '.' "
-                    "(it names the job on the command line, in the log and in lock files)")
-    UNKNOWN_KEY = "{path}: [{section}] {key}: unknown setting{hint}. The settings are: {known}"
-    DID_YOU_MEAN = " (did you mean {guess!r}?)"
-    NOT_IN_JOBS_FILE = "{path}: [{section}] {key}: this setting is for the command line only"
-    TOKEN_IN_FILE = ("{path}: [{section}] {key}: the access token does not belong in the jobs file (it is often "
-                     "readable by others, and ends up in backups and repositories). Put it in a file only you "
-                     "can read (chmod 600) and name that: token_file = \"/path/to/token\"")
-    BAD_VALUE = "{path}: [{section}] {key}: {why}"
-    WANT = {"path": "must be a path (text in quotes)", "paths": "must be a path or pattern, or a list of them",
-            "text": "must be text (in quotes)", "int": "must be a whole number", "float": "must be a number",
-            "bool": "must be true or false", "duration": "must be a duration such as \"90s\", \"45m\" or \"2h\""}
-    NOT_A_CHOICE = "must be one of {choices}, not {value!r}"
-    UNKNOWN_JOB = "{path} has no job {name!r}{hint}; its jobs are: {jobs}"
+    """What the settings tell a user (the jobs file's own sentences: ``importer.jobs_file``)."""
     BAD_ENV_NUMBER = "the environment variable {name} must be a number, not {value!r}"
     ENV_VARIABLE = "the environment variable {name}"
     BAD_API_VERSION = "--api-version (or COPERNICA_API_VERSION) must be 3 or 4, not {value}"
@@ -99,6 +58,7 @@ class Msg:
     ONE_STDOUT = "only one output can go to standard output ('-'): {outputs}"
 
 
+# -- the settings -----------------------------------------------------------------------
 # -- the settings -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Setting:
@@ -171,13 +131,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 # variables that are not a run setting's
+# variables that are not a run setting's
 OTHER_VARIABLES = {
     TOKEN_ENV: "the access token (a token file comes first: --token-file, $COPERNICA_TOKEN_FILE)",
     CONFIG_ENV: f"the jobs file (default: ./{JOBS_FILE_NAME})",
     STATE_DIR_ENV: "the state folder of the per-database and per-job locks (default ~/.local/state/copernica-import)",
 }
-# jobs-file keys that are a mistake with a reason of their own
-_TOKEN_KEYS = {"token", "access_token", "copernica_access_token"}
 
 
 def environment_variables() -> dict[str, str]:
@@ -186,128 +145,6 @@ def environment_variables() -> dict[str, str]:
     found.update({s.env: f"{s.option}: {s.help}" for s in SETTINGS if s.env})
     found.update({k: v for k, v in OTHER_VARIABLES.items() if k != TOKEN_ENV})
     return found
-
-
-# -- the jobs file ------------------------------------------------------------------------
-@dataclass
-class JobsFile:
-    """A parsed, checked jobs file."""
-    path: Path
-    defaults: dict[str, Any]
-    jobs: dict[str, dict[str, Any]]
-
-    @property
-    def folder(self) -> Path:
-        return self.path.parent
-
-    def job(self, name: str) -> dict[str, Any]:
-        if name not in self.jobs:
-            guess = difflib.get_close_matches(name, list(self.jobs), n=1)
-            raise UsageError(Msg.UNKNOWN_JOB.format(path=self.path, name=name, jobs=", ".join(self.jobs),
-                                                    hint=Msg.DID_YOU_MEAN.format(guess=guess[0]) if guess else ""))
-        return self.jobs[name]
-
-
-def find_jobs_file(given: str | None, environ: Mapping[str, str], cwd: Path | None = None) -> Path | None:
-    """--config FILE, else $COPERNICA_CONFIG, else ./copernica-import.toml if it is there."""
-    chosen = given or environ.get(CONFIG_ENV, "").strip() or None
-    if chosen:
-        path = Path(chosen).expanduser()
-        if not path.is_file():
-            raise UsageError(Msg.JOBS_FILE_MISSING.format(path=path))
-        return path
-    default = (cwd or Path.cwd()) / JOBS_FILE_NAME
-    return default if default.is_file() else None
-
-
-def load_jobs_file(path: Path) -> JobsFile:
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except OSError as exc:
-        raise UsageError(Msg.JOBS_FILE_UNREADABLE.format(path=path, why=exc.strerror or exc)) from None
-    except UnicodeDecodeError:
-        raise UsageError(Msg.JOBS_FILE_UNREADABLE.format(path=path, why="it is not UTF-8 text")) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(Msg.JOBS_FILE_SYNTAX.format(path=path, why=exc)) from None
-    for name in data:
-        if name not in ("defaults", "jobs"):
-            raise UsageError(Msg.UNKNOWN_SECTION.format(path=path, name=name))
-    defaults = _section(path, "defaults", data.get("defaults", {}))
-    jobs_table = data.get("jobs", {})
-    if not isinstance(jobs_table, dict):
-        raise UsageError(Msg.NOT_A_TABLE.format(path=path, name="jobs"))
-    jobs = {}
-    for name, table in jobs_table.items():
-        if not JOB_NAME.fullmatch(name):
-            raise UsageError(Msg.BAD_JOB_NAME.format(path=path, name=name))
-        jobs[name] = _section(path, f"jobs.{name}", table)
-    if not jobs:
-        raise UsageError(Msg.NO_JOBS.format(path=path))
-    return JobsFile(Path(path), defaults, jobs)
-
-
-def _section(path: Path, section: str, table: Any) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise UsageError(Msg.NOT_A_TABLE.format(path=path, name=section))
-    checked = {}
-    for key, value in table.items():
-        setting = BY_NAME.get(key)
-        if key.lower() in _TOKEN_KEYS:
-            raise UsageError(Msg.TOKEN_IN_FILE.format(path=path, section=section, key=key))
-        if setting is None:
-            known = [s.name for s in SETTINGS if s.in_jobs_file]
-            guess = difflib.get_close_matches(key, known, n=1)
-            raise UsageError(Msg.UNKNOWN_KEY.format(path=path, section=section, key=key, known=", ".join(known),
-                                                    hint=Msg.DID_YOU_MEAN.format(guess=guess[0]) if guess else ""))
-        if not setting.in_jobs_file:
-            raise UsageError(Msg.NOT_IN_JOBS_FILE.format(path=path, section=section, key=key))
-        try:
-            checked[key] = _typed(setting, value)
-        except ValueError as exc:
-            raise UsageError(Msg.BAD_VALUE.format(path=path, section=section, key=key, why=exc)) from None
-    return checked
-
-
-def _typed(setting: Setting, value: Any) -> Any:
-    """A jobs-file value checked against its setting's type (ValueError says what is wanted)."""
-    kind, want = setting.kind, Msg.WANT.get(setting.kind, "")
-    if kind == "paths":
-        values = value if isinstance(value, list) else [value]
-        if not values or not all(isinstance(v, str) and v.strip() for v in values):
-            raise ValueError(want)
-        return [str(v) for v in values]
-    if kind in ("path", "text"):
-        if not isinstance(value, str):
-            raise ValueError(want)
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(want)
-        return value
-    if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(want)
-        return _choice(setting, value)
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(want)
-        return float(value)
-    if kind == "duration":
-        try:
-            return parse_duration(value, setting.name)
-        except ValueError:
-            raise ValueError(Msg.WANT["duration"]) from None
-    if kind == "choice":
-        if not isinstance(value, str):
-            raise ValueError(Msg.WANT["text"])
-        return _choice(setting, value)
-    raise AssertionError(kind)
-
-
-def _choice(setting: Setting, value: Any) -> Any:
-    if setting.choices and value not in setting.choices:
-        raise ValueError(Msg.NOT_A_CHOICE.format(choices=", ".join(str(c) for c in setting.choices), value=value))
-    return value
 
 
 def _from_env(setting: Setting, text: str) -> Any:
@@ -337,6 +174,7 @@ def stdout_outputs(*, json: bool | None, summary_json: str | None, report_html: 
     return bool(outputs)
 
 
+# -- resolving ---------------------------------------------------------------------------
 # -- resolving ---------------------------------------------------------------------------
 COMMAND_LINE, ENVIRONMENT, JOB_SECTION, DEFAULTS_SECTION, MAPPING_FILE, DEFAULT = (
     "command line", "environment", "jobs file", "jobs file [defaults]", "mapping", "default")
@@ -465,6 +303,7 @@ def token_source(settings: Settings, environ: Mapping[str, str]) -> str:
 
 
 # -- `config` ----------------------------------------------------------------------------
+# -- `config` ----------------------------------------------------------------------------
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(setting, value, source) rows as `config` prints them; the token only as 'set from ...'."""
     rows = []
@@ -523,5 +362,3 @@ def config_dict(all_settings: list[Settings]) -> dict:
 
     return {"jobs": [{"job": s.job, "jobs_file": str(s.jobs_file) if s.jobs_file else None, "settings": one(s),
                       "notes": s.notes} for s in all_settings]}
-
-

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from importer.errors import UsageError
-from importer.settings import load_jobs_file, resolve
+from importer.jobs_file import load_jobs_file
+from importer.settings import resolve
 from tests.helpers import PEOPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, cli, people, read_results, write_csv
 
 JOBS = """\
