@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from importer.arguments import apply_environment, build_parser, given_settings, has_token, read_token, unknown_arguments
+from importer.arguments import apply_environment, given_settings, has_token, read_token, unknown_arguments
+from importer.command_parsers import build_parser
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
 

@@ -41,9 +41,6 @@ from importer.retry import RetryPolicy
 from importer.schema import FIELD_TYPES, DatabaseSchema, FieldDef, InterestDef
 from importer.transport import UPDATED, ApiTransport, Call, read_json_object, read_page, read_total
 
-__all__ = ["COPERNICA_ALREADY_REMOVED", "COPERNICA_SUBPROFILE_ALREADY_REMOVED", "CopernicaClient", "CreateResult",
-           "RetryPolicy"]
-
 log = logging.getLogger(__name__)
 
 # Copernica's own error texts (recognised by their exact wording; those of any request: importer.transport)

@@ -7,7 +7,7 @@ files (``*.yaml``/``*.yml`` and folders), input and output files, folders for
 ``--results-dir``/``--archive-dir``, and ``--job`` names read from the jobs
 file here (``copernica-import.toml``, or ``$COPERNICA_CONFIG``). The sandbox's
 own options complete too. Which kind an option's value is comes from the
-parser (``importer.arguments``: the ``completes`` attribute).
+parser (``importer.command_parsers``: the ``completes`` attribute).
 
     source <(copernica-import completion bash)
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from importer.arguments import COMPLETE_ATTRIBUTE
+from importer.command_parsers import COMPLETE_ATTRIBUTE
 from importer.errors import UsageError
 
 PROG = "copernica-import"
@@ -72,7 +72,7 @@ def _completers() -> dict[str, object]:
 
 
 def script(shell: str, parser: argparse.ArgumentParser) -> str:
-    """The completion script for ``shell``, from ``parser`` (``importer.arguments.build_parser()``)."""
+    """The completion script for ``shell``, from ``parser`` (``importer.command_parsers.build_parser()``)."""
     if shell not in SHELLS:
         raise UsageError(f"no completion for {shell!r}: choose one of {', '.join(SHELLS)}")
     try:

@@ -77,7 +77,7 @@ def test_bash_completes_commands_options_choices_mappings_and_jobs(folder):
 
 def test_the_scripts_come_from_the_real_parser(folder):
     """A flag the parser has is in every script: nothing is kept by hand."""
-    from importer.arguments import build_parser
+    from importer.command_parsers import build_parser
 
     flags = {o for a in build_parser().subcommands["run"]._actions for o in a.option_strings if o.startswith("--")}
     for shell in ("bash", "zsh", "fish"):

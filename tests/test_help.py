@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from importer.arguments import EXAMPLES, build_parser
+from importer.command_parsers import EXAMPLES, build_parser
 from tests.helpers import REPO, cli
 
 COMMANDS = ("run", "check", "init", "schema", "rollback", "config", "completion")

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from importer.arguments import build_parser
+from importer.command_parsers import build_parser
 from importer.sandbox.cli import build_parser as build_sandbox_parser
 from tests.helpers import REPO, TOKEN, cli, cli_env
 
