@@ -1,7 +1,8 @@
 """The command line's vocabulary: the parser, the COPERNICA_* environment, the token.
 
 Everything here turns text (argv, the environment, a token file) into
-settings; nothing here imports, checks or sends (``cli`` does that). Each
+settings, and refuses an output named on the command line that is one of its
+inputs; nothing here imports, checks or sends (``cli`` does that). Each
 command's parser (its options, examples and exit codes) is
 ``importer.command_parsers``.
 """
@@ -111,3 +112,25 @@ def apply_environment(args: argparse.Namespace) -> set[str]:
     if hasattr(args, "mapping") and not args.mapping:
         raise UsageError(Msg.NO_MAPPING)
     return filled
+
+
+def refuse_overlapping_paths(args: argparse.Namespace) -> None:
+    """Before anything is written (the log file included): no output on an input (not run's: see jobs)."""
+    from importer.paths import refuse_overlaps
+
+    def path(value) -> Path | None:
+        return Path(value) if value and value != "-" else None
+
+    inputs = [("the mapping", path(getattr(args, "mapping", None))), ("the schema", path(getattr(args, "schema", None))),
+              ("the token file", path(getattr(args, "token_file", None)))]
+    if args.command in ("check", "init"):
+        inputs.append(("the input file", path(args.file)))
+    elif args.command == "rollback":
+        from importer.journal import journal_path_for
+        inputs += [("the results file", path(args.results)), ("the journal", journal_path_for(Path(args.results)))]
+    outputs = [("--log-file", path(getattr(args, "log_file", None))),
+               ("--summary-json", path(getattr(args, "summary_json", None))),
+               ("--report-html", path(getattr(args, "report_html", None))),
+               ("--report", path(getattr(args, "report", None))),
+               ("--output", path(getattr(args, "output", None)))]
+    refuse_overlaps(inputs, outputs)

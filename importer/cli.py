@@ -2,9 +2,10 @@
 
 Everything else is the library's: ``cli`` turns argv into settings (``jobs``:
 the command line, the environment, the jobs file, the mapping, the defaults)
-and a ``Connection``, calls ``run_job`` / ``run_batch`` (or ``check_file``,
-``draft_mapping``, ``rollback``), prints what it hears and maps the result to
-an exit code.
+and a ``Connection``, calls ``run_job`` (or ``rollback``, or the bodies of
+check, init and schema in ``importer.commands``), prints what it hears
+(``importer.terminal``, ``importer.prompt``) and maps the result to an exit
+code.
 
 Exit codes (``importer.summary.EXIT_CODES``): 0 every row ended as configured;
 1 the run finished but some rows are invalid, failed or unknown; 2 nothing was
@@ -28,16 +29,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from importer.arguments import apply_environment, given_settings, has_token, read_token, unknown_arguments
+from importer.arguments import (
+    apply_environment,
+    given_settings,
+    has_token,
+    read_token,
+    refuse_overlapping_paths,
+    unknown_arguments,
+)
 from importer.command_parsers import build_parser
 from importer.connection import Connection
 from importer.errors import CopernicaImportError, UsageError
+from importer.redaction import install_log_redaction
 
 if TYPE_CHECKING:
-    from importer.batch import Confirmation
     from importer.jobs import JobRun
     from importer.settings import Settings
-from importer.redaction import install_log_redaction
 
 log = logging.getLogger("importer")
 
@@ -47,14 +54,7 @@ class Msg:
     ERROR = "error: {message}"
     JOB_ERROR = "error: job {job}: {message}"
     INTERRUPTED = "interrupted"
-    CONFIRM = ("About to import {rows:,} row(s) from {files} into database {database_id} "
-               "({database_name!r}) at {host}.")
-    CONFIRM_QUESTION = "Send them? Type yes to continue: "
     NOTHING_TO_DO = "Nothing to import."
-    DRAFT_WRITTEN = "Draft mapping written to {out}; review it, then: copernica-import check {file} --mapping {out}"
-    DRAFT_EXISTS = "{out} exists already; choose another --output (it is not overwritten)"
-    SCHEMA_WRITTEN = ("Database {id} ({name}): {fields} fields, {interests} interests, {collections} collections "
-                      "written to {out}")
     RESULTS_MISSING = "results file {path} does not exist"
     LOG_FILE = "cannot write the log file {path}: {why}"
     WORKERS = "--workers must be at least 1"
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             _setup_logging(getattr(args, "verbose", 0), None)  # a run's log file is its job's (cmd_run)
         else:
             args.from_environment = apply_environment(args)
-            _refuse_overlaps(args)
+            refuse_overlapping_paths(args)
             _setup_logging(getattr(args, "verbose", 0), getattr(args, "log_file", None))
             log.info("copernica-import %s started", args.command)
         return COMMANDS[args.command](args)
@@ -116,8 +116,9 @@ _SHOWN = {"shown": True}
 # -- run ---------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from importer.jobs import JobRun, refuse_overlaps, run_job, select
+    from importer.prompt import ask_overwrite, ask_send
     from importer.settings import stdout_outputs
-    from importer.terminal import TerminalReporter
+    from importer.terminal import TerminalReporter, print_json, write_all_jobs
 
     runs = select(given_settings(args), os.environ, config=args.config, job=args.job, all_jobs=bool(args.all_jobs))
     all_jobs = bool(args.all_jobs)
@@ -137,15 +138,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             except CopernicaImportError as exc:
                 _print_error(settings, exc, all_jobs)
                 done.append(JobRun.failed(settings, exc))
-                _print_json(args, done[-1])
+                print_json(done[-1], json_out=args.json, all_jobs=all_jobs)
                 continue
             with _run_logging(args.verbose, settings):
                 reporter = TerminalReporter(settings, argv=args.argv, summary_stream=sys.stderr if stdout_used
                                             else sys.stdout)
                 at_terminal = sys.stdin.isatty() and settings.input != ["-"]
                 run = run_job(settings, _connection_maker(settings), reporter=reporter, stop=stop,
-                              confirm=_ask if at_terminal else None,
-                              confirm_overwrite=_ask_overwrite if at_terminal else None,
+                              confirm=ask_send if at_terminal else None,
+                              confirm_overwrite=ask_overwrite if at_terminal else None,
                               stdin=sys.stdin.buffer, stdout=sys.stdout)
             done.append(run)
             if run.error is not None:
@@ -154,17 +155,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(Msg.NOTHING_TO_DO, file=sys.stderr)
             for problem in run.record_errors:
                 print(Msg.ERROR.format(message=problem), file=sys.stderr)
-            _print_json(args, run)
+            print_json(run, json_out=args.json, all_jobs=all_jobs)
     code = max((r.exit_code for r in done), default=0)
     if all_jobs:
-        code = _all_jobs_records(args, done, code)
+        write_all_jobs(done, code, json_out=args.json, summary_json=args.summary_json, report_html=args.report_html)
     return code
-
-
-def _print_json(args: argparse.Namespace, run: "JobRun") -> None:
-    """--json: the run's summary on stdout (with --all-jobs: one document at the end)."""
-    if args.json and not args.all_jobs and run.settings.summary_json != "-":
-        _write_output("-", json.dumps(run.document, indent=2, ensure_ascii=False) + "\n")
 
 
 def _print_error(settings: "Settings", exc: CopernicaImportError, all_jobs: bool) -> None:
@@ -172,29 +167,6 @@ def _print_error(settings: "Settings", exc: CopernicaImportError, all_jobs: bool
         print(Msg.JOB_ERROR.format(job=settings.job, message=exc), file=sys.stderr)
     else:
         print(Msg.ERROR.format(message=exc), file=sys.stderr)
-
-
-def _all_jobs_records(args: argparse.Namespace, done: list["JobRun"], code: int) -> int:
-    """--all-jobs: one JSON document (and one HTML report) for the whole command."""
-    from importer.jobs import all_jobs_html, all_jobs_json
-
-    for target in {t for t in (args.summary_json, "-" if args.json else None) if t}:
-        _write_output(target, all_jobs_json(done, code))
-    if args.report_html:
-        _write_output(args.report_html, all_jobs_html(done, code))
-    return code
-
-
-def _write_output(target: str, text: str) -> None:
-    if target == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        Path(target).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        from importer.errors import OutputError
-        raise OutputError(target, exc.strerror or str(exc)) from None
 
 
 def _connection_maker(settings: "Settings"):
@@ -209,64 +181,16 @@ def _connection_maker(settings: "Settings"):
     return make
 
 
-def _ask(confirmation: "Confirmation") -> bool:
-    files = confirmation.files
-    names = ", ".join(str(f) for f in files[:3]) + (f" and {len(files) - 3} more" if len(files) > 3 else "")
-    print(Msg.CONFIRM.format(rows=confirmation.rows, files=names, database_id=confirmation.database_id,
-                             database_name=confirmation.database_name, host=confirmation.host), file=sys.stderr)
-    return _prompt(Msg.CONFIRM_QUESTION).strip().lower() in ("y", "yes")
-
-
-def _ask_overwrite(question) -> bool:
-    from importer.confirm import Msg as ConfirmMsg
-
-    print(question.text, file=sys.stderr)
-    return _prompt(ConfirmMsg.OVERWRITE_QUESTION).strip().lower() in ("y", "yes")
-
-
-_prompting = threading.Event()
-
-
-def _prompt(text: str) -> str:
-    """A question at the terminal; Ctrl-C while it waits for the answer aborts."""
-    print(text, end="", file=sys.stderr, flush=True)
-    _prompting.set()
-    try:
-        return sys.stdin.readline()
-    finally:
-        _prompting.clear()
-
-
-def _refuse_overlaps(args: argparse.Namespace) -> None:
-    """Before anything is written (the log file included): no output on an input (not run's: see jobs)."""
-    from importer.paths import refuse_overlaps
-
-    def path(value) -> Path | None:
-        return Path(value) if value and value != "-" else None
-
-    inputs = [("the mapping", path(getattr(args, "mapping", None))), ("the schema", path(getattr(args, "schema", None))),
-              ("the token file", path(getattr(args, "token_file", None)))]
-    if args.command in ("check", "init"):
-        inputs.append(("the input file", path(args.file)))
-    elif args.command == "rollback":
-        from importer.journal import journal_path_for
-        inputs += [("the results file", path(args.results)), ("the journal", journal_path_for(Path(args.results)))]
-    outputs = [("--log-file", path(getattr(args, "log_file", None))),
-               ("--summary-json", path(getattr(args, "summary_json", None))),
-               ("--report-html", path(getattr(args, "report_html", None))),
-               ("--report", path(getattr(args, "report", None))),
-               ("--output", path(getattr(args, "output", None)))]
-    refuse_overlaps(inputs, outputs)
-
-
 @contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
     """Ctrl-C / SIGTERM set an event: the run stops taking rows, lets the
     requests in flight finish, writes everything, and exits 3."""
+    from importer.prompt import asking
+
     stop = threading.Event()
 
     def handler(signum, frame) -> None:
-        if _prompting.is_set() or stop.is_set():
+        if asking() or stop.is_set():
             raise KeyboardInterrupt  # at a question, or a second Ctrl-C: stop at once
         stop.set()
 
@@ -280,48 +204,21 @@ def _stop_on_signals() -> Iterator[threading.Event]:
 
 # -- the other commands -------------------------------------------------------------
 def cmd_check(args: argparse.Namespace) -> int:
-    from importer.batch import check_input
-    from importer.progress import Progress
-    from importer.settings import stdout_outputs
-    from importer.summary import combined_dict
-    from importer.terminal import copy_to_stdout
-    from importer.times import local_text
+    from importer.commands import check
 
-    to_stdout = stdout_outputs(json=args.json, summary_json=args.summary_json, report=args.report)
-    started, summary, error = local_text(), None, None
-    try:
-        connection = None
+    def connect() -> Connection | None:
         if not args.offline and not args.schema and has_token(args.token_file):
-            connection = _connection(args)
-        progress = Progress(quiet=False, check=True)
-        with check_input(_batch_options_for_check(args, Path(args.file)), connection, report=args.report,
-                         input_format=args.input_format, stdin=sys.stdin.buffer, on_outcome=progress.update) as summary:
-            progress.close()
-            report = summary.results_path
-            if args.report == "-":
-                summary.results_path = None  # a temporary file: the report is on stdout
-            print(summary.format_text(), file=sys.stderr if to_stdout else sys.stdout)
-            if args.report == "-":
-                copy_to_stdout(report)
-    except CopernicaImportError as exc:
-        error = exc
-        raise
-    finally:
-        if args.json or args.summary_json:
-            code = error.exit_code if error is not None else (1 if summary is not None and summary.exit_code else 0)
-            document = combined_dict([summary] if summary is not None else [], exit_code=code, command="check",
-                                     error=str(error) if error is not None else None, started_at=started,
-                                     finished_at=local_text())
-            text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-            for target in {t for t in (args.summary_json, "-" if args.json else None) if t}:
-                _write_output(target, text)
-    return 1 if summary.exit_code else 0
+            return _connection(args)
+        return None
+
+    return check(_check_options(args), connect, report=args.report, input_format=args.input_format,
+                 json_out=args.json, summary_json=args.summary_json)
 
 
-def _batch_options_for_check(args: argparse.Namespace, file: Path):
-    from importer.runner import ImportOptions
+def _check_options(args: argparse.Namespace):
+    from importer.prepare import ImportOptions
 
-    return ImportOptions(file=file, mapping=Path(args.mapping), database=args.database,
+    return ImportOptions(file=Path(args.file), mapping=Path(args.mapping), database=args.database,
                          schema=Path(args.schema) if args.schema else None, on_existing=args.on_existing,
                          encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, dry_run=True,
                          header_row=args.header_row, results_delimiter=args.results_delimiter)
@@ -329,16 +226,10 @@ def _batch_options_for_check(args: argparse.Namespace, file: Path):
 
 def cmd_config(args: argparse.Namespace) -> int:
     """The settings a run (or each job) would use, and where each came from."""
-    from importer.jobs_file import find_jobs_file, load_jobs_file, no_jobs_file
-    from importer.settings import config_dict, config_text, resolve
+    from importer.jobs_file import settings_to_show
+    from importer.settings import config_dict, config_text
 
-    path = find_jobs_file(args.config, os.environ)
-    jobs_file = load_jobs_file(path) if path is not None else None
-    if args.job and jobs_file is None:
-        raise no_jobs_file()
-    names: list[str | None] = [args.job] if args.job else (list(jobs_file.jobs) if jobs_file else [None])
-    given = given_settings(args)
-    settings = [resolve(given, os.environ, jobs_file=jobs_file, job=name, read_mapping=True) for name in names]
+    settings = settings_to_show(given_settings(args), os.environ, config=args.config, job=args.job)
     if args.json:
         print(json.dumps(config_dict(settings), indent=2, ensure_ascii=False, default=str))
     else:
@@ -354,56 +245,23 @@ def cmd_completion(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from importer.draft import draft_mapping
-    from importer.reader import open_sheet
-    from importer.schema import load_schema_file
+    from importer.commands import init
 
-    schema = None
-    if args.schema:
-        schema_file = load_schema_file(args.schema)
-        schema = schema_file.database(args.database) if args.database else schema_file.databases[0]
-    elif args.database:
-        with _connection(args).open_client() as client:
-            schema = client.fetch_schema(args.database)
-    with open_sheet(args.file, encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet,
-                    header_row=args.header_row, allow_no_header=True) as sheet:
-        sheet.announce()
-        samples = []
-        for row in sheet:
-            samples.append(row)
-            if len(samples) >= 200:
-                break
-        text = draft_mapping(sheet.headers, samples, schema, database_id=schema.id if schema else args.database,
-                             no_header=not sheet.has_header, header_row=sheet.header_row if sheet.has_header else None)
-    if not args.output:
-        sys.stdout.write(text)
-        return 0
-    out = Path(args.output)
-    if out.exists():
-        raise UsageError(Msg.DRAFT_EXISTS.format(out=out))
-    out.write_text(text, encoding="utf-8")
-    print(Msg.DRAFT_WRITTEN.format(out=out, file=args.file), file=sys.stderr)
-    return 0
+    return init(args.file, schema=args.schema, database=args.database, connect=lambda: _connection(args),
+                encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, header_row=args.header_row,
+                output=args.output)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from importer.schema import dump_schema
+    from importer.commands import schema
 
-    with _connection(args).open_client() as client:
-        db = client.fetch_schema(args.database, collections=True)
-    text = dump_schema([db])
-    if not args.output:
-        sys.stdout.write(text)
-        return 0
-    Path(args.output).write_text(text, encoding="utf-8")
-    print(Msg.SCHEMA_WRITTEN.format(id=db.id, name=db.name, fields=len(db.fields), interests=len(db.interests),
-                                    collections=len(db.collections), out=args.output), file=sys.stderr)
-    return 0
+    return schema(_connection(args), args.database, args.output)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from importer.earlier import recorded_api
     from importer.journal import journal_path_for
+    from importer.prompt import prompt
     from importer.undo import rollback
 
     results = Path(args.results)
@@ -422,7 +280,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         target = connection.host if connection is not None else "Copernica"
     with _stop_on_signals() as stop:
         done = rollback(results, connection, yes=args.yes, dry_run=args.dry_run, target=target, stop=stop,
-                        confirm=_prompt,
+                        confirm=prompt,
                         workers=args.workers, output=Path(args.output) if args.output else None)
     return done.exit_code
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 class Msg:
-    """What is asked before a send, and said when it is not confirmed."""
+    """What is said when a send is not confirmed (the questions themselves: ``importer.prompt``)."""
     NEEDS_YES = ("refusing to import into {host} without confirmation: no terminal to ask on. "
                  "Add --yes to the command (for cron jobs and scripts); nothing was sent")
     DECLINED = "nothing was sent: the import was not confirmed"
@@ -32,7 +32,6 @@ class Msg:
                          "journal will be kept under a dated name). Running the file again in create mode would "
                          "create them a second time. To undo that run first: copernica-import rollback {results}; "
                          "or to add only the people not in Copernica yet: --on-existing skip")
-    OVERWRITE_QUESTION = "Create them again anyway? Type yes to continue: "
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import UsageError
-from importer.settings import BY_NAME, CONFIG_ENV, JOBS_FILE_NAME, SETTINGS, Setting
+from importer.settings import BY_NAME, CONFIG_ENV, JOBS_FILE_NAME, SETTINGS, Setting, Settings, resolve
 from importer.times import parse_duration
 
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -198,3 +198,14 @@ def _choice(setting: Setting, value: Any) -> Any:
     if setting.choices and value not in setting.choices:
         raise ValueError(Msg.NOT_A_CHOICE.format(choices=", ".join(str(c) for c in setting.choices), value=value))
     return value
+
+
+def settings_to_show(given: Mapping[str, Any], environ: Mapping[str, str], *, config: str | None,
+                     job: str | None) -> list[Settings]:
+    """What `config` shows: the job's settings, each job's of the jobs file, or a run's without one."""
+    path = find_jobs_file(config, environ)
+    jobs_file = load_jobs_file(path) if path is not None else None
+    if job and jobs_file is None:
+        raise no_jobs_file()
+    names: list[str | None] = [job] if job else (list(jobs_file.jobs) if jobs_file else [None])
+    return [resolve(given, environ, jobs_file=jobs_file, job=name, read_mapping=True) for name in names]

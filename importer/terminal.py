@@ -6,14 +6,18 @@ after a stop (never ``--overwrite``), ``rollback`` after a run that created.
 """
 from __future__ import annotations
 
+import json
 import logging
 import shlex
 import shutil
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from importer.batch import BatchReporter, FileResult, created_any
+
+if TYPE_CHECKING:
+    from importer.jobs import JobRun
 
 log = logging.getLogger("importer")
 
@@ -126,3 +130,33 @@ def resume_command(words: list[str], *, job: str | None = None) -> str:
     if "--resume" not in words:
         words.append("--resume")
     return shlex.join(["copernica-import", *words])
+
+
+def write_output(target: str, text: str) -> None:
+    """A summary or report: to stdout for '-', else to the file ``target``."""
+    if target == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(target).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        from importer.errors import OutputError
+        raise OutputError(target, exc.strerror or str(exc)) from None
+
+
+def print_json(run: JobRun, *, json_out: bool, all_jobs: bool) -> None:
+    """--json: the run's summary on stdout (with --all-jobs: one document at the end, ``write_all_jobs``)."""
+    if json_out and not all_jobs and run.settings.summary_json != "-":
+        write_output("-", json.dumps(run.document, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_all_jobs(done: list[JobRun], code: int, *, json_out: bool, summary_json: str | None,
+                   report_html: str | None) -> None:
+    """--all-jobs: one JSON document (and one HTML report) for the whole command."""
+    from importer.jobs import all_jobs_html, all_jobs_json
+
+    for target in {t for t in (summary_json, "-" if json_out else None) if t}:
+        write_output(target, all_jobs_json(done, code))
+    if report_html:
+        write_output(report_html, all_jobs_html(done, code))
