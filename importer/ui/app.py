@@ -273,7 +273,7 @@ def create_app(workspace: Workspace, *, secret: str, max_upload_mb: float = 100,
     @step("/mapping")
     def mapping_post() -> Any:
         ws.require_idle()
-        table = ws._table()
+        table = ws.require_table()
         table.update_from_form(request.form)
         action = request.form.get("action", "")
         if action.startswith("add:"):
@@ -371,7 +371,7 @@ def create_app(workspace: Workspace, *, secret: str, max_upload_mb: float = 100,
             mode = "create"
         ws.require_idle()
         ws.check = None                # the confirmation counts the file as it is now
-        ws._table().on_existing = mode
+        ws.require_table().on_existing = mode
         confirm = ws.confirmation(mode)
         return _page("import.html", modes=MODES, mode=mode, confirm=confirm)
 
