@@ -23,13 +23,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from importer.ui.checking import LIVE_ROWS, MappingSteps, report_rows
+from importer.ui.checking import MappingSteps
 from importer.ui.destination import DestinationSteps
 from importer.ui.imports import ImportSteps
-from importer.ui.state import State
 from importer.ui.upload import FileSteps
-
-__all__ = ["LIVE_ROWS", "State", "Workspace", "report_rows"]
 
 
 class Workspace(DestinationSteps, FileSteps, MappingSteps, ImportSteps):
