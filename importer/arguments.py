@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 _TYPES = {"int": int, "float": float}
 # Settings a cron line can leave to the environment: (option, variable, type), from the one
 # table of settings (importer.settings.SETTINGS). A flag on the command line wins over the variable.
-# Settings a cron line can leave to the environment: (option, variable, type), from the one
-# table of settings (importer.settings.SETTINGS). A flag on the command line wins over the variable.
 ENVIRONMENT_SETTINGS: tuple[tuple[str, str, type], ...] = tuple(
     (s.name, s.env, _TYPES.get(s.kind, str)) for s in SETTINGS if s.env and s.kind != "duration")
 

@@ -29,8 +29,6 @@ def results_delimiter(text: str) -> str:
     return RESULTS_DELIMITERS[text]
 
 
-# What a shell completes for an option's value (importer.completion reads it): "file" any
-# file, "yaml" *.yaml/*.yml, "dir" a folder, "job" a job of ./copernica-import.toml.
 # -- the parser -----------------------------------------------------------------
 # What a shell completes for an option's value (importer.completion reads it): "file" any
 # file, "yaml" *.yaml/*.yml, "dir" a folder, "job" a job of ./copernica-import.toml.
@@ -42,7 +40,6 @@ def _completes(action: argparse.Action, kind: str) -> argparse.Action:
     return action
 
 
-# exit codes each command can end with: code -> meaning (run's are importer.summary.EXIT_CODES)
 # exit codes each command can end with: code -> meaning (run's are importer.summary.EXIT_CODES)
 def _run_exit_codes() -> dict[int, str]:
     from importer.summary import EXIT_CODES

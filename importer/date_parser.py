@@ -40,7 +40,6 @@ class Msg:
 
 
 # directives read with a regular expression instead of strptime, which is several times slower
-# directives read with a regular expression instead of strptime, which is several times slower
 _FAST_DIRECTIVES = {"d": r"(?P<day>[0-9]{1,2})", "m": r"(?P<month>[0-9]{1,2})", "Y": r"(?P<year>[0-9]{4})",
                     "H": r"(?P<hour>[0-9]{1,2})", "M": r"(?P<minute>[0-9]{1,2})",
                     "S": r"(?P<second>[0-9]{1,2})"}

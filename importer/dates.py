@@ -57,6 +57,7 @@ VALUE_SHOWN = 60             # characters of a value quoted in a message, at mos
 class Msg:
     """Every sentence about a date ('{value}' is the cell as ``shown`` writes it; a mapping's date_format:
     ``importer.date_parser``)."""
+    # a date field without date_format (check_date, check_datetime)
     NOT_A_DATE = "'{value}' is not a date (field '{field}' holds dates written as YYYY-MM-DD, such as 1980-12-25)"
     NOT_A_DATETIME = ("'{value}' is not a date and time (field '{field}' holds values written as "
                       "YYYY-MM-DD HH:MM:SS, such as 1980-12-25 14:30:00)")
@@ -69,12 +70,16 @@ class Msg:
                     "for example, {example})")
     TIME_IN_DATE_FIELD = ("'{value}' has a time of day, but field '{field}' holds dates only and Copernica would "
                           "drop the time; map it to a datetime field or remove the time from the file")
+    # why a date is not real (why_not_real)
     NO_MONTH = "there is no month {month}"
     NO_DAY = "{month_name} {year} has no day {day}"
     NOT_A_TIME = "the time is not a real time of day"
+    # a date in words
     SPOKEN = "{day} {month_name} {year}"
+    # what is wrong with a date_format itself (the mapping says which one)
     FORMAT_INCOMPLETE = "it must contain a day, a month and a year"
     FORMAT_REPEATS = "it names the same part of the date more than once"
+    # a mapping's timezone
     UNKNOWN_TIMEZONE = "unknown time zone {name!r}; use a name such as UTC, Europe/Amsterdam or America/New_York"
 
 

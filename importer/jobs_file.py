@@ -42,7 +42,6 @@ from importer.times import parse_duration
 
 JOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 # jobs-file keys that are a mistake with a reason of their own
-# jobs-file keys that are a mistake with a reason of their own
 _TOKEN_KEYS = {"token", "access_token", "copernica_access_token"}
 
 

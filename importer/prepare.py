@@ -124,7 +124,6 @@ class Prepared:
 
 
 # -- preparation (everything before a single row is sent) ----------------------
-# -- preparation (everything before a single row is sent) ----------------------
 def load_run_mapping(options: ImportOptions) -> Mapping:
     given = options.mapping
     if given is None:
@@ -303,7 +302,6 @@ def client_for(api: "Connection | CopernicaClient | None", options: ImportOption
     return api
 
 
-# -- check: everything but sending ---------------------------------------------
 # -- check: everything but sending ---------------------------------------------
 def check_file(options: ImportOptions, api: "Connection | CopernicaClient | None" = None, *,
                report: Path | None = None, on_outcome: Callable[[Outcome], None] | None = None) -> RunSummary:

@@ -91,7 +91,6 @@ class Msg:
 
 
 # -- run -------------------------------------------------------------------------
-# -- run -------------------------------------------------------------------------
 def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None" = None, *,
                stop: threading.Event | None = None, on_outcome: Callable[[Outcome], None] | None = None,
                on_start: Callable[[Prepared], None] | None = None) -> RunSummary:

@@ -59,7 +59,6 @@ class Msg:
 
 
 # -- the settings -----------------------------------------------------------------------
-# -- the settings -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class Setting:
     """One setting of a run: its command-line option, its variable, its type, its default."""
@@ -131,7 +130,6 @@ SETTINGS: tuple[Setting, ...] = (
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 # variables that are not a run setting's
-# variables that are not a run setting's
 OTHER_VARIABLES = {
     TOKEN_ENV: "the access token (a token file comes first: --token-file, $COPERNICA_TOKEN_FILE)",
     CONFIG_ENV: f"the jobs file (default: ./{JOBS_FILE_NAME})",
@@ -174,7 +172,6 @@ def stdout_outputs(*, json: bool | None, summary_json: str | None, report_html: 
     return bool(outputs)
 
 
-# -- resolving ---------------------------------------------------------------------------
 # -- resolving ---------------------------------------------------------------------------
 COMMAND_LINE, ENVIRONMENT, JOB_SECTION, DEFAULTS_SECTION, MAPPING_FILE, DEFAULT = (
     "command line", "environment", "jobs file", "jobs file [defaults]", "mapping", "default")
@@ -302,7 +299,6 @@ def token_source(settings: Settings, environ: Mapping[str, str]) -> str:
     return Msg.TOKEN_NONE.format(env=TOKEN_ENV)
 
 
-# -- `config` ----------------------------------------------------------------------------
 # -- `config` ----------------------------------------------------------------------------
 def describe(settings: Settings) -> list[tuple[str, str, str]]:
     """(setting, value, source) rows as `config` prints them; the token only as 'set from ...'."""

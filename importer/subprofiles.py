@@ -57,6 +57,7 @@ class Msg:
     ONE_UNKNOWN = "the mapped field is"
     UNKNOWN_COUNT = "{n} mapped fields are"
     NONE = "none"
+    # the subprofile (wording of importer.sender.Msg, for subprofiles)
     OTHER_PROFILE = ("subprofile {sid} with this key belongs to profile {owner}, not to the row's profile {pid}; "
                      "not changed (a subprofile cannot move to another profile)")
     RECOVERED = "the answer from Copernica was lost ({why}); the subprofile was found by its key"

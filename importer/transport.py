@@ -51,7 +51,6 @@ from importer.retry import (
 log = logging.getLogger("importer.client")  # the name its lines always had
 
 # Copernica's own error texts (recognised by their exact wording)
-# Copernica's own error texts (recognised by their exact wording)
 COPERNICA_INVALID_TOKEN = "Invalid access token"
 COPERNICA_NO_DATABASE = "No database with supplied ID"
 

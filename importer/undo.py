@@ -56,6 +56,7 @@ class Msg:
     CONFIRM = ("Delete {todo:,} profiles created by the run in {path} from {target}? "
                "This cannot be undone. Type yes: ")
     DECLINED = "Nothing deleted."
+    # a collection import's run
     WOULD_DELETE_SUBPROFILE = "would delete subprofile {sid} of profile {pid} (row {row})"
     SUB_DRY_RUN_TOTAL = ("{subprofiles:,} subprofiles and {profiles:,} profiles would be deleted ({done:,} deleted "
                          "by an earlier rollback).")

@@ -21,7 +21,6 @@ from importer.undo_record import DELETED, FAILED
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
 COLLECTION_ROLLBACK_COLUMNS = ("row", "status", "profile_id", "subprofile_id", "error")
 # Copernica's answers for a profile (or subprofile) that is not there (any more)
-# Copernica's answers for a profile (or subprofile) that is not there (any more)
 GONE_MESSAGES = (COPERNICA_ALREADY_REMOVED.lower(), COPERNICA_SUBPROFILE_ALREADY_REMOVED.lower(),
                  "already been removed", "no profile with supplied id", "no subprofile with supplied id")
 
