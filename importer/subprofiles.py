@@ -1,7 +1,7 @@
 """Collection imports: each row becomes a subprofile under the profile its ``profile_key`` finds.
 
-A mapping with ``collection:`` (see ``importer.mapping.spec``, "collection
-imports") has two sides, each compiled like an ordinary mapping:
+A mapping with ``collection:`` (its settings: ``importer.mapping.collection``)
+has two sides, each compiled like an ordinary mapping:
 
 - the profile side (``profile_key`` + ``profile_fields`` + ``profile_interests``)
   against the database's fields and interests;
