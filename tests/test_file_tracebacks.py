@@ -42,8 +42,10 @@ def _problems(command: str, path: Path, result) -> list[str]:
     return []
 
 
-@pytest.mark.timeout(400)   # ~110 subprocesses: about 40 s on an idle 2-core machine
-def test_no_file_the_tests_build_gives_a_traceback_in_init_check_or_run(tmp_path):
+CHUNKS = 4   # the files are spread over four tests, so the suite's workers share them
+
+
+def _built(tmp_path: Path) -> tuple[list[Path], Path]:
     files = tmp_path / "files"
     corpus = tmp_path / "corpus"
     files.mkdir()
@@ -53,9 +55,25 @@ def test_no_file_the_tests_build_gives_a_traceback_in_init_check_or_run(tmp_path
     corpus_files(corpus)
     (tmp_path / "fallback.yaml").write_text(FALLBACK_MAPPING)
     (tmp_path / "every-row.yaml").write_text(EVERY_ROW_MAPPING)
+    return paths, corpus
+
+
+@pytest.mark.timeout(300)   # ~28 subprocesses each
+@pytest.mark.parametrize("chunk", range(CHUNKS))
+def test_no_file_the_tests_build_gives_a_traceback_in_init_or_check(tmp_path, chunk):
+    paths, _ = _built(tmp_path)
+    assert len(paths) >= 50
+    mine = paths[chunk::CHUNKS]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        found = [problem for problems in pool.map(lambda p: _init_and_check(p, tmp_path), paths)
+        found = [problem for problems in pool.map(lambda p: _init_and_check(p, tmp_path), mine)
                  for problem in problems]
+    assert found == [], "\n\n".join(found)
+
+
+@pytest.mark.timeout(300)
+def test_no_file_the_tests_build_gives_a_traceback_in_run_dry_run(tmp_path):
+    paths, corpus = _built(tmp_path)
+    found: list[str] = []
     # run --dry-run: a run of several files goes on after a refused one, so one
     # subprocess per mapping feeds it every file (the whole corpus too); each
     # file gets a name of its own (a run refuses two files with one results name)
@@ -71,5 +89,4 @@ def test_no_file_the_tests_build_gives_a_traceback_in_init_check_or_run(tmp_path
             found.append(f"run --dry-run ({mapping}): exit {ran.returncode}\n{ran.stderr[-2000:]}")
         read = ran.stderr.count("Read ") + ran.stderr.count("error:") + ran.stderr.count("left for the next run")
         assert read >= len(paths) // 2, ran.stderr[-3000:]
-    assert len(paths) >= 50
     assert found == [], "\n\n".join(found)
