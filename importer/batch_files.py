@@ -50,9 +50,12 @@ def files_to_import(options: BatchOptions, result: BatchResult, reporter: BatchR
         raise NoInputFiles(Msg.NO_INPUT.format(patterns=", ".join(repr(p) for p in options.inputs)))
     notes = list(inputs.notes)
     settle = DEFAULT_SETTLE_SECONDS if options.settle_seconds is None else options.settle_seconds
-    # Only files a pattern found are checked: a file named on the command line
-    # is the user's explicit choice (a marketer's list saved a minute ago).
-    drops = [f for f in inputs.files if f in inputs.from_patterns]
+    # Files a pattern found wait until they settle. A file named on the command line
+    # is the user's explicit choice (a marketer's list saved a minute ago): it waits
+    # only when --settle-seconds is given (a cron line with a fixed name); otherwise
+    # the run watches it and refuses it before sending if it changes (runner).
+    named_settle = options.settle_seconds is not None
+    drops = [f for f in inputs.files if f in inputs.from_patterns or named_settle]
     files = list(inputs.files)
     if drops and settle > 0:
         _, left = ready_files(drops, settle_seconds=settle, observe_seconds=min(2.0, settle))

@@ -270,7 +270,8 @@ def _drop_options(run: argparse.ArgumentParser) -> None:
                           "(default: stop at once with a message naming it, exit 75)")
     run.add_argument("--settle-seconds", type=float, default=None, metavar="S",
                      help="files found by a pattern that changed in the last S seconds (or change while "
-                          "watched) are left for the next run (default 60; 0 turns the check off)")
+                          "watched) are left for the next run (default 60; 0 turns the check off); given, "
+                          "it applies to files named on the command line too")
 
 
 def _night_options(run: argparse.ArgumentParser) -> None:

@@ -87,6 +87,9 @@ class Msg:
     FILE_CHANGED = ("{file} changed while it was being imported (its size or modification time changed): "
                     "the run stopped. When the file is complete, run the same command with --resume: rows "
                     "already imported are not sent again")
+    STILL_WRITTEN = ("{file} is still being written: its size or modification time changed while it was read, "
+                     "before anything was sent. Nothing was sent; run the same command again when the program "
+                     "writing it has finished")
     KEYS_UNREAD = "the database's keys could not be read at once ({why}); every row is looked up on its own"
 
 
@@ -128,6 +131,8 @@ def run_import(options: ImportOptions, api: "Connection | CopernicaClient | None
 def _run(options: ImportOptions, client: "CopernicaClient", external: threading.Event | None,
          on_outcome: Callable[[Outcome], None] | None, on_start: Callable[[Prepared], None] | None) -> RunSummary:
     started = time.monotonic()
+    # watched from the start: a file still arriving is refused before its first row leaves
+    watch = FileWatch(Path(options.file))
     mapping = load_run_mapping(options)
     database_id(mapping)
     schema = resolve_schema(options, mapping, client)
@@ -140,7 +145,8 @@ def _run(options: ImportOptions, client: "CopernicaClient", external: threading.
     stop = StopFlag(external, on_stop=pacer.stop if pacer is not None else None)  # the pacer stays stopped afterwards
     with ExitStack() as stack:
         prepared = prepare(options, mapping, schema, stack)
-        watch = FileWatch(Path(options.file))
+        if watch.changed():
+            raise InputFileError(Msg.STILL_WRITTEN.format(file=options.file))
         journal = _start_journal(options, client, mapping, summary, stop, stack, results_path, journal_path)
         writer = stack.enter_context(open_results_writer(
             results_path, prepared.columns, delimiter=options.results_delimiter or mapping.results_delimiter,

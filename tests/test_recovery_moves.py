@@ -268,6 +268,54 @@ def test_a_file_that_changes_during_the_run_stops_it_and_resume_finishes_it(tmp_
         assert emails(sb) == Counter({f"p{i}@example.com": 1 for i in range(62)})
 
 
+def test_a_named_file_still_being_written_is_refused_before_anything_is_sent(tmp_path):
+    src = people(tmp_path / "in.csv", 40)
+    m = mapping(tmp_path)
+    writing = threading.Event()
+    writing.set()
+
+    def uploader() -> None:   # another program still appending to the file the user named
+        i = 40
+        while writing.is_set():
+            with open(src, "a", encoding="utf-8") as f:
+                f.write(f"p{i}@example.com,Name {i},{20 + i % 50}\n")
+            i += 1
+            time.sleep(0.002)
+
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        thread = threading.Thread(target=uploader)
+        thread.start()
+        try:
+            done = cli(tmp_path, *run_args(src, m, sb))
+        finally:
+            writing.clear()
+            thread.join()
+        no_traceback(done)
+        assert done.returncode == 2, done.stderr
+        assert "is still being written" in done.stderr and "Nothing was sent" in done.stderr
+        assert sb.stats()["posts"] == 0
+        assert not (tmp_path / "in.results.csv").exists() and not (tmp_path / "in.results.csv.journal").exists()
+        total = len(lines(src))
+        again = cli(tmp_path, *run_args(src, m, sb))   # the same command, once the upload is complete
+        assert again.returncode == 0, again.stderr
+        assert emails(sb) == Counter({f"p{i}@example.com": 1 for i in range(total)})
+
+
+def test_a_named_file_waits_for_the_settle_time_when_it_is_given(tmp_path):
+    src = people(tmp_path / "leads.csv", 5)   # a cron line with a fixed name: written a moment ago
+    m = mapping(tmp_path)
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        done = cli(tmp_path, *run_args(src, m, sb, "--settle-seconds", "60"))
+        no_traceback(done)
+        assert done.returncode == 0, done.stderr
+        assert "leads.csv is still being written (it changed" in done.stderr
+        assert sb.stats()["posts"] == 0
+        os.utime(src, (time.time() - 120, time.time() - 120))   # the upload ended two minutes ago
+        later = cli(tmp_path, *run_args(src, m, sb, "--settle-seconds", "60"))
+        assert later.returncode == 0, later.stderr
+        assert emails(sb) == Counter({f"p{i}@example.com": 1 for i in range(5)})
+
+
 # -- 6. outputs that would overwrite inputs ---------------------------------------------------------------
 @pytest.mark.parametrize("args", [
     ("run", "in.csv", "--report-html", "in.csv"),
