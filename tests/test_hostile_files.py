@@ -53,6 +53,17 @@ def test_a_shared_string_longer_than_excel_allows_is_refused(tmp_path):
     assert "holds a cell longer than Excel's 32,767 characters per cell" in message
 
 
+def test_an_ods_cell_longer_than_excel_allows_is_refused(tmp_path):
+    cell = "x" * 200_000
+    path = fb.make_ods(tmp_path / "long.ods", "S", [
+        '<table:table-row><table:table-cell office:value-type="string"><text:p>Email</text:p></table:table-cell>'
+        '</table:table-row>',
+        f'<table:table-row><table:table-cell office:value-type="string"><text:p>{cell}</text:p></table:table-cell>'
+        '</table:table-row>'])
+    message = _refusal(path)
+    assert "long.ods: content.xml holds a cell longer than Excel's 32,767 characters per cell" in message
+
+
 def test_too_many_shared_strings_are_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(limits, "MAX_SHARED_STRINGS", 3)
     path = fb.make_xlsx(tmp_path / "s.xlsx", {"S": [["Email"], ["a@x.nl"]]})

@@ -297,6 +297,7 @@ class CalamineSource:
         self.kind_name = kind_name
         if zipfile.is_zipfile(path):
             check_zip_parts(path)
+            _scan_ods_content(path)   # calamine would load an endless cell whole
         try:
             self._book = python_calamine.CalamineWorkbook.from_path(str(path))
             metadata = [m for m in self._book.sheets_metadata
@@ -325,6 +326,17 @@ class CalamineSource:
 
     def close(self) -> None:
         self._book.close()
+
+
+def _scan_ods_content(path: Path) -> None:
+    """An .ods keeps its cells in content.xml: refused there, like an .xlsx's
+    shared strings, when a cell is longer than Excel allows."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if "content.xml" in archive.namelist():
+                scan_part(path, archive, "content.xml")
+    except (zipfile.BadZipFile, OSError):
+        return          # calamine says it is damaged
 
 
 def _value_past_the_header(number: int, extra: list[str], width: int) -> Reason:
