@@ -79,6 +79,15 @@ class InputFileError(CopernicaImportError):
     """The input file cannot be read as a spreadsheet."""
 
 
+class HeaderRowMissing(InputFileError):
+    """The header row set (``header_row: N``, ``--header-row N``) is empty or past the file's last row."""
+
+    def __init__(self, message: str, row: int, why: str) -> None:
+        super().__init__(message)
+        self.row = row
+        self.why = why      # "that row is empty", "the file has no row N"
+
+
 class MappingError(CopernicaImportError):
     """The mapping file is invalid or does not fit the input file."""
 
