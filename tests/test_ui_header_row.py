@@ -106,7 +106,7 @@ def test_emptying_the_header_row_lets_the_reader_find_it_again(visitor, page, tm
     visitor.upload(export_with_a_title(tmp_path))
     choose(visitor, "3")
     found = choose(visitor, "")
-    assert found_row(found.text) == "row 1" and "Found:" in text_of(found.text)
+    assert found_row(found.text) == "row 1" and "Detected: row 1" in text_of(found.text)
     assert columns(found.text)[0] == TITLE
     assert page.workspace.table.header_row is None and page.workspace.table.lines[0].column == TITLE
 
