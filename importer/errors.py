@@ -9,6 +9,7 @@ context is set by the constructor. ``exit_code`` is a property of the type::
     ├── UsageError                     bad options, arguments, environment or jobs file
     │   └── NoInputFiles               exit 66: --expect-files, and no input file was found
     ├── InputFileError                 the input file cannot be read as a table
+    │   └── HeaderRowMissing           the header row set (header_row, --header-row) is empty or past the end
     ├── MappingError                   the mapping file is wrong, or does not fit the file
     ├── SchemaError                    the mapping does not fit the database's structure
     ├── JournalError                   the run's journal is missing or of another import
