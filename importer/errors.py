@@ -9,6 +9,7 @@ context is set by the constructor. ``exit_code`` is a property of the type::
     ├── UsageError                     bad options, arguments, environment or jobs file
     │   └── NoInputFiles               exit 66: --expect-files, and no input file was found
     ├── InputFileError                 the input file cannot be read as a table
+    │   └── HeaderRowMissing           the header row set (header_row, --header-row) is empty or past the end
     ├── MappingError                   the mapping file is wrong, or does not fit the file
     ├── SchemaError                    the mapping does not fit the database's structure
     ├── JournalError                   the run's journal is missing or of another import
@@ -77,6 +78,15 @@ class NoInputFiles(UsageError):
 
 class InputFileError(CopernicaImportError):
     """The input file cannot be read as a spreadsheet."""
+
+
+class HeaderRowMissing(InputFileError):
+    """The header row set (``header_row: N``, ``--header-row N``) is empty or past the file's last row."""
+
+    def __init__(self, message: str, row: int, why: str) -> None:
+        super().__init__(message)
+        self.row = row
+        self.why = why      # "that row is empty", "the file has no row N"
 
 
 class MappingError(CopernicaImportError):

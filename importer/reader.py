@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from importer.errors import InputFileError
+from importer.errors import HeaderRowMissing, InputFileError
 from importer.models import Reason, Row
 from importer.readers import detect
 from importer.readers.header import HEADER_SEARCH, find_header, non_blank, skipped_text, used_width
@@ -126,7 +126,8 @@ class Sheet:
             chosen = next((r for r in window if r.number == header_row), None)
             if chosen is None or is_blank(chosen.cells):
                 why = Msg.HEADER_ROW_EMPTY if chosen is not None else Msg.HEADER_ROW_BEYOND.format(row=header_row)
-                raise InputFileError(Msg.HEADER_ROW_MISSING.format(path=self.path, row=header_row, why=why))
+                raise HeaderRowMissing(Msg.HEADER_ROW_MISSING.format(path=self.path, row=header_row, why=why),
+                                       header_row, why)
         else:
             found = find_header(rows, expected)
             if found.index is None:

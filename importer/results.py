@@ -9,7 +9,8 @@ them again with the same mapping. Two forms:
   accents; the delimiter is a setting (``--results-delimiter ';'`` or the
   mapping's ``results_delimiter``), because Dutch, German and French Excel
   open a comma-separated file as one column. Written as the run goes.
-- XLSX (``XlsxResultsWriter``, chosen by a results path ending in ``.xlsx``):
+- XLSX (``XlsxResultsWriter``, chosen by a results path ending in ``.xlsx``,
+  or ``workbook_from_csv`` for a CSV written already):
   the header frozen and filtered, the status cells coloured, every source
   cell a text cell (``00123`` stays ``00123``, ``=1+1`` is no formula).
   openpyxl's write-only mode streams the rows to disk, so memory stays flat
@@ -314,7 +315,10 @@ class XlsxResultsWriter(ResultsWriter):
         return self._illegal.sub(REPLACEMENT, value) if self._illegal.search(value) else value
 
     def write(self, outcome: Outcome, values: dict[str, str] | None, sent: list[str] | None = None) -> None:
-        line = self._cells(outcome, values or {}, sent)
+        self.write_line(self._cells(outcome, values or {}, sent), outcome.status)
+
+    def write_line(self, line: list[str | int], status: Status | None) -> None:
+        """One line as ``_cells`` makes it (our numbers as ints), its status cell coloured."""
         row: list[object] = []
         for value in line:
             if isinstance(value, int) or not value.startswith("="):
@@ -325,9 +329,10 @@ class XlsxResultsWriter(ResultsWriter):
             cell = self._cell(self._sheet, value=self._text(value))
             cell.data_type = "s"          # text, never a formula
             row.append(cell)
-        status = self._cell(self._sheet, value=line[1])
-        status.fill = self._fills[outcome.status]
-        row[1] = status
+        status_cell = self._cell(self._sheet, value=line[1])
+        if status is not None:
+            status_cell.fill = self._fills[status]
+        row[1] = status_cell
         self._sheet.append(row)
         self.lines += 1
         self._width = max(self._width, len(line))
@@ -358,6 +363,35 @@ def open_results_writer(path: str | Path, columns: list[str], *, delimiter: str 
 
 def is_workbook(path: str | Path) -> bool:
     return Path(path).suffix.lower() == ".xlsx"
+
+
+_NUMBER_CELLS = ("row", "profile_id", "subprofile_id", "attempts", ORIGINAL_ROW)
+_STATUSES = {s.value: s for s in Status}
+
+
+def workbook_from_csv(source: str | Path, target: str | Path) -> Path:
+    """A results CSV (or check report) written already, as the workbook ``--results out.xlsx`` writes.
+
+    The same lines and cells, by ``XlsxResultsWriter``: the CSV's neutralised
+    cells are text again (a text cell is never a formula), our numbers are
+    numbers. A cut last line is left out, as ``read_results`` leaves it out."""
+    _, delimiter = csv_layout(source)
+    with open(source, encoding="utf-8-sig", newline="") as f:
+        lines = csv.reader(f, delimiter=delimiter)
+        header = next(lines, [])
+        ours = _our_columns(header) or ()
+        layout = {"original_rows": ORIGINAL_ROW in ours, "collection": "subprofile_id" in ours,
+                  "sent": [h[len(SENT_PREFIX):] for h in header if h.startswith(SENT_PREFIX)]}
+        if not ours or results_header(source_columns(header), **layout) != header:
+            raise InputFileError(Msg.NOT_RESULTS.format(path=source, columns=", ".join(RESULT_COLUMNS)))
+        numbers = {i for i, name in enumerate(ours) if name in _NUMBER_CELLS}
+        with XlsxResultsWriter(target, source_columns(header), **layout) as writer:
+            for line in lines:
+                if len(line) < len(ours) or not line[0].isdigit():
+                    continue
+                writer.write_line([int(v) if i in numbers and v.isdigit() else unneutralise(v)
+                                   for i, v in enumerate(line)], _STATUSES.get(line[1]))
+    return Path(target)
 
 
 # -- reading a results file back (rollback) ------------------------------------------

@@ -13,8 +13,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from importer.models import Outcome, Status
-from importer.results import STATUS_FILLS, XlsxResultsWriter, csv_layout, read_results
+from importer.errors import InputFileError
+from importer.models import Outcome, Reason, Status
+from importer.results import (
+    STATUS_FILLS,
+    ResultsWriter,
+    XlsxResultsWriter,
+    csv_layout,
+    read_results,
+    workbook_from_csv,
+)
 from tests.helpers import cli
 
 MAPPING = """\
@@ -205,3 +213,51 @@ def test_the_workbook_writer_streams_and_never_leaves_a_half_file(tmp_path):
     writer.close()
     sheet = openpyxl.load_workbook(tmp_path / "r.xlsx").active
     assert sheet["H2"].value == "x\ufffdy"
+
+
+def _cells(path: Path) -> list[list[tuple[object, str, str | None]]]:
+    """Every cell of the workbook's sheet: (value, data type, fill colour)."""
+    sheet = openpyxl.load_workbook(path).active
+    return [[(c.value, c.data_type, c.fill.start_color.rgb if c.fill.fill_type else None) for c in row]
+            for row in sheet.iter_rows()]
+
+
+@pytest.mark.parametrize("delimiter, original_rows, collection",
+                         [(",", False, False), (";", True, False), ("\t", False, True)])
+def test_a_results_csv_becomes_the_workbook_the_writer_writes(tmp_path, delimiter, original_rows, collection):
+    columns = ["Email", "Name", "Status", "Phone"]    # 'Status' is labelled 'Status (source)'
+    bad = Reason("invalid_email", "{value!r} is not an e-mail address", {"value": "dee@example", "column": "Email"})
+    lines = [(Outcome(2, Status.CREATED, 101, attempts=1, key="ann@example.com"),
+              {"Email": "ann@example.com", "Name": "=1+1", "Status": "00123", "Phone": "'+31 6"}),
+             (Outcome(3, Status.INVALID, reasons=(bad,), subprofile_id=None),
+              {"Email": "dee@example", "Name": "-Dee", "Status": "x\x07y", "Phone": "+31 6 1234"}),
+             (Outcome(4, Status.SKIPPED, 102, attempts=2, subprofile_id=7, profile_status="found"),
+              {"Email": "cas@example.com", "Name": "@cas", "Status": "", "Phone": "0612"})]
+    layout = {"original_rows": original_rows, "collection": collection}
+    csv_writer = ResultsWriter(tmp_path / "r.csv", columns, delimiter=delimiter, **layout)
+    xlsx_writer = XlsxResultsWriter(tmp_path / "direct.xlsx", columns, **layout)
+    for outcome, values in lines:
+        values = {**values, "\x00original_row": str(outcome.row + 10)}
+        csv_writer.write(outcome, values)
+        xlsx_writer.write(outcome, values)
+    csv_writer.close()
+    xlsx_writer.close()
+    with (tmp_path / "r.csv").open("a", encoding="utf-8") as f:
+        f.write("5" + delimiter + "crea")                 # a line cut by a crash
+
+    converted = workbook_from_csv(tmp_path / "r.csv", tmp_path / "converted.xlsx")
+    assert converted == tmp_path / "converted.xlsx"
+    cells = _cells(converted)
+    assert cells == _cells(tmp_path / "direct.xlsx") and len(cells) == 4
+    assert [row[1][0] for row in cells] == ["status", "created", "invalid", "skipped"]
+    assert cells[1][0] == (2, "n", None) and cells[1][2][0] == 101
+    assert cells[1][1][2].endswith(STATUS_FILLS[Status.CREATED])
+    assert ("=1+1", "s", None) in cells[1] and "'+31 6" in [c[0] for c in cells[1]]
+
+
+def test_only_a_results_file_becomes_a_workbook(tmp_path):
+    other = tmp_path / "people.csv"
+    other.write_text("Email,Name\na@example.com,Ann\n", encoding="utf-8")
+    with pytest.raises(InputFileError, match="not a copernica-import results file"):
+        workbook_from_csv(other, tmp_path / "people.xlsx")
+    assert not (tmp_path / "people.xlsx").exists()

@@ -1,7 +1,7 @@
 """The import page in a real browser: Playwright driving Debian's Chromium (launched by its path;
 no browser is downloaded). A marketer's whole afternoon: the sample file dropped on the page (with a typo
 in one country, 'Hollnd', that the `init` draft cannot know), imported into the sandbox after fixing what the
-check reports on the mapping page, stopped and resumed, the results downloaded, and
+check reports on the mapping page, stopped and resumed, the results downloaded (.csv and .xlsx), and
 the import undone. Screenshots of every step go to test-artifacts/ui/ (ignored by git).
 
 Skipped, with the reason, where Playwright or Chromium is missing; the server-side tests
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_support import REPO, TYPO_EMAIL, TYPO_FIX, TYPO_ROW, sample_with_a_typo
+from tests.ui_support import REPO, TYPO_EMAIL, TYPO_FIX, TYPO_ROW, csv_rows, sample_with_a_typo, workbook_rows
 
 CANDIDATES = [os.environ["CHROMIUM_PATH"]] if os.environ.get("CHROMIUM_PATH") else [
     "/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium") or "", shutil.which("chromium-browser") or ""]
@@ -145,7 +145,12 @@ def test_a_marketer_imports_the_sample_into_the_sandbox_and_undoes_it(browser_pa
     expect(page.locator("#stored")).to_have_text("190")
     with page.expect_download() as results:
         page.click("#download-results")
+    with page.expect_download() as workbook:
+        page.click("#download-results-xlsx")
     shot(page, "8-results")
+    assert workbook.value.suggested_filename == "contacts.results.xlsx"
+    assert workbook_rows(Path(workbook.value.path()).read_bytes()) == \
+        csv_rows(Path(results.value.path()).read_bytes())               # the same lines, opened by openpyxl
     rows = list(csv.DictReader(io.StringIO(Path(results.value.path()).read_text(encoding="utf-8-sig"))))
     assert len(rows) == 200 and sum(r["status"] == "created" for r in rows) == 190
     assert next(r for r in rows if r["row"] == str(TYPO_ROW))["status"] == "created"      # the fixed row

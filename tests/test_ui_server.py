@@ -29,10 +29,13 @@ from tests.ui_support import (
     TYPO_EMAIL,
     TYPO_FIX,
     TYPO_ROW,
+    XLSX_TYPE,
     Visitor,
+    csv_rows,
     numbers,
     sample_with_a_typo,
     text_of,
+    workbook_rows,
 )
 
 
@@ -210,6 +213,21 @@ def test_the_whole_flow_in_the_sandbox(visitor, page, tmp_path):
     assert record.status_code == 200 and record.text.count("deleted") == 190
     assert sandbox.profiles(1) == []
 
+    # the results as a workbook, after the rollback too: the same lines as the CSV
+    workbook = results_workbook(visitor)
+    assert workbook == csv_rows(visitor.get("/download/results.csv").content) and len(workbook) == 200
+    assert sum(line["status"] == "created" for line in workbook) == 190
+    assert next(line for line in workbook if line["row"] == str(TYPO_ROW))["Country"] == "Hollnd"
+
+
+def results_workbook(visitor: Visitor, name: str = "contacts.results.xlsx") -> list[dict[str, str]]:
+    """The results page's .xlsx download, opened with openpyxl."""
+    response = visitor.get("/download/results.xlsx")
+    assert response.status_code == 200 and response.headers["Content-Type"] == XLSX_TYPE
+    assert response.headers["Content-Disposition"].startswith("attachment") and name in \
+        response.headers["Content-Disposition"]
+    return workbook_rows(response.content)
+
 
 def test_stop_is_resumable_and_resume_sends_no_row_twice(visitor, page, tmp_path):
     people = tmp_path / "people.csv"
@@ -235,6 +253,10 @@ def test_stop_is_resumable_and_resume_sends_no_row_twice(visitor, page, tmp_path
     results = visitor.get("/results")
     assert "stopped before the end" in text_of(results.text) and 'id="resume"' in results.text
     assert 0 < len(sandbox.profiles(1)) < 600
+    assert 'href="/download/results.xlsx"' in results.text
+    so_far = results_workbook(visitor, "people.results.xlsx")
+    assert so_far == csv_rows(visitor.get("/download/results.csv").content)
+    assert len([line for line in so_far if line["status"] == "created"]) == len(sandbox.profiles(1))
 
     sandbox.set_faults(latency_ms=0)
     visitor.post("/import/resume", {})
@@ -244,6 +266,9 @@ def test_stop_is_resumable_and_resume_sends_no_row_twice(visitor, page, tmp_path
     assert len(emails) == 600 and len(set(emails)) == 600      # every person once
     rows = list(csv.DictReader(io.StringIO(visitor.get("/download/results.csv").content.decode("utf-8-sig"))))
     assert len(rows) == 600 and {r["status"] for r in rows} == {"created"}
+    workbook = results_workbook(visitor, "people.results.xlsx")       # made again from the resumed run's CSV
+    assert workbook == csv_rows(visitor.get("/download/results.csv").content) and len(workbook) == 600
+    assert {line["profile_id"] for line in workbook} == {str(p["ID"]) for p in sandbox.profiles(1)}
 
 
 def test_progress_is_pushed_as_server_sent_events(visitor, page, tmp_path):
@@ -291,7 +316,7 @@ def test_the_token_is_never_in_a_page_a_log_or_a_file(tmp_path, caplog, capfd):
         assert f"at 127.0.0.1:{copernica.port}" in text_of(review.text)
         status = v.import_now()
         assert status["counts"]["created"] == 190 and len(copernica.profiles(1)) == 190
-        for path in ("/results", "/download/results.csv", "/report", "/download/report.html", "/rollback",
+        for path in ("/results", "/download/results.csv", "/download/results.xlsx", "/report", "/download/report.html", "/rollback",
                      "/connect", "/import/status"):
             v.get(path)
         v.post("/rollback", {})

@@ -6,12 +6,16 @@ mapping form's fields the way a browser would submit them.
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import requests
+
+from importer.results import unneutralise
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_CSV = REPO / "sample_data" / "contacts.csv"
@@ -189,3 +193,21 @@ class Visitor:
 def numbers(html: str, prefix: str) -> dict[str, int]:
     """{'created': 190, ...} from elements with id="PREFIX-created">190<."""
     return {k: int(v.replace(",", "")) for k, v in re.findall(rf'id="{prefix}-(\w+)">([\d,]+)<', html)}
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def csv_rows(content: bytes) -> list[dict[str, str]]:
+    """The lines of a downloaded results CSV, its cells as the source had them (a formula guard undone)."""
+    return [{k: unneutralise(v) for k, v in line.items()}
+            for line in csv.DictReader(io.StringIO(content.decode("utf-8-sig")))]
+
+
+def workbook_rows(content: bytes) -> list[dict[str, str]]:
+    """The lines of a downloaded results workbook, as text ('' for an empty cell), opened by openpyxl."""
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True).active
+    rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]

@@ -132,6 +132,7 @@ class MappingSteps(State):
         except MappingError:   # a draft that maps nothing: every column, not imported yet
             self.table = MappingTable([Line(column=h) for h in detection.headers],
                                       database=schema.id if schema is not None else None)
+        self.table.header_row = upload.header_row
         self.mapping_name = Path(upload.name).stem + ".yaml"
         self.live = None
         self.check = None
@@ -152,7 +153,12 @@ class MappingSteps(State):
             mapping = load_mapping(path)
         except MappingError as exc:
             raise MappingError(str(exc).replace(str(path), name)) from None
+        if mapping.header_row is not None and mapping.header_row != upload.header_row:
+            self.read_with_header_row(mapping.header_row)     # the file as the mapping reads it
+            if upload.detection is None or upload.detection.error:
+                raise InputFileError(upload.detection.error if upload.detection else StateMsg.NO_FILE)
         self.table = MappingTable.from_mapping(mapping, upload.detection.headers)
+        self.table.header_row = upload.header_row
         if self.destination is not None and self.destination.schema is not None:
             self.table.database = self.destination.schema.id
         self.mapping_name = Path(name).name

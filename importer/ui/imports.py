@@ -31,6 +31,7 @@ class Msg:
                             "which is not what was confirmed.")
     NOTHING_TO_RESUME = "There is no stopped import to continue."
     NOTHING_TO_ROLL_BACK = "There is no finished import to roll back."
+    NO_RESULTS = "There are no results yet: import the file first."
     UNEXPECTED = "An unexpected error stopped this step ({error}). Nothing more was sent; details are in the log."
 
 
@@ -209,6 +210,20 @@ class ImportSteps(State):
         job = self.current_job
         if job is not None and job.state == "running":
             job.stop.set()
+
+    def results_workbook(self) -> Path:
+        """The import's results as a workbook: the results CSV (as written so far) turned into the .xlsx
+        ``--results out.xlsx`` writes; made again when the CSV is newer (a resume rewrites it)."""
+        from importer.results import workbook_from_csv
+
+        with self.lock:
+            job = self.current_job
+            if job is None or not job.results.exists():
+                raise UsageError(Msg.NO_RESULTS)
+            book = job.results.with_suffix(".xlsx")
+            if not book.exists() or book.stat().st_mtime_ns <= job.results.stat().st_mtime_ns:
+                workbook_from_csv(job.results, book)
+            return book
 
     def rollback_plan(self) -> dict:
         from importer.undo import already_deleted, default_output, read_run

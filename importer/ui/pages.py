@@ -99,7 +99,7 @@ def attachment(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
-def download(path: Path, name: str) -> Response:
-    response = send_file(path, as_attachment=True, download_name=name, max_age=0)
+def download(path: Path, name: str, mimetype: str | None = None) -> Response:
+    response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -18,6 +18,7 @@ from importer.ui.pages import download, page, reason_groups, step, ws
 from importer.ui.table import MODES
 
 STATUS_ORDER = [s.value for s in Status]
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 bp = Blueprint("imports", __name__)
 
@@ -126,6 +127,16 @@ def results_download() -> Any:
     if job is None or not job.results.exists():
         abort(404)
     return download(job.results, job.results.name)
+
+
+@bp.get("/download/results.xlsx")
+@step("/results")
+def results_workbook_download() -> Any:
+    job = ws.current_job
+    if job is None or not job.results.exists():
+        abort(404)
+    book = ws.results_workbook()
+    return download(book, book.name, XLSX_TYPE)
 
 
 @bp.get("/report")

@@ -96,5 +96,5 @@ def file_post() -> Any:
 def file_reading() -> Any:
     form = request.form
     ws.set_reading(form.get("encoding", "").strip(), form.get("delimiter", "").strip(),
-                   form.get("sheet", "").strip())
+                   form.get("sheet", "").strip(), form.get("header_row", ""))
     return redirect("/file")

@@ -94,5 +94,8 @@ class State:
     def run_check(self) -> CheckResult:
         raise NotImplementedError
 
+    def read_with_header_row(self, row: int | None) -> None:
+        raise NotImplementedError
+
     def disconnect(self) -> None:
         raise NotImplementedError

@@ -81,6 +81,7 @@ class MappingTable:
     on_existing: str = "create"
     duplicates: Any = "first"     # first | last, or a rule by a column as a dict
     interests_on_update: str = "add"
+    header_row: int | None = None   # the row with the column names, as chosen on the file step (None: found)
 
     # -- from a mapping ---------------------------------------------------------
     @classmethod
@@ -115,7 +116,7 @@ class MappingTable:
         duplicates = mapping.duplicates if isinstance(mapping.duplicates, str) else \
             mapping.duplicates.model_dump(exclude_defaults=True)
         return cls(lines, constants, mapping.database, mapping.on_existing, duplicates,
-                   mapping.interests_on_update)
+                   mapping.interests_on_update, mapping.header_row)
 
     # -- from the page's form ----------------------------------------------------
     def update_from_form(self, form: Any) -> None:
@@ -196,6 +197,8 @@ class MappingTable:
         data: dict[str, Any] = {}
         if self.database is not None:
             data["database"] = self.database
+        if self.header_row is not None:
+            data["header_row"] = self.header_row
         if keys:
             data["key"] = keys[0] if len(keys) == 1 else keys
         data["on_existing"] = self.on_existing

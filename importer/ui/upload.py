@@ -1,22 +1,35 @@
 """Step 2 of the page: the file. Received into the private folder, read as the CLI reads it, previewed.
 
 What the reader found (format, encoding, delimiter, sheet, header row) is
-shown with the first rows; the person may choose the encoding, delimiter or
-sheet instead, and the file is read again (with a new draft when its columns
-changed).
+shown with the first rows; the person may choose the encoding, delimiter,
+sheet or header row instead, and the file is read again (with a new draft
+when its columns changed). A chosen header row goes into the mapping as
+``header_row`` (``importer.ui.table``): the page's check and import read the file
+with it, and so does the CLI with the saved mapping.
 """
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import CopernicaImportError
+from importer.errors import CopernicaImportError, HeaderRowMissing, UsageError
 from importer.ui.state import State
 
 PREVIEW_ROWS = 10       # rows shown under the detection
 SAMPLE_ROWS = 200       # rows the draft looks at (as `init`)
 SAMPLE_VALUES = 4       # example values shown per column
+
+
+class Msg:
+    """What the file step says."""
+    HEADER_ROW_NOT_A_NUMBER = ("The header row is the number of a row (1, 2, 3, ...); {value!r} is not one. "
+                               "Leave it empty to let the page find the header row.")
+    HEADER_ROW_TOO_SMALL = ("The header row is the number of a row, counted from 1; {value} is not one. "
+                            "Leave it empty to let the page find the header row.")
+    HEADER_ROW_MISSING = "Row {row} cannot be the header row: {why}."
+    HEADER_ROW_KEPT = "{error} The header row stays row {row}, as before."
 
 
 @dataclass
@@ -41,6 +54,7 @@ class Upload:
     encoding: str | None = None         # the user's choices (None: detected)
     delimiter: str | None = None
     sheet: str | None = None
+    header_row: int | None = None
     detection: Detection | None = None
 
 
@@ -62,17 +76,38 @@ class FileSteps(State):
         if self.upload.detection is not None and not self.upload.detection.error:
             self.draft()
 
-    def set_reading(self, encoding: str | None, delimiter: str | None, sheet: str | None) -> None:
+    def set_reading(self, encoding: str | None, delimiter: str | None, sheet: str | None,
+                    header_row: str = "") -> None:
+        """The person's choices (empty: detected); ``header_row`` as typed (UsageError: not a row number)."""
         self.require_idle()
         upload = self.require_upload()
+        row = header_row_choice(header_row)
         upload.encoding, upload.delimiter, upload.sheet = encoding or None, delimiter or None, sheet or None
-        self.detect()
+        self.read_with_header_row(row)
         if upload.detection is not None and not upload.detection.error and self.table is not None:
             headers = upload.detection.headers
             if any(line.column not in headers for line in self.table.lines if not line.missing) or \
                     not self.table.lines:
                 self.draft()   # other columns now: a new draft
+        if self.table is not None:
+            self.table.header_row = upload.header_row
         self.live, self.check = None, None
+
+    def read_with_header_row(self, row: int | None) -> None:
+        """Reads the file (again) with ``row`` as its header row (None: found). A row that cannot be the
+        header row is said, and the header row stays as it was (unless the file fails either way)."""
+        upload = self.require_upload()
+        previous, upload.header_row = upload.header_row, row
+        self.detect()
+        failed = upload.detection
+        if row is None or row == previous or failed is None or not failed.error:
+            return
+        upload.header_row = previous
+        self.detect()
+        if upload.detection is None or upload.detection.error:   # not the header row's fault: say the first
+            upload.header_row, upload.detection = row, failed
+            return
+        self.say(Msg.HEADER_ROW_KEPT.format(error=failed.error, row=upload.detection.header_row))
 
     def detect(self) -> None:
         from importer.reader import open_sheet
@@ -81,7 +116,7 @@ class FileSteps(State):
         sheets = _sheet_names(upload.path)
         try:
             with open_sheet(upload.path, encoding=upload.encoding, delimiter=upload.delimiter,
-                            sheet=upload.sheet) as sheet:
+                            sheet=upload.sheet, header_row=upload.header_row) as sheet:
                 rows = []
                 for row in sheet:
                     rows.append(row)
@@ -94,9 +129,26 @@ class FileSteps(State):
                     samples={h: _samples(h, rows) for h in sheet.headers})
                 self.sample_rows = rows
         except CopernicaImportError as exc:
+            # said with the name the person knows the file by, not the private folder's path
+            error = Msg.HEADER_ROW_MISSING.format(row=exc.row, why=exc.why) if isinstance(exc, HeaderRowMissing) \
+                else str(exc).replace(str(upload.path), upload.name)
             upload.detection = Detection(format="", encoding=upload.encoding, delimiter=upload.delimiter,
                                          sheet=upload.sheet, sheets=sheets, header_row=0, headers=[], preview=[],
-                                         samples={}, error=str(exc))
+                                         samples={}, error=error)
+
+
+def header_row_choice(text: str) -> int | None:
+    """The header row the person typed (None: empty, let the reader find it); UsageError for what is
+    not a row number."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise UsageError(Msg.HEADER_ROW_NOT_A_NUMBER.format(value=text))
+    row = int(text)
+    if row < 1:
+        raise UsageError(Msg.HEADER_ROW_TOO_SMALL.format(value=row))
+    return row
 
 
 def _samples(header: str, rows) -> list[str]:
