@@ -75,6 +75,15 @@ def test_the_readme_mapping_and_the_init_draft_survive_the_table():
     same(draft, round_trip(draft, headers)[1])
 
 
+@pytest.mark.parametrize("setting, written", [("", None), ("duplicates: first\n", None),
+                                               ("duplicates: last\n", "last"),
+                                               ("duplicates: {keep: newest, by: Born}\n", {"keep": "newest", "by": "Born"})])
+def test_the_duplicates_rule_is_written_as_the_mapping_says_it(setting, written):
+    original = validated(parse_yaml(f"database: 2\n{setting}fields:\n  email: Mail\n", "m.yaml")[0], "m.yaml", {})
+    data, _ = parse_yaml(MappingTable.from_mapping(original, ["Mail", "Born"]).yaml_text("p.csv", "p.yaml"), "p")
+    assert data.get("duplicates") == written
+
+
 def test_a_mapped_column_the_file_lacks_stays_visible():
     original = validated({"fields": {"email": {"column": "E-mail"}}}, "m", {})
     table = MappingTable.from_mapping(original, ["Email", "Name"])

@@ -113,8 +113,9 @@ class MappingTable:
         for entries in by_column.values():   # mapped columns the file does not have
             lines += [replace(line, missing=True) for line in entries]
         # the page offers first/last; a rule by a column (keep: newest, by: ...) is kept as the mapping has it
-        duplicates = mapping.duplicates if isinstance(mapping.duplicates, str) else \
-            mapping.duplicates.model_dump(exclude_defaults=True)
+        rule = mapping.duplicates
+        duplicates = rule.keep if rule.by is None and rule.keep in ("first", "last") else \
+            rule.model_dump(exclude_defaults=True)
         return cls(lines, constants, mapping.database, mapping.on_existing, duplicates,
                    mapping.interests_on_update, mapping.header_row)
 
