@@ -36,3 +36,21 @@ def test_a_warning_from_an_importer_module_fails_the_test():
     with warnings.catch_warnings(record=True) as seen:  # other modules' warnings are left as they are
         warnings.warn_explicit("from elsewhere", UserWarning, "x.py", 1, module="somewhere.else")
     assert [str(w.message) for w in seen] == ["from elsewhere"]
+
+
+def test_a_csv_run_loads_no_module_it_does_not_need(tmp_path):
+    """Start-up (issue 17): workbooks, DataFrames, JSON streams, phone rules and the
+    page load their libraries only when a file or a mapping needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import importer.cli, importer.runner, importer.batch, importer.sender, importer.client; "
+            "from importer import check_file, ImportOptions; "
+            f"check_file(ImportOptions(file={str(REPO / 'sample_data' / 'contacts.csv')!r}, "
+            f"mapping={str(REPO / 'mappings' / 'contacts.yaml')!r})); "
+            "print(sorted(m for m in ('openpyxl', 'numpy', 'pandas', 'phonenumbers', 'python_calamine', 'xlrd', "
+            "'flask', 'ijson') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from importer import checks, dates, phones, transforms
+from importer import checks, dates, transforms
 from importer.mapping.fields import FieldSpec, folded, interest_constant
 from importer.mapping.fit import check_blank_existing, check_columns, checked_constant, mapped_name, resolve
 from importer.mapping.notes import DigitLengths, Tally, file_notes, may_lose_zeros
@@ -133,6 +133,8 @@ def _field_checks(spec: FieldSpec, field_def: FieldDef | None) -> tuple[Check, .
     if spec.check_as == "email" and not (field_def is not None and field_def.type == "email"):
         steps.append(checks.check_email)   # an email-type field is checked by check_value below
     if spec.phone is not None:
+        from importer import phones  # phonenumbers loads only for a mapping with phones: start-up
+
         steps.append(phones.PhoneCheck(spec.phone.region, spec.phone.format))
     if spec.date_format:
         steps.append(_date_parser(spec.date_format, field_def, spec.timezone))

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from importer import dates, phones, transforms
+from importer import dates, transforms
 from importer.mapping.names import closest
 
 DEFAULT_TRUTHY: tuple[str, ...] = ("yes", "y", "1", "x", "true", "ja")
@@ -108,6 +108,8 @@ def _checked_timezone(name: str) -> str:
 
 
 def _checked_region(region: str) -> str:
+    from importer import phones  # phonenumbers loads only for a mapping with phones: start-up
+
     if not phones.known_region(region):
         raise mapping_error(phones.Msg.UNKNOWN_REGION.format(
             region=region, hint=closest(region.upper(), ["NL", "BE", "DE", "FR", "GB", "US"])))
