@@ -263,7 +263,9 @@ def _decided(path: Path, verdict: Verdict) -> str:
         readings = "; ".join(Msg.READING.format(encoding=name, label=encoding_label(name), text=text)
                              for name, text in verdict.ambiguous)
         raise InputFileError(Msg.AMBIGUOUS_ENCODING.format(
-            path=path, row=verdict.sample_row, readings=readings, first=verdict.ambiguous[0][0]))
+            path=path, row=verdict.sample_row, readings=readings,
+            # every candidate, none singled out: the first is not more likely the right one
+            choices=" or ".join(f"--encoding {name}" for name, _ in verdict.ambiguous)))
     raise InputFileError(Msg.NO_PLAUSIBLE_ENCODING.format(path=path, row=verdict.sample_row,
                                                           text=verdict.sample_text))
 

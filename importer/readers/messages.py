@@ -63,8 +63,8 @@ class Msg:
                    "garble every other accented letter. Fix that line and save the file again as 'CSV UTF-8'.")
     MORE_BAD_BYTES = " (and {count:,} more bytes like it further on)"
     AMBIGUOUS_ENCODING = ("{path} is not UTF-8, and its text reads plausibly in more than one encoding; line "
-                          "{row:,} reads {readings}. Say which is right with --encoding, for example --encoding "
-                          "{first} (or save the file as 'CSV UTF-8').")
+                          "{row:,} reads {readings}. Say which reading is right: {choices} (or save the file "
+                          "as 'CSV UTF-8').")
     READING = "as {encoding} ({label}): '{text}'"
     NO_PLAUSIBLE_ENCODING = ("{path} is not UTF-8, and no common encoding reads it as plausible text (line "
                              "{row:,} reads '{text}'). Save it again as 'CSV UTF-8' from your spreadsheet "
