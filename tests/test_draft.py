@@ -104,6 +104,7 @@ def test_draft_without_schema_maps_every_column(tmp_path: Path) -> None:
     ("E-mailadres", "email"), ("Email address", "email"), ("EMAIL", "email"), ("Voornaam", "firstname"),
     ("Given name", "firstname"), ("Achternaam", "lastname"), ("Surname", "lastname"), ("Postcode", "zipcode"),
     ("Zip", "zipcode"), ("Geboortedatum", "birthdate"), ("Date of birth", "birthdate"), ("Age", "age"),
+    ("Leeftijd", "age"), ("Alter", "age"), ("Âge", "age"),
     ("Opt in", "optin"),
 ])
 def test_column_names_match_fields_forgivingly(tmp_path: Path, header: str, field: str) -> None:

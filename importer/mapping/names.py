@@ -48,6 +48,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "company": ("company", "companyname", "organisation", "organization", "bedrijf", "bedrijfsnaam",
                 "firma", "societe"),
     "gender": ("gender", "sex", "geslacht", "geschlecht", "sexe"),
+    "age": ("age", "leeftijd", "alter"),
     "optin": ("optin", "consent", "permission", "toestemming"),
     "customer_number": ("customernumber", "customerid", "clientnumber", "clientid", "klantnummer", "klantnumber",
                         "klantid", "relatienummer", "relatienumber", "kundennummer", "kundennumber", "kundenid",
