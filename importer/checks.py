@@ -33,6 +33,7 @@ __all__ = ["Msg", "ValueProblem", "check_email", "check_float", "check_integer",
 
 # Copernica stores integer fields in a signed 32-bit column (MySQL INT).
 INT_MIN, INT_MAX = -2_147_483_648, 2_147_483_647
+INT_DIGITS = len(str(INT_MAX))   # digits of the longest number within that range
 CHOICES_SHOWN = 10           # a select's choices listed in a message, at most
 
 
@@ -100,7 +101,11 @@ def check_integer(field: FieldDef, value: str, *, decimal_comma: bool = False) -
                 hint = Msg.THOUSANDS_HINT if sep == "." else ""
                 raise value_problem("not_whole_number", Msg.THOUSANDS, value, field=field.name, sep=sep, hint=hint)
         raise value_problem("not_whole_number", Msg.NOT_WHOLE, value, field=field.name)
-    number = int(text)
+    # int() of thousands of digits raises ValueError: more digits than any 32-bit number has is out of range
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > INT_DIGITS:
+        raise value_problem("out_of_range", Msg.INT_RANGE, value, field=field.name)
+    number = -int(digits or "0") if text.startswith("-") else int(digits or "0")
     if not INT_MIN <= number <= INT_MAX:
         raise value_problem("out_of_range", Msg.INT_RANGE, value, field=field.name)
     return str(number)

@@ -60,8 +60,13 @@ class Msg:
     WORKERS = "--workers must be at least 1"
     JOB_HEADER = "== job {job} =="
     JOBS_NOT_STARTED = "not started, the run was interrupted: job(s) {jobs}"
-    UNEXPECTED = ("an unexpected error stopped the command: {error}. Nothing is lost: run the same command "
-                  "with --resume to continue (with -v the details are shown)")
+    # the catch-all (a bug): what stopped, then what to do (``unexpected_hint``), then where the details are
+    UNEXPECTED = "an unexpected error stopped the command: {error} ({details}). {hint}"
+    DETAILS = "with -v the details are shown"
+    DETAILS_SHOWN = "the details are above"
+    HINT_RESUME = "Nothing is lost; to continue where it stopped:\n  {command}"
+    HINT_AGAIN = "Nothing is lost: run the same command again to continue."
+    HINT_NOTHING_CHANGED = "Nothing was changed in Copernica; this is a bug in copernica-import."
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,8 +111,25 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line for the user, the traceback in the log (and with -v)
         from importer.redaction import redact
         log.error("unexpected error", exc_info=exc, extra=_SHOWN if not getattr(args, "verbose", 0) else {})
-        print(Msg.ERROR.format(message=Msg.UNEXPECTED.format(error=redact(repr(exc)))), file=sys.stderr)
+        details = Msg.DETAILS_SHOWN if getattr(args, "verbose", 0) else Msg.DETAILS
+        print(Msg.ERROR.format(message=Msg.UNEXPECTED.format(error=redact(repr(exc)), hint=unexpected_hint(args),
+                                                             details=details)), file=sys.stderr)
         return 3 if args.command in ("run", "rollback") else 2
+
+
+def unexpected_hint(args: argparse.Namespace) -> str:
+    """What to do after a bug stopped ``args.command``: only commands that exist, and none
+    that could create a profile twice. A run continues with --resume (its journal knows every
+    row sent); a rehearsal (--sandbox, --dry-run) and a rollback, which only deletes what the
+    run created, are run again; every other command changed nothing in Copernica."""
+    if args.command == "run":
+        if getattr(args, "sandbox", False) or getattr(args, "dry_run", False):
+            return Msg.HINT_AGAIN
+        from importer.terminal import resume_command
+        return Msg.HINT_RESUME.format(command=resume_command(args.argv))
+    if args.command == "rollback":
+        return Msg.HINT_AGAIN
+    return Msg.HINT_NOTHING_CHANGED
 
 
 _SHOWN = {"shown": True}

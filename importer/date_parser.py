@@ -37,6 +37,8 @@ class Msg:
     READING = "{moment} as {form}"
     HAS_TIME = ("'{value}' has a time of day ({time}), but this field holds dates only and Copernica would "
                 "drop the time; map it to a datetime field or leave the time out of date_format")
+    OUT_OF_RANGE = ("'{value}' is out of the range of dates that can be stored: in time zone {zone} it falls "
+                    "outside the years 1 to 9999")
 
 
 # directives read with a regular expression instead of strptime, which is several times slower
@@ -158,7 +160,8 @@ class DateParser:
         self.forms = " or ".join(human_date_format(f) for f in given)
         self.formats = tuple(_DateFormat(f) for f in given + [f for f in self.ISO_FORMATS if f not in given])
         self.with_time = with_time
-        self.zone = zone(timezone or DEFAULT_TIMEZONE)
+        self.zone_name = (timezone or DEFAULT_TIMEZONE).strip()
+        self.zone = zone(self.zone_name)
         self._by_shape: dict[str, tuple[_DateFormat, ...]] = {}
         self._quick, self._quick_parts = self._quick_pattern()
 
@@ -235,12 +238,21 @@ class DateParser:
         if len(readings) == 1:
             moment = next(iter(readings))
             if moment.tzinfo is not None:
-                # a datetime field gets the moment in the mapping's zone; a date keeps the date as written
-                moment = (moment.astimezone(self.zone) if self.with_time else moment).replace(tzinfo=None)
+                moment = self._in_zone(value, moment)
             if not self.with_time and moment.time() != datetime.min.time():
                 raise value_problem("date_has_time", Msg.HAS_TIME, value, time=moment.strftime("%H:%M:%S"))
             return _iso(moment, self.with_time)
         raise self._problem(value, readings, not_real)
+
+    def _in_zone(self, value: str, moment: datetime) -> datetime:
+        """A datetime field gets the moment in the mapping's zone; a date keeps the date as written.
+        A moment the zone moves past 1 January of the year 1 or 31 December 9999 is a problem."""
+        if not self.with_time:
+            return moment.replace(tzinfo=None)
+        try:
+            return moment.astimezone(self.zone).replace(tzinfo=None)
+        except (OverflowError, ValueError):   # 'date value out of range'
+            raise value_problem("invalid_date", Msg.OUT_OF_RANGE, value, zone=self.zone_name) from None
 
     def _problem(self, value: str, readings: dict[datetime, str], not_real: str) -> ValueProblem:
         if readings:

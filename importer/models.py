@@ -110,6 +110,8 @@ REASON_TITLES: dict[str, str] = {
     "profile_unknown": "the row's profile could not be checked",
     # skipped in update/upsert: the profile holds what the row would write
     "unchanged": "the profile holds these values already",
+    # invalid: converting a cell failed in a way no check foresaw (one cell never stops a run)
+    "not_converted": "a value that could not be converted",
 }
 
 

@@ -30,6 +30,7 @@ from importer.mapping.spec import mapping_from_dict
 from importer.models import Outcome, Profile, Reason, Row, RowError, Status
 from importer.reader import Sheet, open_sheet
 from importer.results import (
+    guarded,
     is_results_header,
     open_results_writer,
     sent_cells,
@@ -199,15 +200,17 @@ def prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | N
 
 def source_rows(sheet: Sheet) -> Iterator[tuple[Row, dict[str, str] | None]]:
     """The sheet's rows, each with its earlier outcome when the file is one of
-    our results files fed back in (its cells are then un-neutralised)."""
+    our results files fed back in (the cells of a results CSV are then
+    un-neutralised; a workbook's were never guarded and are kept as they are)."""
     if not is_results_header(sheet.headers):
         for row in sheet:
             if row.extra:
                 row.values = with_extra_cells(row.values, row.extra)
             yield row, None
         return
+    neutralised = guarded(sheet.format)
     for row in sheet:
-        row.values, earlier = source_values(row.values)
+        row.values, earlier = source_values(row.values, neutralised=neutralised)
         if row.extra:
             row.values = with_extra_cells(row.values, row.extra)
         yield row, earlier

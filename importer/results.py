@@ -80,10 +80,21 @@ def neutralise(value: str) -> str:
 
 
 def unneutralise(value: str) -> str:
-    """Undo ``neutralise`` when a results file is imported again (exactly one apostrophe)."""
+    """Undo ``neutralise`` when a results CSV is imported again (exactly one apostrophe)."""
     if value.startswith(NEUTRALISER) and value[1:].startswith((*_FORMULA_STARTS, NEUTRALISER)):
         return value[1:]
     return value
+
+
+# The file kinds whose cells ``neutralise`` guarded: only a results CSV (a workbook's text cell is
+# never a formula, so ``XlsxResultsWriter`` writes '=x as it is, and reading it back keeps it).
+_GUARDED_FORMATS = frozenset({"csv", "tsv", "txt"})
+
+
+def guarded(file_format: str) -> bool:
+    """True when the cells of a results file of this format ('csv', 'xlsx', 'csv.gz', ...) were
+    neutralised, so that reading it back must ``unneutralise`` them."""
+    return file_format.removesuffix(".gz") in _GUARDED_FORMATS
 
 
 def _our_columns(headers: Iterable[str]) -> tuple[str, ...] | None:
@@ -126,13 +137,15 @@ def _original_name(label: str) -> str:
     return label
 
 
-def source_values(values: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """A results-file row as (its source cells by original name, unneutralised;
-    our columns: row, status, profile_id, ...). The source cells also carry the
-    row's first row number (``ORIGINAL_ROW_KEY``) for the next results file."""
+def source_values(values: dict[str, str], *, neutralised: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """A results-file row as (its source cells by original name; our columns: row,
+    status, profile_id, ...). ``neutralised``: the file is a CSV, whose cells
+    ``neutralise`` guarded, so they are unneutralised (``guarded`` says which
+    files); a workbook's cells are kept as they are. The source cells also carry
+    the row's first row number (``ORIGINAL_ROW_KEY``) for the next results file."""
     columns = _our_columns(values) or RESULT_COLUMNS  # a file from before the `code` column has none
     ours = {c: values.get(c, "") if c in columns else "" for c in _COLLECTION_REIMPORT_COLUMNS}
-    cells = {_original_name(k): unneutralise(v) for k, v in values.items()
+    cells = {_original_name(k): unneutralise(v) if neutralised else v for k, v in values.items()
              if k not in columns and not k.startswith(SENT_PREFIX)}
     cells[ORIGINAL_ROW_KEY] = ours[ORIGINAL_ROW] or ours["row"]
     return cells, ours

@@ -25,6 +25,7 @@ spreadsheet program, 201234567 among 0201234567s).
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from importer.schema import DatabaseSchema, FieldDef
 
 if TYPE_CHECKING:
     from importer.date_parser import DateParser
+
+log = logging.getLogger(__name__)
 
 KEY_SEPARATOR = " | "
 DATE_TYPES = frozenset({"date", "empty_date"})
@@ -61,6 +64,7 @@ class Msg:
                    "ignore them); add transform: [trim] to this key field to say so in the mapping")
     OMITTED = "{inner}; left out (on_invalid: omit)"
     SENT_ANYWAY = "{inner}; sent anyway (on_invalid: send)"
+    NOT_CONVERTED = "'{value}' could not be converted for field {field!r} ({why}); nothing of this row was sent"
     EMPTY_YES_NO_REQUIRED = ("column {column!r} is empty, but interest {interest!r} needs a yes/no value "
                              "(required: true); remove required to let an empty cell switch nothing")
 
@@ -262,7 +266,12 @@ class RowConverter:
         for name, column, transform, steps, required, is_key, on_invalid, blank_existing, watch_zeros in rules:
             value = cells.get(column, "")
             if transform is not None:
-                value = transform(value)
+                try:
+                    value = transform(value)
+                except Exception as exc:  # noqa: BLE001 -- one cell cannot stop a run: this row is invalid
+                    keys[name] = value
+                    problems.append(_not_converted(exc, name, column, value))
+                    continue
             if is_key:
                 if value != value.strip():
                     # Copernica's look-ups ignore the spaces around a key ("Smith " is looked up as
@@ -295,6 +304,9 @@ class RowConverter:
                         warnings.append(_noted("value_omitted", Msg.OMITTED, problem))
                         continue
                     warnings.append(_noted("sent_anyway", Msg.SENT_ANYWAY, problem))
+                except Exception as exc:  # noqa: BLE001 -- one cell cannot stop a run: this row is invalid
+                    problems.append(_not_converted(exc, name, column, cells.get(column, "")))
+                    continue
             values[name] = value
             if is_key:
                 keys[name] = value
@@ -349,6 +361,15 @@ class RowConverter:
                     warnings.append(Reason("unmatched_item", Msg.UNMATCHED_ITEM,
                                            {"column": list_column.column, "value": dates.shown(item),
                                             "known": list_column.known_text}))
+
+
+def _not_converted(exc: Exception, field: str, column: str, cell: str) -> Reason:
+    """A cell no check foresaw (a converter's error other than ``ValueProblem``): the row's problem,
+    never the run's; the details go to the log."""
+    log.debug("column %r, field %r: the value could not be converted", column, field, exc_info=exc)
+    why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return Reason("not_converted", Msg.NOT_CONVERTED, {"value": dates.shown(cell), "field": field, "why": why}
+                  ).within(Msg.IN_COLUMN, column=column, value=dates.shown(cell))
 
 
 def _noted(code: str, template: str, problem: Reason) -> Reason:

@@ -80,10 +80,14 @@ def number_to_text(number: float) -> str:
 
 
 def datetime_to_text(value: dt.datetime) -> str:
-    rounded = (value + _HALF_SECOND).replace(microsecond=0) if value.microsecond else value
+    try:
+        rounded = (value + _HALF_SECOND).replace(microsecond=0) if value.microsecond else value
+    except OverflowError:                # 9999-12-31 23:59:59.6 has no next second: keep the last one
+        rounded = value.replace(microsecond=0)
     if rounded.time() == dt.time(0, 0):
         return rounded.date().isoformat()
-    return rounded.strftime("%Y-%m-%d %H:%M:%S")
+    # isoformat, not strftime: strftime writes the year 33 as '33', not '0033'
+    return rounded.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
 
 
 def time_to_text(value: dt.time) -> str:

@@ -224,13 +224,13 @@ class MappingSteps(State):
 
 def report_rows(report: Path, wanted: set[int]) -> tuple[list[str], dict[int, dict[str, str]]]:
     """The source columns of a check report or results file, and the cells of the ``wanted`` rows."""
-    from importer.results import read_results, source_values
+    from importer.results import is_workbook, read_results, source_values
 
     columns: list[str] = []
     cells: dict[int, dict[str, str]] = {}
     try:
         for line in read_results(report):
-            values, ours = source_values(line)
+            values, ours = source_values(line, neutralised=not is_workbook(report))
             if not columns:
                 columns = list(values)
             number = int(ours["row"])
