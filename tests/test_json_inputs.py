@@ -104,7 +104,7 @@ def test_a_broken_json_document_stops_before_anything_is_sent(tmp_path, sandbox)
     done = cli("run", str(src), "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--schema", str(SAMPLE_SCHEMA),
                cwd=tmp_path)
     assert done.returncode == 2
-    assert "cut.json is not valid JSON after object 1 (parse error: premature EOF)" in done.stderr
+    assert "cut.json is not valid JSON after object 1 (it ends early)" in done.stderr
     assert "Traceback" not in done.stderr and sandbox.stats()["posts"] == 0
     with pytest.raises(InputFileError, match="holds no array of objects"):
         (tmp_path / "x.json").write_text('{"a": 1}')
@@ -151,3 +151,41 @@ def test_reading_four_times_the_objects_takes_no_more_memory(tmp_path, suffix):
     small = peak_reading(tmp_path / f"small{suffix}", 1_500, suffix == ".ndjson")
     large = peak_reading(tmp_path / f"large{suffix}", 6_000, suffix == ".ndjson")
     assert large < small * 1.2, (small, large)
+
+
+NUMBERS = ["1e2", "1E-3", "-0", "0.10", "12345678901234567890", "1.0", "-0.0", "1E+2", "-12.5e-07", "0"]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz", ".ndjson"])
+def test_numbers_keep_the_exact_text_of_the_file(tmp_path, suffix):
+    items = [f'{{"id": {n}, "nested": {{"v": {text}}}, "list": [{text}, {text}]}}' for n, text in enumerate(NUMBERS)]
+    body = ("\n".join(items) + "\n") if suffix == ".ndjson" else ("[\n" + ",\n".join(items) + "\n]\n")
+    src = tmp_path / f"n{suffix}"
+    src.write_bytes(gzip.compress(body.encode()) if suffix.endswith(".gz") else body.encode())
+    _, rows, _ = read(src)
+    assert [r.values["nested.v"] for r in rows] == NUMBERS
+    assert [r.values["list"] for r in rows] == [f"{t};{t}" for t in NUMBERS]
+
+
+def test_a_json_array_split_across_read_chunks_is_read_whole(tmp_path, monkeypatch):
+    from importer.readers import jsondoc
+    monkeypatch.setattr(jsondoc, "CHUNK", 7)      # every value straddles a chunk boundary
+    src = tmp_path / "a.json"
+    src.write_text('{"meta": {"n": [1, 2]}, "data": [{"id": 12345, "s": "a\\"b\\u00e9 c"}, 7, {"id": -0}],'
+                   ' "after": true}')
+    _, rows, _ = read(src)
+    assert [(r.values["id"], r.problem and r.problem.code) for r in rows] == [
+        ("12345", None), ("", "bad_json"), ("-0", None)]
+    assert rows[0].values["s"] == 'a"bé c'
+
+
+@pytest.mark.parametrize("text, why", [
+    ('[{"a": 1}][{"a": 2}]', "more follows after the array"),
+    ('[{"a": 1} {"a": 2}]', "expecting ',' or ']'"),
+    ('{"data": [{"a": 1}], "x" 1}', "expecting ':'"),
+])
+def test_what_follows_the_objects_must_be_json_too(tmp_path, text, why):
+    src = tmp_path / "a.json"
+    src.write_text(text)
+    with pytest.raises(InputFileError, match=f"is not valid JSON after object 1 \\({why}\\)"):
+        read(src)
