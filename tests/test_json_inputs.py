@@ -189,3 +189,39 @@ def test_what_follows_the_objects_must_be_json_too(tmp_path, text, why):
     src.write_text(text)
     with pytest.raises(InputFileError, match=f"is not valid JSON after object 1 \\({why}\\)"):
         read(src)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_two_keys_that_make_one_column_make_their_row_invalid(tmp_path, suffix):
+    objects = [{"id": 1, "a.b": "flat", "a": {"b": "nested"}}, {"id": 2, "a": {"b": "only"}}]
+    src = tmp_path / f"a{suffix}"
+    src.write_text("\n".join(json.dumps(o) for o in objects) if suffix == ".ndjson" else json.dumps(objects))
+    headers, rows, _ = read(src)
+    assert headers == ["id", "a.b"]
+    assert (rows[0].problem.code, rows[0].problem.message) == (
+        "json_key_clash", "row 1: two of its keys make the column 'a.b' (a key with a dot in its name and a nested "
+                          "object, or a key written twice); column names must be unique")
+    assert rows[1].problem is None and rows[1].values == {"id": "2", "a.b": "only"}
+
+
+def test_keys_that_differ_only_in_case_are_refused_like_a_csv_header(tmp_path):
+    src = tmp_path / "a.ndjson"
+    src.write_text('{"email": "a@x.nl"}\n{"Email": "b@x.nl"}\n')
+    (tmp_path / "m.yaml").write_text("database: 2\nkey: email\nfields:\n  email: email\n")
+    done = cli("check", str(src), "--mapping", "m.yaml", "--offline", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("a.ndjson: the keys 'email' (row 1) and 'Email' (row 2) are the same column name; column names must "
+            "be unique (upper/lower case does not count)") in done.stderr
+
+
+def test_a_column_written_another_way_after_the_first_objects_makes_that_row_invalid(tmp_path, monkeypatch):
+    from importer.readers import objects
+    monkeypatch.setattr(objects, "LOOKAHEAD_ROWS", 2)
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps([{"email": "a@x.nl"}, {"email": "b@x.nl"}, {"EMAIL": "c@x.nl"}, {"email": "d@x.nl"}]))
+    headers, rows, _ = read(src)
+    assert headers == ["email"]
+    assert [r.problem and r.problem.code for r in rows] == [None, None, "json_key_clash", None]
+    assert rows[2].problem.message == ("row 3: its key 'EMAIL' is the column 'email' written another way; column "
+                                       "names must be unique (upper/lower case does not count), so the row is not "
+                                       "read")
