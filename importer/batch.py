@@ -95,7 +95,7 @@ class BatchOptions:
     yes: bool = False                       # no confirmation needed
     always_confirm: bool = False            # ask even when the API is on this computer
     wait_for_lock: float = 0.0              # seconds to wait while another run sends to the same database
-    input_format: str | None = None         # '-' only: csv, tsv, csv.gz, xlsx, xls, ods, ndjson (None: detected)
+    input_format: str | None = None         # '-' only: csv, tsv, csv.gz, xlsx, xls, ods, json, ndjson (None: detected)
     stdin: BinaryIO | None = None           # what '-' reads (None: this process's standard input)
     max_runtime: float | None = None        # seconds; then stop resumably (exit 3)
     max_outage: float | None = DEFAULT_MAX_OUTAGE  # seconds Copernica may be unreachable; None: wait forever

@@ -158,7 +158,8 @@ def _input_options(p: argparse.ArgumentParser) -> None:
                    help="the row holding the column names (default: found; overrides the mapping's header_row)")
     p.add_argument("--on-existing", choices=("create", "skip", "update", "upsert"),
                    help="what to do when a profile with the same key exists (default: the mapping's, else create)")
-    p.add_argument("--format", dest="input_format", choices=("csv", "tsv", "csv.gz", "xlsx", "xls", "ods", "ndjson"),
+    p.add_argument("--format", dest="input_format", choices=("csv", "tsv", "csv.gz", "xlsx", "xls", "ods", "json",
+                                                              "ndjson"),
                    help="the format of '-' (standard input); default: recognised from its first bytes")
 
 

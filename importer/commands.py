@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 class Msg:
     """What the commands say when they are done."""
-    DRAFT_WRITTEN = "Draft mapping written to {out}; review it, then: copernica-import check {file} --mapping {out}"
+    DRAFT_WRITTEN = "Draft mapping written to {out}; review it, then: {command}"
     DRAFT_EXISTS = "{out} exists already; choose another --output (it is not overwritten)"
     SCHEMA_WRITTEN = ("Database {id} ({name}): {fields} fields, {interests} interests, {collections} collections "
                       "written to {out}")
@@ -103,8 +103,23 @@ def init(file: str, *, schema: str | None, database: int | None, connect: Callab
     if out.exists():
         raise UsageError(Msg.DRAFT_EXISTS.format(out=out))
     out.write_text(text, encoding="utf-8")
-    print(Msg.DRAFT_WRITTEN.format(out=out, file=file), file=sys.stderr)
+    command = check_command(file, output, encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row)
+    print(Msg.DRAFT_WRITTEN.format(out=out, command=command), file=sys.stderr)
     return 0
+
+
+def check_command(file: str, mapping: str, *, encoding: str | None, delimiter: str | None, sheet: str | None,
+                  header_row: int | None) -> str:
+    """The ``check`` command line that reads ``file`` as ``init`` read it: every reading option it was given
+    (the mapping does not hold them), each word shell-quoted."""
+    import shlex
+
+    words = ["copernica-import", "check", file, "--mapping", mapping]
+    for option, value in (("--sheet", sheet), ("--encoding", encoding), ("--delimiter", delimiter),
+                          ("--header-row", header_row)):
+        if value is not None:
+            words += [option, str(value)]
+    return shlex.join(words)
 
 
 def schema(connection: Connection, database: int, output: str | None) -> int:

@@ -57,7 +57,7 @@ class DateProposal:
         return any("%z" in f for f in self.formats)
 
 
-def _order(fmt: str) -> str | None:
+def date_order(fmt: str) -> str | None:
     """'day' for a day-first format (%d before %m), 'month' for month-first, None for year-first."""
     day, month, year = fmt.find("%d"), fmt.find("%m"), fmt.find("%Y")
     if year < day and year < month:
@@ -84,9 +84,9 @@ def propose_date_formats(values: list[str]) -> DateProposal:
             proposal.uncovered.append(value)
     settled = {"day": [], "month": []}
     for value, candidates in readable:
-        orders = {_order(c) for c in candidates}
+        orders = {date_order(c) for c in candidates}
         if len(candidates) == 1 and None not in orders:
-            settled[_order(candidates[0]) or "day"].append(value)
+            settled[date_order(candidates[0]) or "day"].append(value)
     if settled["day"] and settled["month"]:
         order = "day" if len(settled["day"]) >= len(settled["month"]) else "month"
     elif settled["day"] or settled["month"]:
@@ -97,7 +97,7 @@ def propose_date_formats(values: list[str]) -> DateProposal:
         proposal.settled_by, proposal.order = settled[order][0], order
     counts: Counter[str] = Counter()
     for value, candidates in readable:
-        fitting = [c for c in candidates if _order(c) in (None, order)]
+        fitting = [c for c in candidates if date_order(c) in (None, order)]
         if order is None and len(candidates) > 1:
             proposal.undecided = sorted(set(proposal.undecided) | set(candidates))
             continue

@@ -86,47 +86,26 @@ class RankedDuplicateIndex:
     """``duplicates: {keep: newest|oldest, by: COLUMN}``: of the rows with one key, the one whose
     ``by`` column holds the latest (earliest) date, or the highest (lowest) number, is imported.
 
-    Values are read as dates (ISO forms such as 2024-03-01 or 2024-03-01T10:15:00Z, or the rule's
-    ``date_format``), else as numbers; a row whose value is neither (or empty) ranks below every
-    readable one, and of equal values the later row wins. Like ``last``, the winners are known
-    from a first pass (``learn``); each key keeps its hash, its best rank and that row.
+    The column is read one way for every row (``importer.ranking.ColumnReading``: the rule's
+    ``date_format``, or numbers or dates as ``survey`` of the whole column decides); a row whose
+    value that reading does not read (or an empty one) ranks below every readable one, and of equal
+    values the later row wins. Like ``last``, the winners are known from a first pass (``learn``);
+    each key keeps its hash, its best rank and that row.
     """
 
     def __init__(self, keep: str, by: str, date_formats: list[str] | None = None) -> None:
+        from importer.ranking import ColumnReading
         if keep not in ("newest", "oldest"):
             raise ValueError(f"keep must be 'newest' or 'oldest', not {keep!r}")
         self.keep = keep
         self.ranked_by = by
-        self._formats = list(date_formats or [])
+        self.reading = ColumnReading(date_formats)
         self._best: dict[int, tuple[tuple[int, float], int, str]] = {}   # key hash -> (rank, row, value)
 
     def rank_of(self, value: str) -> float | None:
-        """The value as a number to compare (a date as its POSIX time), or None when it is neither."""
-        from datetime import UTC, datetime
-        text = value.strip()
-        if not text:
-            return None
-        moment = None
-        for fmt in self._formats:
-            try:
-                moment = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-        if moment is None:
-            try:
-                moment = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
-            except ValueError:
-                moment = None
-        if moment is not None:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=UTC)
-            return moment.timestamp()
-        try:
-            number = float(text)
-        except ValueError:
-            return None
-        return number if number == number else None  # not NaN
+        """The value as a number to compare (a date as its POSIX time), or None when the column's reading
+        does not read it."""
+        return self.reading.rank(value)
 
     def learn(self, row: int, key: str, value: str) -> None:
         rank = self.rank_of(value)

@@ -105,6 +105,7 @@ REASON_TITLES: dict[str, str] = {
     "lost_leading_zeros": "numbers that lost their leading zeros",
     # collections and JSON inputs (issue 16)
     "bad_json": "a line (or array item) that is not a JSON object",
+    "json_key_clash": "an object whose keys make one column name twice",
     "no_profile": "no profile for the row's profile key (missing_profile: fail)",
     "other_profile": "the subprofile's key belongs to another profile",
     "profile_unknown": "the row's profile could not be checked",

@@ -57,8 +57,11 @@ class Msg:
     DONE_BEFORE_PROFILE = " (profile {pid})"
     NO_DATABASE = "the mapping names no database: add `database: ID` to it or use --database"
     DUPLICATE_RANKED = "duplicate of row {row}, whose {column!r} is {which} ({value})"
-    DUPLICATE_UNRANKED = ("duplicate of row {row}: this row's {column!r} ({value}) is not a date or a number, so the "
-                          "row whose {column!r} is {which} was imported")
+    DUPLICATE_UNRANKED = ("duplicate of row {row}: this row's {column!r} ({value}) is not one of the {reading} the "
+                          "column holds, so the row whose {column!r} is {which} ({winner}) was imported")
+    DUPLICATE_NEITHER = ("duplicate of row {row}: neither this row's {column!r} ({value}) nor that row's ({winner}) "
+                         "is one of the {reading} the column holds, so the later row was imported")
+    EMPTY = "empty"
     RANK_WORDS = {"newest": "newer", "oldest": "older"}
     NO_MAPPING = "ImportOptions needs a mapping: a mapping file's path, or its settings as a dict"
     RANK_COLUMN_MISSING = ("{source}: duplicates.by: the file has no column {column!r}{hint} (its columns: {columns})")
@@ -253,12 +256,16 @@ def _ranked_duplicate(index, row: Row, winner: int, key: str) -> Reason:
     """Why a row lost to another with its key under ``duplicates: {keep: newest|oldest, by: COLUMN}``."""
     column, keep = index.ranked_by, index.keep
     which = Msg.RANK_WORDS[keep]
-    mine = row.values.get(column, "")
-    if index.rank_of(mine) is None:
-        return Reason("duplicate", Msg.DUPLICATE_UNRANKED, {"row": winner, "column": column,
-                                                             "value": repr(mine), "which": which})
-    return Reason("duplicate", Msg.DUPLICATE_RANKED, {"row": winner, "column": column, "which": which,
-                                                       "value": index.winning_value(key)})
+    mine, theirs = row.values.get(column, ""), index.winning_value(key)
+    if index.rank_of(mine) is not None:
+        return Reason("duplicate", Msg.DUPLICATE_RANKED, {"row": winner, "column": column, "which": which,
+                                                           "value": theirs})
+    said = {"row": winner, "column": column, "which": which, "reading": index.reading.described,
+            "value": repr(mine) if mine.strip() else Msg.EMPTY, "winner": theirs if theirs.strip() else Msg.EMPTY}
+    if index.rank_of(theirs) is None:
+        said["winner"] = repr(theirs) if theirs.strip() else Msg.EMPTY
+        return Reason("duplicate", Msg.DUPLICATE_NEITHER, said)
+    return Reason("duplicate", Msg.DUPLICATE_UNRANKED, said)
 
 
 def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None) -> DuplicateIndex:
@@ -279,22 +286,45 @@ def build_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema
 
 
 def _ranked_index(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None):
+    """The first pass of ``keep: newest|oldest``: how the ``by`` column is read (decided from all its
+    values, said on stderr when the values settled a day/month order), then each key's winner."""
     from importer.dedupe import RankedDuplicateIndex
+    from importer.ranking import AmbiguousColumn
+    from importer.reader import notes_log
     rule = mapping.duplicates
     index = RankedDuplicateIndex(rule.keep, rule.by or "", list(rule.date_format))
+    column = index.ranked_by
+    if index.reading.needs_survey:
+        with ExitStack() as stack:
+            prepared = _ranked_prepare(options, mapping, schema, stack, column)
+            values = (row.values.get(column, "") for row, _ in source_rows(prepared.sheet))
+            try:
+                index.reading.survey(values, column=column, keep=rule.keep)
+            except AmbiguousColumn as exc:
+                raise UsageError(f"{mapping.source}: {exc}") from None
+        if index.reading.note:
+            notes_log.info(index.reading.note)
     with ExitStack() as stack:
-        prepared = prepare(options, mapping, schema, stack)
-        if index.ranked_by not in prepared.columns:
-            from importer.mapping.names import closest
-            raise UsageError(Msg.RANK_COLUMN_MISSING.format(source=mapping.source, column=index.ranked_by,
-                                                            hint=closest(index.ranked_by, prepared.columns),
-                                                            columns=", ".join(prepared.columns)))
+        prepared = _ranked_prepare(options, mapping, schema, stack, column)
         convert = prepared.converter
         for row, _ in source_rows(prepared.sheet):
             verdict = convert(row)
             if isinstance(verdict, Profile) and verdict.key:
-                index.learn(row.number, verdict.key, row.values.get(index.ranked_by, ""))
+                index.learn(row.number, verdict.key, row.values.get(column, ""))
     return index
+
+
+def _ranked_prepare(options: ImportOptions, mapping: Mapping, schema: DatabaseSchema | None, stack: ExitStack,
+                    column: str) -> Prepared:
+    """The file prepared for a first pass (how it was read is said by the import's own pass), with the
+    ``by`` column in it."""
+    prepared = prepare(options, mapping, schema, stack, announce=False)
+    if column not in prepared.columns:
+        from importer.mapping.names import closest
+        raise UsageError(Msg.RANK_COLUMN_MISSING.format(source=mapping.source, column=column,
+                                                        hint=closest(column, prepared.columns),
+                                                        columns=", ".join(prepared.columns)))
+    return prepared
 
 
 def client_for(api: "Connection | CopernicaClient | None", options: ImportOptions,

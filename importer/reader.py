@@ -27,6 +27,7 @@ from importer.models import Reason, Row
 from importer.readers import detect
 from importer.readers.header import HEADER_SEARCH, find_header, non_blank, skipped_text, used_width
 from importer.readers.messages import Msg
+from importer.readers.stdin import shown_name
 from importer.readers.table import (
     LOOKAHEAD_ROWS,
     Record,
@@ -100,7 +101,7 @@ class Sheet:
             self.header_row = 0
             self._lookahead = self._read_ahead(iter(window), data_only=True)
             names = letter_names(max(used_width(r.cells) for r in self._lookahead))
-            self.notes.append(Msg.NO_HEADER_NOTE.format(name=path.name, first=names[0], last=names[-1]))
+            self.notes.append(Msg.NO_HEADER_NOTE.format(name=shown_name(path), first=names[0], last=names[-1]))
         checked = set(expected_columns) if expected_columns else None
         self._builder = RowBuilder(names, source.extra_cells_problem, checked)
         self._builder.last_row = self.header_row
@@ -142,7 +143,7 @@ class Sheet:
         if skipped:
             rows_text = (Msg.ROWS_SKIPPED_ONE.format(first=skipped[0].number) if len(skipped) == 1 else
                          Msg.ROWS_SKIPPED_MANY.format(first=skipped[0].number, last=skipped[-1].number))
-            self.notes.append(Msg.HEADER_FOUND.format(name=self.path.name, row=chosen.number, skipped=rows_text,
+            self.notes.append(Msg.HEADER_FOUND.format(name=shown_name(self.path), row=chosen.number, skipped=rows_text,
                                                       text=skipped_text(skipped)))
         return chosen
 
@@ -196,7 +197,7 @@ class Sheet:
         for note in getattr(self._source, "late_notes", []):
             self._note(note)
         if self._builder.cut_off_after is not None:
-            self._note(Msg.CUT_OFF_NOTE.format(name=self.path.name, row=self._builder.cut_off_after,
+            self._note(Msg.CUT_OFF_NOTE.format(name=shown_name(self.path), row=self._builder.cut_off_after,
                                                last=self._builder.last_row))
 
     def __iter__(self) -> Iterator[Row]:

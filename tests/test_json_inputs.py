@@ -104,7 +104,7 @@ def test_a_broken_json_document_stops_before_anything_is_sent(tmp_path, sandbox)
     done = cli("run", str(src), "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--schema", str(SAMPLE_SCHEMA),
                cwd=tmp_path)
     assert done.returncode == 2
-    assert "cut.json is not valid JSON after object 1 (parse error: premature EOF)" in done.stderr
+    assert "cut.json is not valid JSON after object 1 (it ends early)" in done.stderr
     assert "Traceback" not in done.stderr and sandbox.stats()["posts"] == 0
     with pytest.raises(InputFileError, match="holds no array of objects"):
         (tmp_path / "x.json").write_text('{"a": 1}')
@@ -151,3 +151,77 @@ def test_reading_four_times_the_objects_takes_no_more_memory(tmp_path, suffix):
     small = peak_reading(tmp_path / f"small{suffix}", 1_500, suffix == ".ndjson")
     large = peak_reading(tmp_path / f"large{suffix}", 6_000, suffix == ".ndjson")
     assert large < small * 1.2, (small, large)
+
+
+NUMBERS = ["1e2", "1E-3", "-0", "0.10", "12345678901234567890", "1.0", "-0.0", "1E+2", "-12.5e-07", "0"]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".json.gz", ".ndjson"])
+def test_numbers_keep_the_exact_text_of_the_file(tmp_path, suffix):
+    items = [f'{{"id": {n}, "nested": {{"v": {text}}}, "list": [{text}, {text}]}}' for n, text in enumerate(NUMBERS)]
+    body = ("\n".join(items) + "\n") if suffix == ".ndjson" else ("[\n" + ",\n".join(items) + "\n]\n")
+    src = tmp_path / f"n{suffix}"
+    src.write_bytes(gzip.compress(body.encode()) if suffix.endswith(".gz") else body.encode())
+    _, rows, _ = read(src)
+    assert [r.values["nested.v"] for r in rows] == NUMBERS
+    assert [r.values["list"] for r in rows] == [f"{t};{t}" for t in NUMBERS]
+
+
+def test_a_json_array_split_across_read_chunks_is_read_whole(tmp_path, monkeypatch):
+    from importer.readers import jsondoc
+    monkeypatch.setattr(jsondoc, "CHUNK", 7)      # every value straddles a chunk boundary
+    src = tmp_path / "a.json"
+    src.write_text('{"meta": {"n": [1, 2]}, "data": [{"id": 12345, "s": "a\\"b\\u00e9 c"}, 7, {"id": -0}],'
+                   ' "after": true}')
+    _, rows, _ = read(src)
+    assert [(r.values["id"], r.problem and r.problem.code) for r in rows] == [
+        ("12345", None), ("", "bad_json"), ("-0", None)]
+    assert rows[0].values["s"] == 'a"bé c'
+
+
+@pytest.mark.parametrize("text, why", [
+    ('[{"a": 1}][{"a": 2}]', "more follows after the array"),
+    ('[{"a": 1} {"a": 2}]', "expecting ',' or ']'"),
+    ('{"data": [{"a": 1}], "x" 1}', "expecting ':'"),
+])
+def test_what_follows_the_objects_must_be_json_too(tmp_path, text, why):
+    src = tmp_path / "a.json"
+    src.write_text(text)
+    with pytest.raises(InputFileError, match=f"is not valid JSON after object 1 \\({why}\\)"):
+        read(src)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson"])
+def test_two_keys_that_make_one_column_make_their_row_invalid(tmp_path, suffix):
+    objects = [{"id": 1, "a.b": "flat", "a": {"b": "nested"}}, {"id": 2, "a": {"b": "only"}}]
+    src = tmp_path / f"a{suffix}"
+    src.write_text("\n".join(json.dumps(o) for o in objects) if suffix == ".ndjson" else json.dumps(objects))
+    headers, rows, _ = read(src)
+    assert headers == ["id", "a.b"]
+    assert (rows[0].problem.code, rows[0].problem.message) == (
+        "json_key_clash", "row 1: two of its keys make the column 'a.b' (a key with a dot in its name and a nested "
+                          "object, or a key written twice); column names must be unique")
+    assert rows[1].problem is None and rows[1].values == {"id": "2", "a.b": "only"}
+
+
+def test_keys_that_differ_only_in_case_are_refused_like_a_csv_header(tmp_path):
+    src = tmp_path / "a.ndjson"
+    src.write_text('{"email": "a@x.nl"}\n{"Email": "b@x.nl"}\n')
+    (tmp_path / "m.yaml").write_text("database: 2\nkey: email\nfields:\n  email: email\n")
+    done = cli("check", str(src), "--mapping", "m.yaml", "--offline", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert ("a.ndjson: the keys 'email' (row 1) and 'Email' (row 2) are the same column name; column names must "
+            "be unique (upper/lower case does not count)") in done.stderr
+
+
+def test_a_column_written_another_way_after_the_first_objects_makes_that_row_invalid(tmp_path, monkeypatch):
+    from importer.readers import objects
+    monkeypatch.setattr(objects, "LOOKAHEAD_ROWS", 2)
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps([{"email": "a@x.nl"}, {"email": "b@x.nl"}, {"EMAIL": "c@x.nl"}, {"email": "d@x.nl"}]))
+    headers, rows, _ = read(src)
+    assert headers == ["email"]
+    assert [r.problem and r.problem.code for r in rows] == [None, None, "json_key_clash", None]
+    assert rows[2].problem.message == ("row 3: its key 'EMAIL' is the column 'email' written another way; column "
+                                       "names must be unique (upper/lower case does not count), so the row is not "
+                                       "read")

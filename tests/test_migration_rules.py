@@ -63,15 +63,82 @@ def test_the_skipped_rows_say_which_row_won_and_why(tmp_path):
     rows = [*UNSORTED, ["a@x.nl", "A ?", "soon"]]
     _, lines = check(tmp_path, BASE + "duplicates: {keep: newest, by: Updated}\n", ["Email", "Name", "Updated"], rows)
     assert lines[2]["error"] == "duplicate of row 4, whose 'Updated' is newer (2025-02-01 08:00)"
-    assert lines[7]["error"] == ("duplicate of row 4: this row's 'Updated' ('soon') is not a date or a number, so "
-                                 "the row whose 'Updated' is newer was imported")
+    assert lines[7]["error"] == ("duplicate of row 4: this row's 'Updated' ('soon') is not one of the dates the "
+                                 "column holds, so the row whose 'Updated' is newer (2025-02-01 08:00) was imported")
 
 
-def test_other_date_forms_need_their_format_and_numbers_rank_too(tmp_path):
-    rows = [["a@x.nl", "A", "05-01-2025"], ["a@x.nl", "B", "01-02-2025"], ["c@x.nl", "C", "7"], ["c@x.nl", "D", "12"]]
+def test_other_date_forms_are_read_with_the_rules_format_for_every_row(tmp_path):
+    rows = [["a@x.nl", "A", "05-01-2025"], ["a@x.nl", "B", "01-02-2025"], ["a@x.nl", "C", "12-1-2025"],
+            ["c@x.nl", "D", "7"], ["c@x.nl", "E", "2025-03-01"]]
     text = BASE + 'duplicates: {keep: newest, by: Updated, date_format: "%d-%m-%Y"}\n'
     _, lines = check(tmp_path, text, ["Email", "Name", "Updated"], rows)
-    assert [lines[n]["status"] for n in (2, 3, 4, 5)] == ["skipped", "valid", "skipped", "valid"]
+    assert [lines[n]["status"] for n in (2, 3, 4)] == ["skipped", "valid", "skipped"]
+    # neither '7' nor an ISO date is written in the rule's format: both rank last, the later row wins
+    assert lines[5]["error"] == ("duplicate of row 6: neither this row's 'Updated' ('7') nor that row's "
+                                 "('2025-03-01') is one of the dates in the format %d-%m-%Y the column holds, so "
+                                 "the later row was imported")
+
+
+def test_a_column_of_numbers_ranks_as_numbers_and_a_date_among_them_ranks_last(tmp_path):
+    rows = [["a@x.nl", "A", "7"], ["a@x.nl", "B", "12"], ["a@x.nl", "C", "9.5"], ["a@x.nl", "D", "2025-01-01"],
+            ["b@x.nl", "E", "1e2"], ["b@x.nl", "F", "99"], ["d@x.nl", "G", "3"], ["d@x.nl", "H", "inf"]]
+    _, lines = check(tmp_path, BASE + "duplicates: {keep: newest, by: Updated}\n", ["Email", "Name", "Updated"], rows)
+    assert {n for n in lines if lines[n]["status"] == "valid"} == {3, 6, 8}
+    assert lines[5]["error"] == ("duplicate of row 3: this row's 'Updated' ('2025-01-01') is not one of the numbers "
+                                 "the column holds, so the row whose 'Updated' is newer (12) was imported")
+    assert lines[9]["error"].startswith("duplicate of row 8: this row's 'Updated' ('inf') is not one of the numbers")
+
+
+RANKED_BY_PERSON = """\
+database: 2
+key: [firstname, lastname]
+fields:
+  firstname: First
+  lastname: Last
+  age: Age
+duplicates: {keep: newest, by: Updated}
+"""
+
+
+def test_day_and_month_that_no_value_settles_are_refused_before_sending_and_the_advice_works(tmp_path, sandbox):
+    """1/2/2024 and 12/1/2023 read both ways: each cell read its own way kept the older row."""
+    write_csv(tmp_path / "in.csv", ["First", "Last", "Age", "Updated"],
+              [["Lex", "Bos", "5", "1/2/2024"], ["Lex", "Bos", "6", "12/1/2023"]])
+    (tmp_path / "m.yaml").write_text(RANKED_BY_PERSON)
+    for command in ("check", "run"):
+        refused = cli(command, "in.csv", "--mapping", "m.yaml", "--api-url", sandbox.api_url, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert "Traceback" not in refused.stderr
+        assert ("m.yaml: duplicates.by: the column 'Updated' holds dates such as '1/2/2024' that read day-first "
+                "and month-first both, and no value settles which") in refused.stderr
+    assert sandbox.profiles(2) == []
+    advised = refused.stderr.split("for example ", 1)[1].split(" (or", 1)[0]
+    assert advised == 'duplicates: {keep: newest, by: Updated, date_format: "%d/%m/%Y"}'
+    (tmp_path / "m.yaml").write_text(RANKED_BY_PERSON.replace("duplicates: {keep: newest, by: Updated}", advised))
+    checked = cli("check", "in.csv", "--mapping", "m.yaml", "--api-url", sandbox.api_url, "--report", "r.csv",
+                  cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    lines = {int(r["row"]): r for r in csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8-sig"))}
+    assert lines[2]["status"] == "valid"            # 1 February 2024
+    assert lines[3]["error"] == "duplicate of row 2, whose 'Updated' is newer (1/2/2024)"
+
+
+def test_a_value_that_settles_the_order_decides_it_for_the_whole_column_and_is_said(tmp_path):
+    write_csv(tmp_path / "in.csv", ["First", "Last", "Age", "Updated"],
+              [["Lex", "Bos", "5", "1/2/2024"], ["Lex", "Bos", "6", "12/1/2023"], ["An", "Bos", "7", "25/12/2023"],
+               ["An", "Bos", "8", "12/31/2023"]])
+    (tmp_path / "m.yaml").write_text(RANKED_BY_PERSON)
+    checked = cli("check", "in.csv", "--mapping", "m.yaml", "--schema", str(SAMPLE_SCHEMA), "--offline",
+                  "--report", "r.csv", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert ("duplicates.by: 'Updated' holds day-first dates (as '25/12/2023' shows); 1 value(s) such as "
+            "'12/31/2023' are not, and rank last") in checked.stderr
+    assert checked.stderr.count("Read in.csv as") == 1
+    lines = {int(r["row"]): r for r in csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8-sig"))}
+    assert {n for n in lines if lines[n]["status"] == "valid"} == {2, 4}
+    assert lines[5]["error"] == ("duplicate of row 4: this row's 'Updated' ('12/31/2023') is not one of the "
+                                 "day-first dates the column holds, so the row whose 'Updated' is newer "
+                                 "(25/12/2023) was imported")
 
 
 def test_a_ranking_column_the_file_lacks_and_a_rule_without_by_are_refused(tmp_path):

@@ -195,3 +195,48 @@ def test_the_json_summary_follows_its_published_schema(tmp_path, sandbox_db2):
     jsonschema.validate(document, schema)
     assert document["schema_version"] == schema["properties"]["schema_version"]["const"]
     assert {r["code"] for r in document["files"][0]["reasons"]} == {"invalid_email"}
+
+
+JSON_PEOPLE = """\
+database: 2
+key: email
+fields:
+  email: email
+  firstname: name
+"""
+JSON_ARRAY = '[\n  {"email": "j1@js.nl", "name": "J1", "n": 1e2},\n  {"email": "j2@js.nl", "name": "J2", "n": 0.10}\n]\n'
+
+
+@pytest.mark.parametrize("data, format_option", [
+    (JSON_ARRAY, "--format json"), (JSON_ARRAY, ""), ("\ufeff  " + JSON_ARRAY, ""),
+    ('{\n  "data": [{"email": "j1@js.nl", "name": "J1", "n": 1e2}, {"email": "j2@js.nl", "n": 0.10, "name": "J2"}]\n}\n',
+     ""),
+], ids=["--format json", "recognised", "bom and spaces", "wrapped, recognised"])
+def test_a_json_array_through_a_pipe_is_read_as_json(tmp_path, data, format_option):
+    (tmp_path / "j1.json").write_text(data, encoding="utf-8")
+    (tmp_path / "js.yaml").write_text(JSON_PEOPLE)
+    done = shell(f"cat j1.json | copernica-import check - {format_option} --mapping js.yaml --offline --report -",
+                 tmp_path, install(tmp_path))
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert [(r["row"], r["status"], r["email"], r["n"]) for r in rows] == [
+        ("1", "valid", "j1@js.nl", "1e2"), ("2", "valid", "j2@js.nl", "0.10")]
+
+
+def test_a_json_array_given_as_ndjson_is_refused_with_the_format_to_use(tmp_path):
+    (tmp_path / "j1.json").write_text(JSON_ARRAY)
+    (tmp_path / "js.yaml").write_text(JSON_PEOPLE)
+    done = shell("cat j1.json | copernica-import check - --format ndjson --mapping js.yaml --offline",
+                 tmp_path, install(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == ("error: standard input starts with '[': it is a JSON array, "
+                                                    "not NDJSON (one object per line); use --format json")
+
+
+def test_the_read_line_names_standard_input_not_the_spool(tmp_path):
+    write_csv(tmp_path / "people.csv", people(3))
+    (tmp_path / "m.yaml").write_text(PEOPLE_MAPPING)
+    done = shell("cat people.csv | copernica-import check - --mapping m.yaml --offline", tmp_path, install(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "Read standard input as utf-8 (Unicode)" in done.stderr
+    assert "stdin-" not in done.stderr

@@ -116,8 +116,9 @@ def check_content_matches(path: Path, kind: FileKind) -> None:
 
 
 def guess_format(path: Path) -> str:
-    """What a file without a telling name holds (standard input, spooled):
-    "xlsx", "ods", "xls", "csv.gz", "ndjson" (its first character is "{") or "csv"."""
+    """What a file without a telling name holds (standard input, spooled): "xlsx", "ods", "xls", "csv.gz",
+    "json" (its first character, after white space and a BOM, is "[", or "{" that does not close on the
+    first line: a JSON document), "ndjson" (a first line that is one object) or "csv"."""
     head = read_head(path)
     if head.startswith(ZIP_MAGIC):
         return _zip_workbook_kind(path) or "xlsx"
@@ -125,12 +126,25 @@ def guess_format(path: Path) -> str:
         return "xls"
     if head.startswith(GZIP_MAGIC):
         return "csv.gz"
-    text = head
+    text = _without_bom(head).lstrip()
+    if text[:1] == b"[":
+        return "json"
+    if text[:1] != b"{":
+        return "csv"
+    first_line, newline, _ = text.partition(b"\n")
+    return "json" if newline and not first_line.rstrip().endswith(b"}") else "ndjson"
+
+
+def _without_bom(head: bytes) -> bytes:
     for bom, _ in BOMS:
-        if text.startswith(bom):
-            text = text[len(bom):]
-            break
-    return "ndjson" if text.lstrip()[:1] == b"{" else "csv"
+        if head.startswith(bom):
+            return head[len(bom):]
+    return head
+
+
+def starts_json_array(path: Path) -> bool:
+    """Whether the file's first character (after white space and a BOM) opens a JSON array."""
+    return _without_bom(read_head(path, 4096)).lstrip()[:1] == b"["
 
 
 def _zip_names(path: Path) -> set[str]:

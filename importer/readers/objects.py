@@ -39,6 +39,13 @@ class Msg:
     """What reading objects can say about a file."""
     NO_OBJECTS = "{path} holds no objects with values: there is nothing to import. Check that you picked the right file."
     NO_DELIMITER = "{path} is a JSON file and has no delimiter; leave --delimiter out."
+    KEY_CLASH = ("row {row:,}: two of its keys make the column {name!r} (a key with a dot in its name and a "
+                 "nested object, or a key written twice); column names must be unique")
+    KEY_CASE = ("row {row:,}: its key {key!r} is the column {column!r} written another way; column names must be "
+                "unique (upper/lower case does not count), so the row is not read")
+    CASE_CLASH = ("{path}: the keys {first!r} (row {first_row:,}) and {second!r} (row {second_row:,}) are the same "
+                  "column name; column names must be unique (upper/lower case does not count). Rename one "
+                  "in the file.")
 
 
 class ListCell(str):
@@ -54,6 +61,14 @@ class ListCell(str):
 
 class JsonNumber(str):
     """A number of a JSON file, as the exact text the file holds (``12.50``, ``1e3``)."""
+
+
+class KeyClash(ValueError):
+    """Two keys of one object flatten to one column name ('a.b' and {'a': {'b': ...}})."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
 
 
 class ObjectRecord(NamedTuple):
@@ -88,10 +103,13 @@ def scalar_text(value: Any) -> str:
 
 
 def flattened(obj: dict[str, Any], prefix: str = "", into: dict[str, str] | None = None) -> dict[str, str]:
-    """An object as cells: nested objects by dotted names, arrays of scalars as ``ListCell``."""
+    """An object as cells: nested objects by dotted names, arrays of scalars as ``ListCell``.
+    Raises ``KeyClash`` when two keys make one name."""
     cells: dict[str, str] = {} if into is None else into
     for key, value in obj.items():
         name = prefix + key if prefix else key
+        if name in cells:
+            raise KeyClash(name)
         kind = type(value)
         if kind is str or kind is JsonNumber:   # most values: no conversion
             cells[name] = value
@@ -121,6 +139,27 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def _cells(record: ObjectRecord) -> tuple[dict[str, str] | None, Reason | None]:
+    """A record's cells, or the problem that makes its row invalid."""
+    if record.values is None:
+        return None, record.problem
+    try:
+        return flattened(record.values), record.problem
+    except KeyClash as clash:
+        return None, Reason("json_key_clash", Msg.KEY_CLASH, {"row": record.number, "name": clash.name})
+
+
+def _unique_ignoring_case(path: Path, columns: dict[str, int]) -> dict[str, str]:
+    """The columns by their case-folded name; two that differ only in case are refused, as in a CSV header."""
+    folded: dict[str, str] = {}
+    for name, row in columns.items():
+        first = folded.setdefault(name.casefold(), name)
+        if first != name:
+            raise InputFileError(Msg.CASE_CLASH.format(path=path, first=first, first_row=columns[first],
+                                                       second=name, second_row=row))
+    return folded
+
+
 def _blank(cells: dict[str, str]) -> bool:
     for value in cells.values():
         if value and not value.isspace():
@@ -145,24 +184,26 @@ class ObjectSheet:
         self.data_rows = 0
         self._records = source.records()
         self._lookahead = self._read_ahead()
-        columns: dict[str, None] = {}
-        for _, cells in self._lookahead:
-            if cells:
-                columns.update(dict.fromkeys(cells))
+        columns: dict[str, int] = {}     # column -> the row it is first seen in
+        for record, cells, _ in self._lookahead:
+            for name in cells or ():
+                columns.setdefault(name, record.number)
         if not columns:
             raise InputFileError(Msg.NO_OBJECTS.format(path=path))
         self.headers: list[str] = list(columns)
+        self._header_set = set(columns)
+        self._folded = _unique_ignoring_case(path, columns)
         self._rows = self._all_rows()
 
     def announce(self) -> None:
         """What a spreadsheet says about how it was read; a JSON file has nothing to add."""
 
-    def _read_ahead(self) -> list[tuple[ObjectRecord, dict[str, str] | None]]:
+    def _read_ahead(self) -> list[tuple[ObjectRecord, dict[str, str] | None, Reason | None]]:
         records = []
         non_blank = 0
         for record in self._records:
-            cells = flattened(record.values) if record.values is not None else None
-            records.append((record, cells))
+            cells, problem = _cells(record)
+            records.append((record, cells, problem))
             if cells and not _blank(cells):
                 non_blank += 1
                 if non_blank >= LOOKAHEAD_ROWS:
@@ -171,19 +212,21 @@ class ObjectSheet:
 
     def _all_rows(self) -> Iterator[Row]:
         lookahead, self._lookahead = self._lookahead, []
-        for record, cells in lookahead:
-            row = self._row(record, cells)
+        for record, cells, problem in lookahead:
+            row = self._row(record, cells, problem)
             if row is not None:
                 yield row
         for record in self._records:
-            row = self._row(record, flattened(record.values) if record.values is not None else None)
+            row = self._row(record, *_cells(record))
             if row is not None:
                 yield row
 
-    def _row(self, record: ObjectRecord, cells: dict[str, str] | None) -> Row | None:
-        if record.problem is not None:
+    def _row(self, record: ObjectRecord, cells: dict[str, str] | None, problem: Reason | None) -> Row | None:
+        if problem is None and cells and (extra := cells.keys() - self._header_set):
+            problem = self._spelled_otherwise(record.number, extra)
+        if problem is not None:
             self.data_rows += 1
-            return Row(record.number, dict.fromkeys(self.headers, ""), record.problem)
+            return Row(record.number, dict.fromkeys(self.headers, ""), problem)
         if cells is None or _blank(cells):
             self.empty_rows += 1
             return None
@@ -191,6 +234,15 @@ class ObjectSheet:
         values = dict.fromkeys(self.headers, "")
         values.update(cells)   # keys found only after the first objects are read too (not among the columns)
         return Row(record.number, values)
+
+    def _spelled_otherwise(self, number: int, extra: set[str]) -> Reason | None:
+        """A key found only after the first objects that is a column written in other case: the row's value
+        for that column would be lost, so the row is invalid."""
+        for key in sorted(extra):
+            column = self._folded.get(key.casefold())
+            if column is not None:
+                return Reason("json_key_clash", Msg.KEY_CASE, {"row": number, "key": key, "column": column})
+        return None
 
     def __iter__(self) -> Iterator[Row]:
         return self._rows

@@ -32,7 +32,9 @@ STDIN = "-"
 CHUNK = 1024 * 1024
 # --format values and the suffix the spool gets (the reader goes by the suffix)
 FORMATS = {"csv": ".csv", "tsv": ".tsv", "csv.gz": ".csv.gz", "xlsx": ".xlsx", "xls": ".xls", "ods": ".ods",
-           "ndjson": ".ndjson"}
+           "json": ".json", "ndjson": ".ndjson"}
+SPOOL_FOLDER_PREFIX = "copernica-import-stdin-"
+SPOOL_NAME_PREFIX = "stdin-"
 
 
 class Msg:
@@ -43,6 +45,9 @@ class Msg:
     READ_FAILED = "standard input could not be read ({why})"
     SPOOL_FAILED = "standard input could not be copied to a temporary file in {folder} ({why}); set TMPDIR to a folder with room"
     BAD_FORMAT = "--format must be one of {formats}, not {value!r}"
+    ARRAY_AS_NDJSON = ("standard input starts with '[': it is a JSON array, not NDJSON (one object per line); "
+                       "use --format json")
+    NAME = "standard input"
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,14 @@ class Spooled:
 
 def spool_name(digest: str, format: str) -> str:
     """stdin-<first 12 hex digits of the sha256>.<format's suffix>: the same data, the same name."""
-    return f"stdin-{digest[:12]}{FORMATS[format]}"
+    return f"{SPOOL_NAME_PREFIX}{digest[:12]}{FORMATS[format]}"
+
+
+def shown_name(path: Path) -> str:
+    """How a file is named to the user: 'standard input' for the spool of '-', else its name."""
+    if path.name.startswith(SPOOL_NAME_PREFIX) and path.parent.name.startswith(SPOOL_FOLDER_PREFIX):
+        return Msg.NAME
+    return path.name
 
 
 @contextmanager
@@ -73,7 +85,7 @@ def spool_stdin(stream: BinaryIO, format: str | None = None, *, folder: Path | N
         raise UsageError(Msg.TERMINAL)
     base = Path(folder) if folder is not None else Path(tempfile.gettempdir())
     try:
-        workdir = Path(tempfile.mkdtemp(prefix="copernica-import-stdin-", dir=base))
+        workdir = Path(tempfile.mkdtemp(prefix=SPOOL_FOLDER_PREFIX, dir=base))
     except OSError as exc:
         raise InputFileError(Msg.SPOOL_FAILED.format(folder=base, why=exc.strerror or exc)) from None
     try:
@@ -97,6 +109,8 @@ def spool_stdin(stream: BinaryIO, format: str | None = None, *, folder: Path | N
         if size == 0:
             raise InputFileError(Msg.EMPTY)
         chosen = format or detect.guess_format(raw)
+        if chosen == "ndjson" and detect.starts_json_array(raw):
+            raise UsageError(Msg.ARRAY_AS_NDJSON)
         path = workdir / spool_name(digest.hexdigest(), chosen)
         os.replace(raw, path)
         yield Spooled(path, digest.hexdigest(), chosen)

@@ -22,6 +22,7 @@ from importer.readers import detect
 from importer.readers.encoding import check_not_binary, detect_with_scan, open_binary, read_text_sample
 from importer.readers.messages import Msg, delimiter_name, undecodable
 from importer.readers.plausible import encoding_label
+from importer.readers.stdin import shown_name
 from importer.readers.table import Record
 
 # Appended after the last line: if the csv module is still inside a quoted
@@ -39,7 +40,7 @@ class TextSource:
         self.kind = kind
         self.encoding, scan = detect_with_scan(path, kind, encoding)
         self._ends_with_line_break = scan.ends_with_line_break if scan is not None else _ends_with_line_break(path, kind)
-        self.notes = [Msg.READ_AS.format(name=path.name, encoding=self.encoding,
+        self.notes = [Msg.READ_AS.format(name=shown_name(path), encoding=self.encoding,
                                          label=encoding_label(self.encoding))]
         sample = read_text_sample(path, kind, self.encoding)
         check_not_binary(path, sample)

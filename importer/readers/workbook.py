@@ -29,6 +29,7 @@ from importer.models import Reason
 from importer.readers import limits
 from importer.readers.cells import cell_to_text, formatted_number
 from importer.readers.messages import Msg, sheets_listing
+from importer.readers.stdin import shown_name
 from importer.readers.table import Record, value_in_unnamed_column
 
 SheetChoice = str | int | None
@@ -159,7 +160,7 @@ class XlsxSource:
                 raise
             raise InputFileError(Msg.DAMAGED_WORKBOOK.format(path=path, kind="Excel (.xlsx)")) from cause
         self.sheet_name = self._fallback.sheet_name
-        self.notes.append(Msg.READ_WITHOUT_STYLES.format(name=path.name))
+        self.notes.append(Msg.READ_WITHOUT_STYLES.format(name=shown_name(path)))
 
     def _note_formulas_without_value(self, part: str | None) -> None:
         if not part:
@@ -171,7 +172,7 @@ class XlsxSource:
             return
         if formulas:
             shown = ", ".join(formulas[:5]) + (Msg.AND_MORE.format(count=len(formulas) - 5) if len(formulas) > 5 else "")
-            self.notes.append(Msg.FORMULAS_WITHOUT_VALUE.format(name=self.path.name, count=len(formulas),
+            self.notes.append(Msg.FORMULAS_WITHOUT_VALUE.format(name=shown_name(self.path), count=len(formulas),
                                                                 cells=shown))
 
     def records(self) -> Iterator[Record]:
@@ -192,7 +193,7 @@ class XlsxSource:
             number += 1
             yield Record(number, [self._shown(c) for c in cells])
         if self._unformatted:
-            self.late_notes.append(Msg.FORMATS_NOT_APPLIED.format(name=self.path.name, count=self._unformatted))
+            self.late_notes.append(Msg.FORMATS_NOT_APPLIED.format(name=shown_name(self.path), count=self._unformatted))
 
     def _shown(self, cell: Any) -> str:
         value = cell.value
@@ -234,7 +235,7 @@ class XlsSource:
         except Exception:  # xlrd raises many kinds on files it cannot read  # noqa: BLE001
             self._fallback = CalamineSource(path, "Excel (.xls)", sheet)
             self.sheet_name = self._fallback.sheet_name
-            self.notes.append(Msg.READ_WITHOUT_STYLES.format(name=path.name))
+            self.notes.append(Msg.READ_WITHOUT_STYLES.format(name=shown_name(path)))
             return
         sheets = [(name, self._book.sheet_by_index(i).visibility == 0)
                   for i, name in enumerate(self._book.sheet_names())]
