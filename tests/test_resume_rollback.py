@@ -1,0 +1,134 @@
+"""A run stopped, its file changed, then --resume; a rollback of a stopped run, then --resume;
+rollbacks that cannot reach their API, or are stopped. Every profile a run created is deleted by
+its rollback, exactly once; no command creates a person twice; a stopped command never exits 0.
+
+Real `python -m importer` processes against a sandbox over HTTP.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from importer.sandbox import Sandbox
+from tests.helpers import REPO, SAMPLE_SCHEMA, TOKEN, read_results
+
+MAPPING = """\
+database: 2
+key: email
+on_existing: create
+fields:
+  email: Email
+  firstname: Name
+  lastname: City
+"""
+
+
+def env(tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COPERNICA_")}
+    return base | {"COPERNICA_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO),
+                   "COPERNICA_STATE_DIR": str(tmp_path / "state")}
+
+
+def cli(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "importer", *args], cwd=tmp_path, env=env(tmp_path),
+                          capture_output=True, text=True, timeout=timeout)
+    for text in (done.stdout, done.stderr):
+        assert "Traceback" not in text and TOKEN not in text, text
+    return done
+
+
+def start(tmp_path: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "importer", *args], cwd=tmp_path, env=env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_until(check, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if proc is not None:
+            assert proc.poll() is None, f"ended first: {proc.communicate()}"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def write_people(path: Path, n: int) -> Path:
+    path.write_text("Email,Name,City\n" + "".join(f"r{i}@shift.nl,Name {i},City {i}\n" for i in range(n)))
+    return path
+
+
+def emails(sb: Sandbox) -> Counter:
+    return Counter(p["fields"]["email"] for p in sb.profiles(2))
+
+
+def run_args(sb: Sandbox, *extra: str) -> list[str]:
+    return ["run", "s.csv", "--mapping", "m2.yaml", "--api-url", sb.api_url, "--quiet", *extra]
+
+
+def stopped_run(tmp_path: Path, sb: Sandbox, n: int, created: int) -> int:
+    """A run of ``n`` rows, one worker, stopped by Ctrl-C (SIGINT) after about ``created`` profiles."""
+    write_people(tmp_path / "s.csv", n)
+    (tmp_path / "m2.yaml").write_text(MAPPING)
+    sb.set_faults(latency_ms=100)
+    proc = start(tmp_path, *run_args(sb, "--workers", "1"))
+    wait_until(lambda: len(sb.profiles(2)) >= created, proc)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3 and "Traceback" not in err, err
+    sb.set_faults(latency_ms=0)
+    return len(sb.profiles(2))
+
+
+# -- 1. --resume after the file changed, then rollback ---------------------------------------------------------
+def test_a_line_inserted_above_created_rows_keeps_their_profiles_and_rollback_deletes_all(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        done_before = stopped_run(tmp_path, sb, 30, 8)
+        before = {p["fields"]["email"]: p["ID"] for p in sb.profiles(2)}
+        lines = (tmp_path / "s.csv").read_text().splitlines(keepends=True)
+        (tmp_path / "s.csv").write_text("".join([lines[0], "zz@shift.nl,ZZ,Z\n", *lines[1:]]))
+        resumed = cli(tmp_path, *run_args(sb, "--resume"))
+        assert resumed.returncode == 0, resumed.stderr
+        assert "0 rows changed" in resumed.stdout, resumed.stdout
+        assert emails(sb) == Counter({f"r{i}@shift.nl": 1 for i in range(30)} | {"zz@shift.nl": 1})
+        results = {int(line["row"]): line for line in read_results(tmp_path / "s.results.csv")}
+        assert len(results) == 31 and all(line["status"] == "created" for line in results.values())
+        for email, pid in before.items():  # each kept its profile, under its new row number
+            i = int(email[1:].split("@")[0])
+            line = results[i + 3]
+            assert line["profile_id"] == str(pid) and line["code"] == "moved", line
+            assert f"when this row was row {i + 2}" in line["error"], line
+        assert len(before) == done_before
+        undo = cli(tmp_path, "rollback", "s.results.csv", "--yes")
+        assert undo.returncode == 0, undo.stderr
+        assert "Deleted 31 profiles" in undo.stdout, undo.stdout
+        assert sb.profiles(2) == []
+
+
+def test_rows_edited_after_a_stop_are_all_rolled_back_even_an_edited_key(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        assert stopped_run(tmp_path, sb, 30, 5) >= 5
+        first = {p["fields"]["email"]: p["ID"] for p in sb.profiles(2)}
+        text = (tmp_path / "s.csv").read_text()
+        text = text.replace("r2@shift.nl,Name 2,", "r2@shift.nl,Renamed,").replace("r3@shift.nl,", "r3b@shift.nl,")
+        (tmp_path / "s.csv").write_text(text)
+        resumed = cli(tmp_path, *run_args(sb, "--resume"))
+        assert resumed.returncode == 0, resumed.stderr
+        assert len(sb.profiles(2)) == 31  # r3b is a new person; r3's profile stays the run's
+        results = {line["key"]: line for line in read_results(tmp_path / "s.results.csv")}
+        assert (results["r2@shift.nl"]["status"], results["r2@shift.nl"]["code"]) == ("skipped",
+                                                                                        "changed_since_created")
+        assert results["r2@shift.nl"]["profile_id"] == str(first["r2@shift.nl"])
+        dry = cli(tmp_path, "rollback", "s.results.csv", "--dry-run")
+        assert dry.returncode == 0, dry.stderr
+        assert "31 profiles would be deleted" in dry.stdout, dry.stdout
+        assert f"would delete profile {first['r3@shift.nl']} " in dry.stdout
+        assert "1 of the profiles this run created are in its journal" in dry.stderr, dry.stderr
+        undo = cli(tmp_path, "rollback", "s.results.csv", "--yes")
+        assert undo.returncode == 0, undo.stderr
+        assert sb.profiles(2) == []
+        again = cli(tmp_path, "rollback", "s.results.csv", "--yes")  # nothing is deleted twice
+        assert again.returncode == 0 and "Nothing to delete" in again.stdout, again.stdout
