@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from importer.connection import Connection
+from importer.earlier import note_rollback
 from importer.errors import UsageError
 from importer.journal import RunLock, journal_path_for
 from importer.undo_deletes import Delete, RollbackResult, Talk, delete_all, say_end
@@ -108,6 +109,7 @@ def rollback(results: Path, api, *, yes: bool = False, dry_run: bool = False,
                 talk.out(Msg.DECLINED)
                 return RollbackResult(output, todo=len(plan.todo), declined=True)
         layout = output_layout(results, output)
+        note_rollback(journal_path_for(results), output)  # a --resume of this run is refused from now on
         if isinstance(api, Connection):
             with api.open_client(workers) as client:
                 return delete_all(plan.todo, client, output, workers, stop, talk, layout)
@@ -141,6 +143,7 @@ def _collection_rollback(plan: "Plan", results: Path, api, output: Path, workers
             talk.out(Msg.DECLINED)
             return RollbackResult(output, todo=total, declined=True)
     items = [Delete(row, pid, sid) for row, sid, pid in subprofiles]
+    note_rollback(journal_path_for(results), output)
     quiet = Talk(lambda text: None)
     layout = output_layout(results, output)
     if isinstance(api, Connection):

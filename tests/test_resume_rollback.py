@@ -132,3 +132,50 @@ def test_rows_edited_after_a_stop_are_all_rolled_back_even_an_edited_key(tmp_pat
         assert sb.profiles(2) == []
         again = cli(tmp_path, "rollback", "s.results.csv", "--yes")  # nothing is deleted twice
         assert again.returncode == 0 and "Nothing to delete" in again.stdout, again.stdout
+
+
+# -- 2. --resume after a rollback --------------------------------------------------------------------------------
+def test_resume_after_a_rollback_is_refused_and_the_hint_imports_every_row_once(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        assert stopped_run(tmp_path, sb, 40, 6) >= 6
+        undo = cli(tmp_path, "rollback", "s.results.csv", "--yes")
+        assert undo.returncode == 0 and sb.profiles(2) == [], undo.stderr
+        posts = sb.stats()["posts"]
+        resumed = cli(tmp_path, *run_args(sb, "--resume"))
+        assert resumed.returncode == 2, resumed.stderr
+        assert "was rolled back" in resumed.stderr and "Nothing was sent" in resumed.stderr
+        assert "run the same command with --overwrite instead of --resume" in resumed.stderr
+        assert sb.stats()["posts"] == posts and sb.profiles(2) == []
+        # the hint, taken (no terminal: a question would refuse): every row once
+        again = cli(tmp_path, *run_args(sb, "--overwrite"))
+        assert again.returncode == 0, again.stderr
+        assert emails(sb) == Counter({f"r{i}@shift.nl": 1 for i in range(40)})
+
+
+def test_resume_and_overwrite_after_a_stopped_rollback_create_nobody_twice(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        created = stopped_run(tmp_path, sb, 40, 10)
+        sb.set_faults(latency_ms=200)
+        proc = start(tmp_path, "rollback", "s.results.csv", "--yes", "--workers", "1")
+        wait_until(lambda: sb.stats().get("deleted", 0) >= 3, proc)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3 and "Stopped:" in err, (out, err)
+        sb.set_faults(latency_ms=0)
+        left = len(sb.profiles(2))
+        assert 0 < left < created
+        resumed = cli(tmp_path, *run_args(sb, "--resume"))
+        assert resumed.returncode == 2, resumed.stderr
+        assert f"deleted {created - left} of its {created} profiles and did not finish" in resumed.stderr
+        overwrite = cli(tmp_path, *run_args(sb, "--overwrite"))  # not before the rollback is finished
+        assert overwrite.returncode == 2, overwrite.stderr
+        assert f"so {left} are still there" in overwrite.stderr and "To finish the rollback first" in overwrite.stderr
+        assert len(sb.profiles(2)) == left
+        # the hint, taken: finish the rollback (--yes: no terminal here), then --overwrite
+        hint = resumed.stderr.split("Finish the rollback first: ")[1].split(";")[0]
+        assert hint == f"copernica-import rollback {tmp_path / 's.results.csv'}", hint
+        finish = cli(tmp_path, *hint.split()[1:], "--yes")
+        assert finish.returncode == 0 and sb.profiles(2) == [], finish.stderr
+        again = cli(tmp_path, *run_args(sb, "--overwrite"))
+        assert again.returncode == 0, again.stderr
+        assert emails(sb) == Counter({f"r{i}@shift.nl": 1 for i in range(40)})
