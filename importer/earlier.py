@@ -12,7 +12,9 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from importer.connection import is_loopback
 from importer.errors import JournalError
 
 
@@ -178,3 +180,14 @@ def recorded_api(journal_path: Path) -> dict | None:
     except sqlite3.Error:
         return None
     return json.loads(row[0]) if row else None
+
+
+def sandbox_run(journal_path: Path, results: Path) -> bool:
+    """Whether the run behind ``results`` went into the built-in sandbox (``--sandbox``), which ended with it."""
+    api = recorded_api(journal_path)
+    if api is None:
+        return False
+    if "sandbox" in api:
+        return bool(api["sandbox"])
+    # a journal of a version that did not note it: the rehearsal's results name, an address on this computer
+    return Path(results).name.endswith(".sandbox-results.csv") and is_loopback(urlsplit(api["url"]).hostname or "")

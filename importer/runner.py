@@ -180,7 +180,7 @@ def _start_journal(options: ImportOptions, client: "CopernicaClient", mapping: M
     journal = stack.enter_context(_open_journal(options, journal_path, results_path, identity, summary))
     # so that `rollback` deletes where the run created, not at a default address
     journal.set_meta("api", {"url": client.api_url, "version": client.api_version,
-                             "database": int(mapping.database)})
+                             "database": int(mapping.database), "sandbox": options.sandbox})
     return journal
 
 

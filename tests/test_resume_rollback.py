@@ -6,16 +6,23 @@ Real `python -m importer` processes against a sandbox over HTTP.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from importer.sandbox import Sandbox
-from tests.helpers import REPO, SAMPLE_SCHEMA, TOKEN, read_results
+from importer.sandbox.store import read_all_profiles
+from tests.helpers import REPO, SAMPLE_CSV, SAMPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, read_results
 
 MAPPING = """\
 database: 2
@@ -179,3 +186,118 @@ def test_resume_and_overwrite_after_a_stopped_rollback_create_nobody_twice(tmp_p
         again = cli(tmp_path, *run_args(sb, "--overwrite"))
         assert again.returncode == 0, again.stderr
         assert emails(sb) == Counter({f"r{i}@shift.nl": 1 for i in range(40)})
+
+
+# -- 3. a rollback of a --sandbox run; a rollback that cannot reach its API ---------------------------------------
+class Listener:
+    """Something else on the port the sandbox had: it notes every request it gets."""
+
+    def __init__(self, port: int) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        seen = self.seen = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_DELETE(self) -> None:
+                seen.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_DELETE
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def recorded_api(results: Path) -> dict:
+    with closing(sqlite3.connect(f"{results}.journal")) as conn:
+        return json.loads(conn.execute("SELECT value FROM meta WHERE name='api'").fetchone()[0])
+
+
+def test_a_sandbox_run_is_refused_at_once_by_rollback_and_nothing_is_sent(tmp_path):
+    done = cli(tmp_path, "run", str(SAMPLE_CSV), "--mapping", str(SAMPLE_MAPPING), "--sandbox", "--quiet")
+    assert done.returncode in (0, 1), done.stderr
+    results = tmp_path / "contacts.sandbox-results.csv"
+    api = recorded_api(results)
+    assert api["sandbox"] is True
+    listener = Listener(urlsplit(api["url"]).port)  # something else answers on the sandbox's old port now
+    try:
+        started = time.monotonic()
+        undo = cli(tmp_path, "rollback", str(results.name), "--yes")
+        assert undo.returncode == 2, undo.stderr
+        assert "built-in sandbox (--sandbox), which ended with that run" in undo.stderr
+        assert "Nothing was sent" in undo.stderr and time.monotonic() - started < 10
+        # a journal of a version that did not note the sandbox: told by its results name and address
+        with closing(sqlite3.connect(f"{results}.journal")) as conn, conn:
+            conn.execute("UPDATE meta SET value=? WHERE name='api'",
+                         (json.dumps({k: v for k, v in api.items() if k != "sandbox"}),))
+        old = cli(tmp_path, "rollback", str(results.name), "--dry-run")
+        assert old.returncode == 2 and "built-in sandbox" in old.stderr, old.stderr
+        assert listener.seen == []
+    finally:
+        listener.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_rollback_that_cannot_reach_copernica_names_the_host_and_stops(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        write_people(tmp_path / "s.csv", 3)
+        (tmp_path / "m2.yaml").write_text(MAPPING)
+        assert cli(tmp_path, *run_args(sb)).returncode == 0
+        host = urlsplit(sb.api_url).netloc
+    undo = cli(tmp_path, "rollback", "s.results.csv", "--yes", timeout=180)  # the sandbox is gone
+    assert undo.returncode == 75, undo.stderr
+    assert f"Copernica at {host} could not be reached" in undo.stderr, undo.stderr
+    assert "Stopped: 0 deleted so far" in undo.stderr
+
+
+# -- 4, 5. a stopped rollback exits 3; SIGTERM during an outage stops it within seconds --------------------------
+def test_sigterm_stops_a_rollback_waiting_out_an_outage_with_exit_3_and_every_delete_recorded(tmp_path):
+    sb = Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, db_path=tmp_path / "sandbox.sqlite").start()
+    try:
+        write_people(tmp_path / "s.csv", 60)
+        (tmp_path / "m2.yaml").write_text(MAPPING)
+        assert cli(tmp_path, *run_args(sb)).returncode == 0
+        sb.set_faults(latency_ms=100)
+        proc = start(tmp_path, "rollback", "s.results.csv", "--yes", "--workers", "2")
+        wait_until(lambda: sb.stats().get("deleted", 0) >= 4, proc)
+    finally:
+        sb.close()  # Copernica goes away mid-rollback
+    time.sleep(3)   # the rollback retries, then waits out the outage
+    assert proc.poll() is None
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - sent < 8, err
+    assert proc.returncode == 3 and "Traceback" not in err and TOKEN not in err + out, err
+    removed = {p.id for p in read_all_profiles(tmp_path / "sandbox.sqlite") if p.removed is not None}
+    assert len(removed) >= 4 and f"Stopped: {len(removed)} deleted so far" in err, err
+    recorded = {int(line["profile_id"]) for line in read_results(tmp_path / "s.results.rollback.csv")
+                if line["status"] == "deleted"}
+    assert recorded == removed  # every delete done is recorded
+
+
+def test_sigterm_before_any_delete_is_exit_3(tmp_path):
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN) as sb:
+        write_people(tmp_path / "s.csv", 3)
+        (tmp_path / "m2.yaml").write_text(MAPPING)
+        assert cli(tmp_path, *run_args(sb)).returncode == 0
+    closed = f"http://127.0.0.1:{free_port()}/v3"  # nothing listens there
+    proc = start(tmp_path, "rollback", "s.results.csv", "--yes", "--api-url", closed)
+    wait_until(lambda: (tmp_path / "s.results.rollback.csv").exists(), proc)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3 and "Stopped: 0 deleted so far" in err, (proc.returncode, err)
