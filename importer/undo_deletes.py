@@ -206,7 +206,9 @@ def _delete_one(client, row: int, pid: int) -> tuple[int, int, str, str]:
             return row, pid, DELETED, Msg.ALREADY_GONE
         return row, pid, FAILED, str(exc)
     except TemporaryFailure as exc:
-        raise _unreachable(client, exc) from None
+        if exc.no_connection:  # no server there at all: every delete would fail alike
+            raise _unreachable(client, exc) from None
+        return row, pid, FAILED, str(exc)
     except RequestFailed as exc:
         return row, pid, FAILED, str(exc)
 
@@ -224,6 +226,8 @@ def _delete_record(client, item: Delete) -> tuple[str, str]:
             return DELETED, Msg.ALREADY_GONE
         return FAILED, str(exc)
     except TemporaryFailure as exc:
-        raise _unreachable(client, exc) from None
+        if exc.no_connection:  # no server there at all: every delete would fail alike
+            raise _unreachable(client, exc) from None
+        return FAILED, str(exc)
     except RequestFailed as exc:
         return FAILED, str(exc)
