@@ -283,10 +283,12 @@ def test_sigterm_stops_a_rollback_waiting_out_an_outage_with_exit_3_and_every_de
     assert time.monotonic() - sent < 8, err
     assert proc.returncode == 3 and "Traceback" not in err and TOKEN not in err + out, err
     removed = {p.id for p in read_all_profiles(tmp_path / "sandbox.sqlite") if p.removed is not None}
-    assert len(removed) >= 4 and f"Stopped: {len(removed)} deleted so far" in err, err
     recorded = {int(line["profile_id"]) for line in read_results(tmp_path / "s.results.rollback.csv")
                 if line["status"] == "deleted"}
-    assert recorded == removed  # every delete done is recorded
+    assert len(recorded) >= 4 and f"Stopped: {len(recorded)} deleted so far" in err, err
+    # every delete answered is recorded; one per thread may have lost its answer as the server went away
+    # (the next rollback counts that profile as already gone)
+    assert recorded <= removed and len(removed - recorded) <= 2
 
 
 def test_sigterm_before_any_delete_is_exit_3(tmp_path):
