@@ -112,7 +112,7 @@ class BatchOptions:
             workers=self.workers, on_existing=self.on_existing, max_errors=self.max_errors,
             retry_failed=self.retry_failed, encoding=self.encoding, delimiter=self.delimiter, sheet=self.sheet,
             wait_for_lock=self.wait_for_lock, header_row=self.header_row,
-            results_delimiter=self.results_delimiter)
+            results_delimiter=self.results_delimiter, sandbox=self.sandbox)
 
 
 @dataclass

@@ -284,11 +284,12 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from importer.earlier import recorded_api
     from importer.journal import journal_path_for
     from importer.prompt import prompt
-    from importer.undo import rollback
+    from importer.undo import refuse_sandbox_run, rollback
 
     results = Path(args.results)
     if not results.exists():
         raise UsageError(Msg.RESULTS_MISSING.format(path=results))
+    refuse_sandbox_run(results)  # before a token is read or an address chosen
     recorded = recorded_api(journal_path_for(results))
     if recorded and (args.api_url is None or "api_url" in args.from_environment):
         # delete where the run created, whatever the environment's default address

@@ -54,7 +54,8 @@ EXIT_CODES_OF = {
     "schema": {0: "the structure was written", 2: _SETUP, 75: _TEMPORARY},
     "rollback": {0: "every created profile was deleted (or --dry-run listed them)", 1: "some deletes failed",
                  2: "nothing was deleted (declined, or a setup problem)",
-                 3: "stopped after deleting some: run the same command again to continue", 75: _TEMPORARY},
+                 3: "stopped early (Ctrl-C, SIGTERM, Copernica gone after some deletes): run the same command "
+                    "again to continue", 75: _TEMPORARY},
     "config": {0: "the settings were printed", 2: "the jobs file, a job's name or a setting is wrong"},
     "completion": {0: "the script was printed", 2: "an unknown shell"},
 }

@@ -32,6 +32,12 @@ class Msg:
                          "journal will be kept under a dated name). Running the file again in create mode would "
                          "create them a second time. To undo that run first: copernica-import rollback {results}; "
                          "or to add only the people not in Copernica yet: --on-existing skip")
+    OVERWRITE_PARTLY_ROLLED_BACK = (
+        "{results} belongs to an earlier run that created {total:,} profiles; a rollback deleted {rolled_back:,} of "
+        "them and did not finish, so {created:,} are still there (its results and journal will be kept under a "
+        "dated name). Running the file again in create mode would create those a second time. To finish the "
+        "rollback first: copernica-import rollback {results}; or to add only the people not in Copernica yet: "
+        "--on-existing skip")
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ def guard_overwrite(file_options: ImportOptions, options: BatchOptions,
         return
     if load_run_mapping(file_options).on_existing != "create":
         return  # skip/update/upsert look every person up first: nobody is created twice
-    text = Msg.OVERWRITE_CREATED.format(results=results, created=remaining)
+    text = Msg.OVERWRITE_CREATED.format(results=results, created=remaining) if not earlier.rolled_back else \
+        Msg.OVERWRITE_PARTLY_ROLLED_BACK.format(results=results, created=remaining, total=earlier.created,
+                                                rolled_back=earlier.rolled_back)
     if confirm is None or not confirm(OverwriteQuestion(results, remaining, text)):
         raise UsageError(text)

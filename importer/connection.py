@@ -22,6 +22,8 @@ from importer.errors import UsageError
 from importer.redaction import redact
 
 if TYPE_CHECKING:
+    import threading
+
     from importer.client import CopernicaClient
 
 DEFAULT_API_URL = "https://api.copernica.com/v3"
@@ -126,12 +128,19 @@ class Connection:
             return f"{parts.scheme}://{parts.netloc}/authenticate"
         return DEFAULT_AUTH_URL
 
-    def open_client(self, workers: int = DEFAULT_WORKERS) -> "CopernicaClient":
-        """A client with shared adaptive pacing for ``workers`` requests in flight; close it after use."""
+    def open_client(self, workers: int = DEFAULT_WORKERS, *,
+                    stop: "threading.Event | None" = None) -> "CopernicaClient":
+        """A client with shared adaptive pacing for ``workers`` requests in flight; close it after use.
+        ``stop``: once it is set, a wait between retries ends with ``PacerStopped`` (no more tries)."""
         from importer.client import CopernicaClient
-        from importer.pacing import Pacer
+        from importer.pacing import Pacer, PacerStopped
         from importer.retry import RetryPolicy
+
+        def sleep(seconds: float) -> None:
+            if stop is not None and stop.wait(seconds):
+                raise PacerStopped()
 
         return CopernicaClient(self.url, self.token, api_version=self.api_version,
                                auth_url=self.authentication_url, timeout=(CONNECT_TIMEOUT, self.timeout),
-                               retry=RetryPolicy(attempts=self.retries), pacer=Pacer(workers, rate=self.rate))
+                               retry=RetryPolicy(attempts=self.retries), pacer=Pacer(workers, rate=self.rate),
+                               **({"sleep": sleep} if stop is not None else {}))

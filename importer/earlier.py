@@ -1,7 +1,8 @@
 """What an earlier run left behind, read without its lock: how many profiles
 it created (for the --overwrite question), the API it sent to (for
-rollback), and setting its files aside under a dated name (never destroyed:
-it may still need a rollback).
+rollback), whether a rollback undid it (a --resume would report deleted
+profiles as created: refused), and setting its files aside under a dated
+name (never destroyed: it may still need a rollback).
 """
 from __future__ import annotations
 
@@ -11,6 +12,23 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
+
+from importer.connection import is_loopback
+from importer.errors import JournalError
+
+
+class Msg:
+    """What a --resume of a rolled-back run is told."""
+    ROLLED_BACK = ("cannot resume: the run in {results} was rolled back ({deleted:,} profiles deleted; record: "
+                   "{record}), and a resume would report those profiles as created. Nothing was sent. To import "
+                   "the file again, run the same command with --overwrite instead of --resume")
+    PARTLY_ROLLED_BACK = ("cannot resume: a rollback of the run in {results} deleted {deleted:,} of its {created:,} "
+                          "profiles and did not finish (record: {record}). Nothing was sent. Finish the rollback "
+                          "first: {command}; then, to import the file again, run the same command with --overwrite "
+                          "instead of --resume")
+    ROLLBACK_COMMAND = "copernica-import rollback {results}"
+    ROLLBACK_OUTPUT = " --output {record}"
 
 
 @dataclass(frozen=True)
@@ -18,6 +36,7 @@ class EarlierRun:
     """What an earlier run's journal says it did (read without its lock)."""
     created: int = 0       # profiles it created (or may have: in flight, unknown)
     rolled_back: int = 0   # of those, deleted by a rollback since
+    known: int = 0         # of ``created``, those with a known ID (a rollback can delete them)
 
 
 def earlier_run(journal_path: Path, rollback_record: Path | None = None) -> EarlierRun:
@@ -34,6 +53,8 @@ def earlier_run(journal_path: Path, rollback_record: Path | None = None) -> Earl
                        "coalesce(subprofile_id, profile_id) IS NOT NULL") if "subprofile_id" in columns else \
                 "SELECT profile_id FROM rows WHERE status='created' AND profile_id IS NOT NULL"
             ids = {pid for (pid,) in conn.execute(created)}
+            if conn.execute("SELECT 1 FROM meta WHERE name='collection'").fetchone() is None:
+                ids |= _created_table(conn)  # every profile it created, also one a resume no longer shows
             uncertain = conn.execute("SELECT count(*) FROM rows WHERE state IN ('sending', 'creating') "
                                      "OR status='unknown'").fetchone()[0]
         finally:
@@ -41,7 +62,62 @@ def earlier_run(journal_path: Path, rollback_record: Path | None = None) -> Earl
     except sqlite3.Error:
         return EarlierRun()
     deleted = _deleted_ids(rollback_record) if rollback_record is not None else set()
-    return EarlierRun(created=len(ids) + uncertain, rolled_back=len(ids & deleted))
+    return EarlierRun(created=len(ids) + uncertain, rolled_back=len(ids & deleted), known=len(ids))
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def _created_table(conn: sqlite3.Connection) -> set[int]:
+    if not _has_table(conn, "created"):
+        return set()
+    return {pid for (pid,) in conn.execute("SELECT profile_id FROM created")}
+
+
+def note_rollback(journal_path: Path, record: Path) -> None:
+    """Notes in the run's journal, before the first delete, that a rollback (recorded in ``record``) began."""
+    if not Path(journal_path).exists():
+        return
+    try:
+        conn = sqlite3.connect(journal_path)
+        try:
+            with conn:
+                conn.execute("INSERT OR REPLACE INTO meta VALUES ('rolled_back', ?)",
+                             (json.dumps({"record": str(Path(record).resolve())}),))
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # the record beside the results file still tells
+
+
+def refuse_resume_after_rollback(journal_path: Path, results: Path, default_record: Path) -> None:
+    """A --resume of a run a rollback undid (wholly or partly) would report deleted profiles as created:
+    refused (nothing sent), with the way on."""
+    record = _rollback_record(journal_path) or default_record
+    deleted = _deleted_ids(record) if record.exists() else set()
+    if not deleted:
+        return
+    earlier = earlier_run(journal_path, record)
+    if earlier.rolled_back >= earlier.known:
+        raise JournalError(Msg.ROLLED_BACK.format(results=results, deleted=earlier.rolled_back, record=record))
+    command = Msg.ROLLBACK_COMMAND.format(results=results)
+    if record.resolve() != default_record.resolve():
+        command += Msg.ROLLBACK_OUTPUT.format(record=record)
+    raise JournalError(Msg.PARTLY_ROLLED_BACK.format(results=results, deleted=earlier.rolled_back,
+                                                     created=earlier.known, record=record, command=command))
+
+
+def _rollback_record(journal_path: Path) -> Path | None:
+    try:
+        conn = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE name='rolled_back'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return None
+    return Path(json.loads(row[0])["record"]) if row else None
 
 
 def _deleted_ids(record: Path) -> set[int]:
@@ -104,3 +180,14 @@ def recorded_api(journal_path: Path) -> dict | None:
     except sqlite3.Error:
         return None
     return json.loads(row[0]) if row else None
+
+
+def sandbox_run(journal_path: Path, results: Path) -> bool:
+    """Whether the run behind ``results`` went into the built-in sandbox (``--sandbox``), which ended with it."""
+    api = recorded_api(journal_path)
+    if api is None:
+        return False
+    if "sandbox" in api:
+        return bool(api["sandbox"])
+    # a journal of a version that did not note it: the rehearsal's results name, an address on this computer
+    return Path(results).name.endswith(".sandbox-results.csv") and is_loopback(urlsplit(api["url"]).hostname or "")

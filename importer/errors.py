@@ -209,8 +209,10 @@ class RequestRefused(RequestFailed):
 
 
 class TemporaryFailure(RequestFailed):
-    """Retries ran out; the request was certainly not processed."""
+    """Retries ran out; the request was certainly not processed. ``no_connection``: the last
+    try found no server at all (refused, no such host, connecting timed out), not a busy one."""
     reason_code = "unreachable"
+    no_connection = False
 
 
 class AnswerLost(RequestFailed):

@@ -26,6 +26,12 @@ the run creates: ``creating`` (committed before its POST leaves),
 not be found). So a resume after kill -9 knows which profiles this run may
 have created (looked up before anything else), and ``rollback`` deletes
 them too.
+
+Every profile a run creates is also kept in the ``created`` table, with its
+key and the row number and digest of the row that created it: append-only,
+never overwritten by a resume (the ``rows`` table holds the file as it is now;
+a line inserted above a created row moves it). A resume finds a moved row
+there (by its digest and key), and ``rollback`` deletes every profile in it.
 """
 from __future__ import annotations
 
@@ -40,9 +46,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.errors import JournalError, OutputError, RunBusy
+from importer.dedupe import fold_key
+from importer.errors import JournalError, OutputError
 from importer.models import Outcome, Reason, Status
-from importer.state import Busy, lock_file, unlock_file
+from importer.run_lock import RunLock
 
 # 2: outcomes keep their reasons (code, template, values) as JSON; rows keep a digest of their cells
 SCHEMA_VERSION = 2
@@ -65,9 +72,6 @@ class Msg:
     CHANGED_MAPPING = "the mapping"
     CHANGED_DATABASE = "the database ({before} then, {now} now)"
     CHANGED_MODE = "--on-existing ({before} then, {now} now)"
-    LOCKED = ("another copernica-import run is using {path} right now{holder}; "
-              "wait for it to finish, or use another --results path")
-    LOCK_HOLDER = " (process {pid})"
     WRITE_FAILED = "the journal could not be written ({why})"
 
 
@@ -123,7 +127,7 @@ def rollback_path_for(results_path: Path) -> Path:
 class Journal:
     """One run's durable state. Thread-safe: workers record through a lock."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, run_lock: "RunLock") -> None:
+    def __init__(self, path: Path, conn: sqlite3.Connection, run_lock: RunLock) -> None:
         self.path = path
         self._conn = conn
         self._run_lock = run_lock
@@ -182,6 +186,7 @@ class Journal:
             if column not in columns:
                 self._conn.execute(f"ALTER TABLE rows ADD COLUMN {column} {kind}")
         self._conn.execute(_PROFILES_TABLE)
+        _add_created_table(self._conn)
         self.file_changed = before.file_fingerprint != identity.file_fingerprint
 
     # -- meta values (for example the run's lowest created ID) ----------------
@@ -233,6 +238,10 @@ class Journal:
                 (outcome.row, outcome.status.value, outcome.profile_id, outcome.error, outcome.attempts,
                  outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False), digest,
                  outcome.subprofile_id, outcome.profile_status))
+            if outcome.status is Status.CREATED and outcome.profile_id is not None and \
+                    outcome.subprofile_id is None and not outcome.profile_status:
+                c.execute("INSERT OR IGNORE INTO created (profile_id, key, folded, row, digest) VALUES (?, ?, ?, ?, ?)",
+                          (outcome.profile_id, outcome.key, fold_key(outcome.key), outcome.row, digest))
             self._pending += 1
 
     # -- the profiles a collection import creates ------------------------------
@@ -251,6 +260,19 @@ class Journal:
         """(folded key, state, profile ID, row) of every profile this run noted."""
         with self._lock:
             return self._conn.execute("SELECT key, state, profile_id, row FROM profiles ORDER BY row").fetchall()
+
+    # -- every profile this run created (append-only) ----------------------------
+    def created_with_digest(self, digest: str) -> list[tuple[int, int, str]]:
+        """(profile ID, row then, key) of each profile this run created from a row with these cells."""
+        with self._lock:
+            return self._conn.execute("SELECT profile_id, row, key FROM created WHERE digest=? ORDER BY row",
+                                      (digest,)).fetchall()
+
+    def created_with_key(self, key: str) -> tuple[int, int] | None:
+        """(profile ID, row then) of a profile this run created with this key (compared as Copernica does)."""
+        with self._lock:
+            return self._conn.execute("SELECT profile_id, row FROM created WHERE folded=? ORDER BY row LIMIT 1",
+                                      (fold_key(key),)).fetchone()
 
     def commit(self) -> None:
         with self._writing():
@@ -370,7 +392,7 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
                 digest TEXT,                  -- of the row's cells: a resume knows a changed row
                 subprofile_id INTEGER,        -- collection imports: the row's subprofile
                 profile_status TEXT);         -- ... and what it did to its profile (created/updated/found)
-        """ + _PROFILES_TABLE)
+        """ + _PROFILES_TABLE + _CREATED_TABLE)
         meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
@@ -389,6 +411,31 @@ _PROFILES_TABLE = """
 """
 
 
+_CREATED_TABLE = """
+    CREATE TABLE IF NOT EXISTS created (       -- every profile this run created: never overwritten
+        profile_id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL DEFAULT '',          -- the key as sent
+        folded TEXT NOT NULL DEFAULT '',       -- ... and as Copernica compares it
+        row INTEGER NOT NULL,                  -- the row that created it, numbered as the file was then
+        digest TEXT NOT NULL DEFAULT '');      -- that row's cells then
+    CREATE INDEX IF NOT EXISTS created_digest ON created (digest);
+    CREATE INDEX IF NOT EXISTS created_folded ON created (folded);
+"""
+
+
+def _add_created_table(conn: sqlite3.Connection) -> None:
+    """A journal made before the ``created`` table gets it, filled from the rows it still has."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='created'").fetchone():
+        return
+    conn.executescript(_CREATED_TABLE)
+    found = conn.execute("SELECT profile_id, key, row, coalesce(digest, '') FROM rows WHERE state='final' AND "
+                         "status='created' AND profile_id IS NOT NULL AND subprofile_id IS NULL").fetchall()
+    conn.execute("BEGIN")
+    conn.executemany("INSERT OR IGNORE INTO created (profile_id, key, folded, row, digest) VALUES (?, ?, ?, ?, ?)",
+                     [(pid, key or "", fold_key(key or ""), row, digest) for pid, key, row, digest in found])
+    conn.execute("COMMIT")
+
+
 def _remove(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
@@ -405,39 +452,3 @@ def _reasons(stored: str | None, error: str, status: str) -> tuple[Reason, ...]:
 
 _V1_CODES = {"invalid": "bad_row", "skipped": "duplicate", "failed": "refused", "unknown": "answer_lost",
              "created": "recovered"}
-
-
-class RunLock:
-    """An OS-level lock on one run's journal: refused while another process
-    holds it, freed when that process ends (even by kill -9). Runs, resumes
-    and rollbacks of one results file take it, so they never overlap.
-    """
-
-    def __init__(self, journal_path: str | Path) -> None:
-        self.journal_path = Path(journal_path)
-        self.path = self.journal_path.with_name(self.journal_path.name + ".lock")
-        self._file = None
-
-    def acquire(self) -> "RunLock":
-        f = lock_file(self.path)
-        if isinstance(f, Busy):
-            holder = f.text.strip()
-            raise RunBusy(Msg.LOCKED.format(path=self.journal_path,
-                                            holder=Msg.LOCK_HOLDER.format(pid=holder) if holder else ""))
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
-        self._file = f
-        return self
-
-    def release(self) -> None:
-        f, self._file = self._file, None
-        if f is not None:
-            unlock_file(self.path, f)
-
-    def __enter__(self) -> "RunLock":
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()

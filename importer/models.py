@@ -82,6 +82,7 @@ REASON_TITLES: dict[str, str] = {
     "done_before": "done in the run the results file came from",
     "changed_since_created": "changed after this run created its profile",
     "created_before": "this run created a profile with this key already",
+    "moved": "created by this run from this row, which has moved since",
     "key_trimmed": "spaces around the key removed",
     # failed: sent, and it did not work
     "refused": "Copernica refused it",

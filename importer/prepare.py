@@ -95,6 +95,7 @@ class ImportOptions:
     results_delimiter: str | None = None  # the results CSV's delimiter (default: the mapping's, else ",")
     rows: Any = None                   # rows from memory instead of a file (a DataFrame, an iterable of dicts)
     keep_outcomes: bool = False        # summary.outcomes: every row's outcome, in row order
+    sandbox: bool = False              # sent into a built-in sandbox that ends with the run (nothing to roll back)
 
     def results_path(self) -> Path:
         if self.results is not None:

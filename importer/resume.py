@@ -23,7 +23,10 @@ from importer.models import Outcome, Profile, Reason, Status
 class Msg:
     CHANGED_SINCE_CREATED = ("this row changed after this run created its profile{profile}; not created again "
                              "(to bring the change into Copernica, import the file with --on-existing update)")
-    CREATED_BEFORE = "a profile with this key was created by this run already (from row {row}); not created again"
+    CREATED_BEFORE = ("a profile with this key was created by this run already{profile}, from the row that was "
+                      "row {row} when it was sent (the file has changed since); not created again")
+    MOVED = ("created by this run when this row was row {row} (the file has changed since: it moved); "
+             "not created again")
     IN_FLIGHT_CHANGED = ("this row was being sent when the run stopped and has changed since, so it cannot be "
                          "checked: look up key {key} in Copernica before importing this row again")
     PROFILE = " (profile {pid})"
@@ -79,41 +82,58 @@ class ResumePlan:
     """What to do with each row, given what the journal knows of it.
 
     A row whose cells are unchanged keeps its final outcome (failed ones are
-    sent again unless --skip-failed). A changed row is handled by the mode's
-    rules: in create mode a row that created a profile is never created
-    again, nor is any key this run created already. New rows are imported.
+    sent again unless --skip-failed). A row that only moved (a line inserted
+    or deleted above it: the same cells and key as a row that created a
+    profile, under another number) keeps that profile: ``created``, code
+    ``moved``. A changed row is handled by the mode's rules: in create mode a
+    row that created a profile is never created again, nor is any key this
+    run created already. New rows are imported.
     """
 
     def __init__(self, journal: Journal, mode: str, has_key: bool, *, resume: bool, retry_failed: bool) -> None:
         self.mode, self.has_key, self.resume, self.retry_failed = mode, has_key, resume, retry_failed
         self.changed = self.added = 0
+        self._journal = journal
         self._last_known = 0
         self._created: dict[int, int] = {}  # folded key hash -> row that may have created it
+        self._claimed: set[int] = set()     # profiles a moved row of this resume has taken
+        # rows may have moved only when the file changed: then the journal's record of created profiles is asked
+        self._moves = resume and bool(getattr(journal, "file_changed", False))
         if resume:
             self._last_known = journal.last_row()
             if mode == "create" and has_key:
                 self._created = {folded(key): row for row, key in journal.created_keys()}
 
     def decide(self, number: int, verdict: Profile | Outcome, known: RowState | None, digest: str) -> Final | Send:
+        if known is not None and known.outcome is not None and known.digest in ("", digest):
+            # unchanged ("": a journal of version 1)
+            if known.outcome.status is Status.FAILED and self.retry_failed:
+                return self._fresh(number, verdict)
+            if self._moves and known.outcome.status is Status.CREATED and known.outcome.profile_id:
+                self._claimed.add(known.outcome.profile_id)  # this row's own: no moved row takes it
+            return Final(known.outcome, journaled=True)
+        if known is not None and known.in_flight:
+            if known.digest != digest:
+                self.changed += 1
+                if isinstance(verdict, Outcome):  # its earlier version was being sent: it may exist
+                    return Final(Outcome(number, Status.UNKNOWN, reasons=(Reason(
+                        "in_flight_changed", Msg.IN_FLIGHT_CHANGED, {"key": known.key or "?"}),), key=known.key))
+            return Send(in_flight=known.state)
+        moved = self._moved(number, verdict, digest)
+        if moved is not None:
+            return moved
         if known is None:
             if self.resume and number > self._last_known:
                 self.added += 1
             return self._fresh(number, verdict)
-        if known.outcome is not None and known.digest in ("", digest):  # unchanged ("": a journal of version 1)
-            if known.outcome.status is Status.FAILED and self.retry_failed:
-                return self._fresh(number, verdict)
-            return Final(known.outcome, journaled=True)
-        if known.digest != digest:
-            self.changed += 1
-        if known.in_flight:
-            if isinstance(verdict, Outcome):  # its earlier version was being sent: it may exist
-                return Final(Outcome(number, Status.UNKNOWN, reasons=(Reason(
-                    "in_flight_changed", Msg.IN_FLIGHT_CHANGED, {"key": known.key or "?"}),), key=known.key))
-            return Send(in_flight=known.state)
         outcome = known.outcome
         assert outcome is not None
         same_person = not self.has_key or isinstance(verdict, Outcome) or \
             folded(verdict.key) == folded(outcome.key)
+        if same_person:
+            self.changed += 1
+        else:
+            self.added += 1  # another person at this place: a row inserted, or its key edited
         if self.mode == "create" and outcome.status in (Status.CREATED, Status.UNKNOWN) and same_person:
             pid = outcome.profile_id
             return Final(Outcome(number, Status.SKIPPED, pid, (Reason(
@@ -121,13 +141,30 @@ class ResumePlan:
                 {"profile": Msg.PROFILE.format(pid=pid) if pid else ""}),), key=outcome.key))
         return self._fresh(number, verdict)
 
+    def _moved(self, number: int, verdict: Profile | Outcome, digest: str) -> Final | None:
+        """A row with the cells (and key) of a row that created a profile, now under another number."""
+        if not self._moves or not isinstance(verdict, Profile):
+            return None
+        for pid, row, key in self._journal.created_with_digest(digest):
+            if pid in self._claimed or (self.has_key and folded(key) != folded(verdict.key)):
+                continue
+            self._claimed.add(pid)
+            reasons = (Reason("moved", Msg.MOVED, {"row": row}),) if row != number else ()
+            return Final(Outcome(number, Status.CREATED, pid, reasons, attempts=1, key=key))
+        return None
+
     def _fresh(self, number: int, verdict: Profile | Outcome) -> Final | Send:
         if isinstance(verdict, Outcome):
             return Final(verdict)
-        if self._created and verdict.key:
-            other = self._created.get(folded(verdict.key))
-            if other is not None and other != number:
-                return Final(Outcome(number, Status.SKIPPED, reasons=(Reason(
-                    "created_before", Msg.CREATED_BEFORE, {"row": other}),), key=verdict.key))
+        if self.mode != "create" or not self.has_key or not self.resume or not verdict.key:
+            return Send()
+        other = self._created.get(folded(verdict.key))
+        found = self._journal.created_with_key(verdict.key) if other is not None or self._moves else None
+        if found is not None and other is None:
+            other = found[1]
+        if other is not None and (other != number or self._moves):
+            pid = found[0] if found is not None else None
+            return Final(Outcome(number, Status.SKIPPED, pid, reasons=(Reason(
+                "created_before", Msg.CREATED_BEFORE,
+                {"row": other, "profile": Msg.PROFILE.format(pid=pid) if pid else ""}),), key=verdict.key))
         return Send()
-

@@ -120,7 +120,9 @@ def public_error(failure: BaseException, *, idempotent: bool, attempts: int) -> 
         failure.attempts = attempts
         return failure
     if isinstance(failure, NotProcessed):
-        return TemporaryFailure(Msg.TEMPORARY.format(attempts=attempts, reason=failure.reason), attempts)
+        error = TemporaryFailure(Msg.TEMPORARY.format(attempts=attempts, reason=failure.reason), attempts)
+        error.no_connection = failure.reason in (Msg.R_REFUSED, Msg.R_NO_HOST, Msg.R_CONNECT_TIMEOUT)
+        return error
     if isinstance(failure, MaybeProcessed):
         if idempotent:
             return AnswerLost(Msg.AMBIGUOUS_IDEMPOTENT.format(attempts=attempts, reason=failure.reason), attempts)

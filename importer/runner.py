@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from importer.connection import Connection
 from importer.dedupe import DuplicateIndex
-from importer.earlier import set_aside
+from importer.earlier import refuse_resume_after_rollback, set_aside
 from importer.errors import (
     InputFileError,
     OutputError,
@@ -180,7 +180,7 @@ def _start_journal(options: ImportOptions, client: "CopernicaClient", mapping: M
     journal = stack.enter_context(_open_journal(options, journal_path, results_path, identity, summary))
     # so that `rollback` deletes where the run created, not at a default address
     journal.set_meta("api", {"url": client.api_url, "version": client.api_version,
-                             "database": int(mapping.database)})
+                             "database": int(mapping.database), "sandbox": options.sandbox})
     return journal
 
 
@@ -265,6 +265,8 @@ def _open_journal(options: ImportOptions, journal_path: Path, results_path: Path
     aside under a dated name (never destroyed: it may still need a rollback)."""
     lock = RunLock(journal_path).acquire()
     try:
+        if options.resume and journal_path.exists():  # a rolled-back run is not continued: nothing is sent
+            refuse_resume_after_rollback(journal_path, results_path, rollback_path_for(results_path))
         if options.overwrite and not options.resume and (journal_path.exists() or results_path.exists()):
             earlier = [results_path, journal_path, rollback_path_for(results_path)]
             if options.discard_earlier:

@@ -85,8 +85,8 @@ class Msg:
                   "whether it stored them (rows {rows}); they were not sent again. "
                   "Run the same command with --resume to check them.")
     SENT_BEFORE_STOP = "  {n:,} rows had been sent when the run stopped."
-    FILE_CHANGED = ("  The input file changed since the run began: {changed:,} rows changed, {added:,} rows the "
-                    "earlier run had not reached (unchanged rows kept their outcome; see the README, "
+    FILE_CHANGED = ("  The input file changed since the run began: {changed:,} rows changed, {added:,} rows new or "
+                    "not reached by the earlier run (unchanged or moved rows kept their outcome; see the README, "
                     "'Never a lost row').")
     SET_ASIDE = "  The earlier run's files were kept as: {paths}"
     TIME = "Time: {elapsed:.1f} s, {rate:,.0f} rows/s"

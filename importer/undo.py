@@ -36,18 +36,21 @@ from collections.abc import Callable
 from pathlib import Path
 
 from importer.connection import Connection
+from importer.earlier import note_rollback, sandbox_run
 from importer.errors import UsageError
 from importer.journal import RunLock, journal_path_for
 from importer.undo_deletes import Delete, RollbackResult, Talk, delete_all, say_end
 from importer.undo_record import Plan, already_deleted, default_output, output_layout, plan_rollback, read_run
 
-__all__ = ["RollbackResult", "already_deleted", "default_output", "read_run", "rollback"]
+__all__ = ["RollbackResult", "already_deleted", "default_output", "read_run", "refuse_sandbox_run", "rollback"]
 
 
 class Msg:
     """Everything the command says (the notes before it deletes: ``importer.undo_record``; the counts after:
     ``importer.undo_deletes``)."""
     NO_RESULTS = "results file {path} does not exist"
+    SANDBOX_RUN = ("nothing to roll back: {path} is the record of a run into the built-in sandbox (--sandbox), "
+                   "which ended with that run and took its profiles with it. Nothing was sent")
     WOULD_DELETE = "would delete profile {pid} (row {row})"
     DRY_RUN_TOTAL = "{todo:,} profiles would be deleted ({done:,} deleted by an earlier rollback)."
     NOTHING_TO_DO = "Nothing to delete: the run created {created:,} profiles, {done:,} are deleted already."
@@ -84,6 +87,8 @@ def rollback(results: Path, api, *, yes: bool = False, dry_run: bool = False,
     results = Path(results)
     if not results.exists():
         raise UsageError(Msg.NO_RESULTS.format(path=results))
+    refuse_sandbox_run(results)
+    stop = stop or threading.Event()
     output = Path(output) if output else default_output(results)
     talk = Talk(say)
     with RunLock(journal_path_for(results)):  # not beside the run, not twice
@@ -108,10 +113,18 @@ def rollback(results: Path, api, *, yes: bool = False, dry_run: bool = False,
                 talk.out(Msg.DECLINED)
                 return RollbackResult(output, todo=len(plan.todo), declined=True)
         layout = output_layout(results, output)
+        note_rollback(journal_path_for(results), output)  # a --resume of this run is refused from now on
         if isinstance(api, Connection):
-            with api.open_client(workers) as client:
+            with api.open_client(workers, stop=stop) as client:
                 return delete_all(plan.todo, client, output, workers, stop, talk, layout)
         return delete_all(plan.todo, api, output, workers, stop, talk, layout)
+
+
+def refuse_sandbox_run(results: Path) -> None:
+    """A run into the built-in sandbox (``--sandbox``) has nothing left to roll back: refused before anything
+    is sent (its journal names the sandbox's address of then, where something else may listen now)."""
+    if sandbox_run(journal_path_for(results), results):
+        raise UsageError(Msg.SANDBOX_RUN.format(path=results))
 
 
 def _collection_rollback(plan: "Plan", results: Path, api, output: Path, workers: int, target: str, yes: bool,
@@ -141,10 +154,11 @@ def _collection_rollback(plan: "Plan", results: Path, api, output: Path, workers
             talk.out(Msg.DECLINED)
             return RollbackResult(output, todo=total, declined=True)
     items = [Delete(row, pid, sid) for row, sid, pid in subprofiles]
+    note_rollback(journal_path_for(results), output)
     quiet = Talk(lambda text: None)
     layout = output_layout(results, output)
     if isinstance(api, Connection):
-        with api.open_client(workers) as client:
+        with api.open_client(workers, stop=stop) as client:
             first = delete_all(items, client, output, workers, stop, quiet, layout, collection=True)
             second = _then_profiles(first, profiles, client, output, workers, stop, quiet, layout)
     else:

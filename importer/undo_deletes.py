@@ -1,23 +1,37 @@
 """The deletes of a rollback: N threads, each delete recorded (flushed) before its thread sends the next.
 
-Whatever stops a rollback (Ctrl-C, SIGTERM, kill -9, a refused token) leaves
-a record that holds every delete Copernica may have done but one per thread
-at most. A profile (or subprofile) that is already gone counts as rolled
-back and says so.
+Whatever stops a rollback (Ctrl-C, SIGTERM, kill -9, a refused token,
+Copernica unreachable) leaves a record that holds every delete Copernica may
+have done but one per thread at most. A stop ends the waits at once (the
+client's pacer is stopped, its waits between retries end), so SIGTERM during
+an outage stops a rollback within seconds. Copernica unreachable after a
+delete's retries stops the rollback too, naming the host. A profile (or
+subprofile) that is already gone counts as rolled back and says so.
 """
 from __future__ import annotations
 
 import csv
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from importer.client import COPERNICA_ALREADY_REMOVED, COPERNICA_SUBPROFILE_ALREADY_REMOVED
-from importer.errors import ApiError, CopernicaImportError, RequestFailed, RequestRefused
+from importer.errors import (
+    ApiError,
+    ApiUnreachable,
+    CopernicaImportError,
+    RequestFailed,
+    RequestRefused,
+    TemporaryFailure,
+)
+from importer.pacing import PacerStopped
 from importer.undo_record import DELETED, FAILED
 
+STOP_GRACE = 5.0   # seconds a stopped rollback waits for a request still in flight
 ROLLBACK_COLUMNS = ("row", "status", "profile_id", "error")
 COLLECTION_ROLLBACK_COLUMNS = ("row", "status", "profile_id", "subprofile_id", "error")
 # Copernica's answers for a profile (or subprofile) that is not there (any more)
@@ -31,6 +45,7 @@ class Msg:
     DONE = ("Deleted {deleted:,} profiles ({gone:,} of them were already gone), {failed:,} failed. "
             "Record: {output}")
     FAILED_HINT = "Run the same rollback command again to retry the failed ones."
+    UNREACHABLE = "Copernica at {host} could not be reached ({why}); no more deletes were sent"
     STOPPED = ("Stopped: {deleted:,} deleted so far, each one recorded. Run the same command again to continue. "
                "Record: {output}")
 
@@ -48,10 +63,10 @@ class RollbackResult:
 
     @property
     def exit_code(self) -> int:
+        if self.stopped or (self.error is not None and self.deleted):
+            return 3  # stopped early: never 0, even with nothing deleted yet
         if self.error is not None:
-            return 3 if self.deleted else self.error.exit_code
-        if self.stopped:
-            return 3
+            return self.error.exit_code
         if self.declined:
             return 2
         return 1 if self.failed else 0
@@ -119,20 +134,19 @@ def delete_all(todo: "list[tuple[int, int]] | list[Delete]", client, output: Pat
                 if item is None:
                     return
                 try:
-                    if isinstance(item, Delete):
-                        status, message = _delete_record(client, item)
-                        line = [item.row, status, item.profile_id or "", item.subprofile_id or "", message]
-                    else:
-                        row, pid, status, message = _delete_one(client, *item)
-                        line = [row, status, pid, message]
-                except ApiError as exc:  # a refused token: every delete would fail alike
+                    line = _delete_line(client, item)
+                except (ApiError, PacerStopped) as exc:  # a refused token, Copernica unreachable; a stop
                     with lock:
-                        result.error = result.error or exc
+                        if isinstance(exc, ApiError):
+                            result.error = result.error or exc
                     stop.set()
                     return
                 with lock:  # recorded before this thread sends its next delete
+                    if f.closed:
+                        return  # the rollback ended without this thread (see _wait_for)
                     writer.writerow(line)
                     f.flush()
+                    status, message = line[1], line[-1]
                     result.failed += status == FAILED
                     result.deleted += status == DELETED
                     result.already_gone += message == Msg.ALREADY_GONE
@@ -140,13 +154,44 @@ def delete_all(todo: "list[tuple[int, int]] | list[Delete]", client, output: Pat
         threads = [threading.Thread(target=work, name=f"rollback-{i}", daemon=True) for i in range(max(1, workers))]
         for t in threads:
             t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(timeout=0.2)
-    result.stopped = stop.is_set() and result.deleted + result.failed < len(todo)
+        _wait_for(threads, stop, getattr(client, "pacer", None))
+        lock.acquire()  # a thread left behind writes nothing more once the record is closed
+    lock.release()
+    result.stopped = stop.is_set() and result.error is None and result.deleted + result.failed < len(todo)
     say_end(result, talk, Msg.DONE.format(deleted=result.deleted, gone=result.already_gone, failed=result.failed,
                                           output=output))
     return result
+
+
+def _wait_for(threads: list[threading.Thread], stop: threading.Event, pacer) -> None:
+    """Until every thread is done; once ``stop`` is set, the pacer's waits end, and a thread still
+    busy after ``STOP_GRACE`` seconds (a request that hangs) is left behind: its delete is not recorded,
+    and the next rollback finds that profile gone or deletes it."""
+    stopping_since = None
+    for t in threads:
+        while t.is_alive():
+            t.join(timeout=0.2)
+            if stop.is_set():
+                if pacer is not None:
+                    pacer.stop()
+                stopping_since = stopping_since or time.monotonic()
+                if time.monotonic() - stopping_since > STOP_GRACE:
+                    return
+
+
+def _delete_line(client, item) -> list:
+    """One delete, as its record line; errors that stop everything (an invalid token, Copernica
+    unreachable) propagate."""
+    if isinstance(item, Delete):
+        status, message = _delete_record(client, item)
+        return [item.row, status, item.profile_id or "", item.subprofile_id or "", message]
+    row, pid, status, message = _delete_one(client, *item)
+    return [row, status, pid, message]
+
+
+def _unreachable(client, exc: TemporaryFailure) -> ApiUnreachable:
+    host = urlsplit(getattr(client, "api_url", "")).netloc or "?"
+    return ApiUnreachable(Msg.UNREACHABLE.format(host=host, why=exc))
 
 
 def _delete_one(client, row: int, pid: int) -> tuple[int, int, str, str]:
@@ -159,6 +204,10 @@ def _delete_one(client, row: int, pid: int) -> tuple[int, int, str, str]:
         if any(text in exc.api_message.lower() for text in GONE_MESSAGES):
             # deleted by an earlier, interrupted rollback, by hand or by another tool: the goal is met
             return row, pid, DELETED, Msg.ALREADY_GONE
+        return row, pid, FAILED, str(exc)
+    except TemporaryFailure as exc:
+        if exc.no_connection:  # no server there at all: every delete would fail alike
+            raise _unreachable(client, exc) from None
         return row, pid, FAILED, str(exc)
     except RequestFailed as exc:
         return row, pid, FAILED, str(exc)
@@ -175,6 +224,10 @@ def _delete_record(client, item: Delete) -> tuple[str, str]:
     except RequestRefused as exc:
         if any(text in exc.api_message.lower() for text in GONE_MESSAGES):
             return DELETED, Msg.ALREADY_GONE
+        return FAILED, str(exc)
+    except TemporaryFailure as exc:
+        if exc.no_connection:  # no server there at all: every delete would fail alike
+            raise _unreachable(client, exc) from None
         return FAILED, str(exc)
     except RequestFailed as exc:
         return FAILED, str(exc)

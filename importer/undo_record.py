@@ -1,7 +1,11 @@
 """What there is to undo: the profiles (and subprofiles) a run created, and what an earlier rollback deleted.
 
-The run's results file says which rows created what; its journal, when it is
-still there, may know a few more (it is written first). The rollback record
+The run's results file says which rows created what (``created`` rows, and
+rows a resume found changed or moved since their profile was created); its
+journal, when it is still there, may know more: it is written first, and its
+``created`` table keeps every profile the run created, even one whose row a
+resume after a changed file no longer shows. The profiles to delete are the
+union of both, each ID once. The rollback record
 (``RESULTS.rollback.csv``) holds what earlier rollbacks deleted, in the
 results file's own layout. ``plan_rollback`` puts them together, with the notes a
 rollback says first (updated profiles are not restored, profiles a later run
@@ -31,6 +35,8 @@ class Msg:
                  "known yet. Finish the run first with `run ... --resume`, then roll back again")
     UPDATED_LATER = ("warning: {n:,} of the profiles this run created were updated by a later run ({files}); "
                      "deleting them deletes those updates too (profiles {ids})")
+    JOURNAL_ONLY = ("note: {n:,} of the profiles this run created are in its journal but in no 'created' row of "
+                    "the results file (the file changed between a stop and its --resume); they are deleted too")
     SUB_UPDATED_NOT_RESTORED = ("note: {n:,} subprofiles were updated by this run; a rollback does not delete "
                                 "them and cannot restore their earlier values")
 
@@ -42,6 +48,7 @@ class RunRecord:
     updated: int = 0
     unknown: int = 0
     in_flight: int = 0
+    journal_only: int = 0                                  # created profiles only the journal knows
     collection: bool = False                               # a collection import: subprofiles too
     subprofiles: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # subprofile ID -> (row, profile)
 
@@ -57,7 +64,7 @@ def read_run(results: Path) -> RunRecord:
                 record.subprofiles.setdefault(int(sid), (int(line["row"]), int(pid) if pid.isdigit() else None))
             if line.get("profile_status") == "created" and pid.isdigit():
                 record.created.setdefault(int(pid), int(line["row"]))
-        elif status == "created" and pid.isdigit():
+        elif pid.isdigit() and (status == "created" or _CREATED_CODES & set(line.get("code", "").split(";"))):
             record.created.setdefault(int(pid), int(line["row"]))
         record.updated += status == "updated"
         record.unknown += status == "unknown"
@@ -65,6 +72,10 @@ def read_run(results: Path) -> RunRecord:
     if journal.exists():
         _add_journal(journal, record)
     return record
+
+
+# a row skipped on --resume whose profile this run created (from this row, or from the row it was then)
+_CREATED_CODES = {"changed_since_created", "created_before"}
 
 
 def _add_journal(journal: Path, record: RunRecord) -> None:
@@ -84,9 +95,13 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
                                              "AND profile_id IS NOT NULL"):
                     record.created.setdefault(int(pid), int(row))
             else:
-                for row, pid in conn.execute("SELECT row, profile_id FROM rows WHERE state='final' "
-                                             "AND status='created' AND profile_id IS NOT NULL"):
+                before = len(record.created)
+                query = ("SELECT row, profile_id FROM created" if "created" in tables else
+                         "SELECT row, profile_id FROM rows WHERE state='final' AND status='created' "
+                         "AND profile_id IS NOT NULL")
+                for row, pid in conn.execute(query):
                     record.created.setdefault(int(pid), int(row))
+                record.journal_only = len(record.created) - before
             record.in_flight = conn.execute(
                 "SELECT count(*) FROM rows WHERE state IN ('sending', 'creating')").fetchone()[0]
         finally:
@@ -177,6 +192,8 @@ def plan_rollback(results: Path, output: Path) -> Plan:
         notes.append(Msg.UNKNOWN_ROWS.format(n=record.unknown))
     if record.in_flight:
         notes.append(Msg.IN_FLIGHT.format(n=record.in_flight))
+    if record.journal_only:
+        notes.append(Msg.JOURNAL_ONLY.format(n=record.journal_only))
     later, files = updated_later(results, {pid for _, pid in todo})
     if later:
         shown = sorted(later)

@@ -139,8 +139,14 @@ def test_a_changed_row_that_created_a_profile_is_not_created_again(tmp_path):
         no_traceback(done)
         assert done.returncode == 0, done.stderr
         assert emails(sb) == Counter({f"p{i}@example.com": 1 for i in range(4)})
-        codes = {line["row"]: line["code"] for line in lines(tmp_path / "in.results.csv")}
-        assert codes["2"] == "created_before" and codes["3"] == "created_before" and codes["5"] == ""
+        results = {line["row"]: line for line in lines(tmp_path / "in.results.csv")}
+        codes = {row: line["code"] for row, line in results.items()}
+        # the changed row names the profile its key has; the moved row keeps its own profile
+        assert codes["2"] == "created_before" and codes["3"] == "moved" and codes["5"] == ""
+        ids = {p["fields"]["email"]: str(p["ID"]) for p in sb.profiles(2)}
+        assert results["2"]["profile_id"] == ids["p1@example.com"] and "row 3 when" in results["2"]["error"]
+        assert (results["3"]["status"], results["3"]["profile_id"]) == ("created", ids["p0@example.com"])
+        assert "when this row was row 2" in results["3"]["error"]
 
 
 # -- 2. --overwrite after a run that created profiles ------------------------------------------------------
