@@ -18,8 +18,9 @@ log = logging.getLogger("importer")
 
 
 class Msg:
+    # no command here: the CLI's hint below it says how to go on (a --sandbox run has no resume)
     UNEXPECTED = ("an unexpected error while sending row {row} stopped the run: {error}. Everything done so far "
-                  "is recorded; run the same command with --resume to continue")
+                  "is recorded")
 
 
 class StopFlag:
