@@ -33,6 +33,7 @@ columns become interests, and ";"-separated lists become one interest per item.
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -59,6 +60,7 @@ class Msg:
     NO_KEY = ("# key: email   # no email column was found; choose the field that identifies a person\n"
               "#               (duplicates in the file are skipped by it)")
     MATCHED_FUZZY = "close spelling of the field name; check it is the right field"
+    MATCHED_BY_VALUES = "chosen by its values (e-mail addresses), not by its name; check it is the right field"
     INTEREST_LIST = "one interest per item of the {sep!r}-separated column {column!r}"
     OTHER_ITEMS = "# {column}: items that are no interest of the database: {items}"
     UNUSED_COLUMN = "# {column}: no matching field"
@@ -149,6 +151,7 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
             ranked.append((hit[1] + 1, header, "interest:" + hit[0]))   # interests win for yes/no columns
         if hit := best_match(header, field_names, set()):
             ranked.append((hit[1], header, "field:" + hit[0]))
+    ranked += _email_columns_by_values(columns, schema)
     decided: dict[str, tuple[str, str, float]] = {}
     for score, header, target in sorted(ranked, key=lambda r: -r[0]):
         kind, name = target.split(":", 1)
@@ -167,7 +170,8 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
                 assert field_def is not None
                 entry = field_entry(field_def.name, header, values, field_def, hint)
                 if score < 0.95:
-                    entry.comment = "\n".join(c for c in (Msg.MATCHED_FUZZY, entry.comment) if c)
+                    said = Msg.MATCHED_BY_VALUES if score == BY_VALUES_SCORE else Msg.MATCHED_FUZZY
+                    entry.comment = "\n".join(c for c in (said, entry.comment) if c)
                 draft.fields.append(entry)
             else:
                 draft.interests.append(yes_no_interest(name, header, values))
@@ -232,6 +236,28 @@ def _add_list_interests(draft: Draft, header: str, values: list[str], interests:
     return True
 
 
+BY_VALUES_SCORE = 0.5     # below every name match: a column named 'Email' wins over one that holds addresses
+EMAIL_SHARE = 0.9         # of a column's sample values, the share that must be e-mail addresses
+
+
+def _email_columns_by_values(columns: dict[str, list[str]], schema: DatabaseSchema) -> list[tuple[float, str, str]]:
+    """The database's e-mail field for a column whose sample values are e-mail addresses,
+    whatever its name (a file without a header row names its columns A, B, C)."""
+    email_field = next((f.name for f in schema.fields if is_email(f.name, f)), None)
+    if email_field is None:
+        return []
+    return [(BY_VALUES_SCORE, header, "field:" + email_field) for header, values in columns.items()
+            if _holds_emails(values)]
+
+
+def _holds_emails(values: list[str]) -> bool:
+    shaped = sum(_EMAIL_SHAPE.fullmatch(v.strip()) is not None for v in values if v.strip())
+    return shaped >= 2 and shaped >= EMAIL_SHARE * sum(1 for v in values if v.strip())
+
+
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def _draft_without_schema(draft: Draft, columns: dict[str, list[str]]) -> None:
     used: set[str] = set()
     for header, values in columns.items():
@@ -245,8 +271,12 @@ def _draft_without_schema(draft: Draft, columns: dict[str, list[str]]) -> None:
                 draft.interests.append(Entry(name, {"column": header, "contains": item, "separator": separator},
                                              Msg.INTEREST_LIST.format(sep=separator, column=header)))
         else:
-            name = _unique(_concept_name(header), used)
+            by_values = "email" not in used and concept(header) not in SYNONYMS and _holds_emails(values)
+            name = _unique("email" if by_values else _concept_name(header), used)
             draft.fields.append(field_entry(name, header, values, None, region_hint(columns)))
+            if by_values:
+                entry = draft.fields[-1]
+                entry.comment = "\n".join(c for c in (Msg.MATCHED_BY_VALUES, entry.comment) if c)
     draft.key = next((e.name for e in draft.fields if concept(e.name) == "email"), None)
 
 

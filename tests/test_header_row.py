@@ -2,7 +2,10 @@
 and the mapping's header_row / header: none and --header-row."""
 from __future__ import annotations
 
+import pytest
+
 from importer.errors import InputFileError
+from importer.mapping import load_mapping
 from importer.reader import open_sheet
 from tests.file_builders import make_xlsx, no_header, title_above_header, title_with_commas, write, xlsx_title_rows
 from tests.helpers import SAMPLE_SCHEMA, cli
@@ -120,6 +123,21 @@ def test_init_proposes_header_none_and_its_draft_checks(tmp_path):
     assert "\nheader: none\n" in text and "column: A" in text
     checked = cli("check", str(path), "--mapping", str(draft), "--offline")
     assert checked.returncode == 0, checked.stderr
+
+
+@pytest.mark.parametrize("with_schema", [True, False])
+def test_init_maps_the_column_of_addresses_in_a_file_without_a_header(tmp_path, with_schema):
+    path = no_header(tmp_path)   # column A holds e-mail addresses: its name says nothing
+    draft = tmp_path / "draft.yaml"
+    schema = ["--schema", str(SAMPLE_SCHEMA), "--database", "2"] if with_schema else []
+    made = cli("init", str(path), "--output", str(draft), *schema)
+    assert made.returncode == 0, made.stderr
+    mapping = load_mapping(draft)
+    assert mapping.fields["email"].column == "A" and mapping.key == ["email"]
+    assert "chosen by its values (e-mail addresses), not by its name" in draft.read_text()
+    checked = cli("check", str(path), "--mapping", str(draft), "--offline", *schema[:2])
+    assert checked.returncode == 0, checked.stderr
+    assert "would send         5" in checked.stdout
 
 
 def test_init_finds_the_header_below_a_title(tmp_path):
