@@ -39,7 +39,17 @@ from dataclasses import dataclass, field
 
 from importer.mapping.names import SYNONYMS, best_match, concept, same_item, snake_case
 from importer.models import Row
-from importer.proposals import Entry, field_entry, is_email, looks_yes_no, region_hint, yaml_scalar, yes_no_interest
+from importer.proposals import (
+    NAMED_YES_NO_SHARE,
+    YES_NO_SHARE,
+    Entry,
+    field_entry,
+    is_email,
+    looks_yes_no,
+    region_hint,
+    yaml_scalar,
+    yes_no_interest,
+)
 from importer.schema import DatabaseSchema, FieldDef, InterestDef
 
 LIST_SEPARATORS = (";", "|", ",")
@@ -147,7 +157,9 @@ def _draft_with_schema(draft: Draft, columns: dict[str, list[str]], schema: Data
     # Best-scoring pairs first, so that 'Email' takes the field email before 'E-mail 2' comes close.
     ranked: list[tuple[float, str, str]] = []
     for header, values in columns.items():
-        if looks_yes_no(values) and (hit := best_match(header, interest_names, set(), by_word=True)):
+        hit = best_match(header, interest_names, set(), by_word=True)
+        # named like an interest, half yes/no words are enough: the odd ones are listed in the draft
+        if hit and looks_yes_no(values, NAMED_YES_NO_SHARE if hit[1] >= 0.95 else YES_NO_SHARE):
             ranked.append((hit[1] + 1, header, "interest:" + hit[0]))   # interests win for yes/no columns
         if hit := best_match(header, field_names, set()):
             ranked.append((hit[1], header, "field:" + hit[0]))

@@ -29,6 +29,7 @@ FALSY = ("no", "n", "nee", "0", "false", "non", "nein", "onwaar", "faux")
 DATE_SHARE = 0.9             # share of a column's values that must be dates (no schema)
 YES_NO_SHARE = 0.9           # share of a column's values that must be yes/no words
 YES_NO_ODD_VALUES = 3        # distinct other values a yes/no column may have
+NAMED_YES_NO_SHARE = 0.5     # the same for a column named like an interest ('Nieuwsbrief' for nieuwsbrief)
 EXAMPLES = 3                 # values a comment quotes
 ZERO_SHARE = 0.5             # share of digit-only values starting with 0 before shorter ones are suspect
 ISO_COUNTRY_NAMES = {        # country names in EN/NL/DE/FR -> ISO code, for selects of country codes
@@ -95,7 +96,7 @@ class Entry:
 _YES_NO_WORDS = frozenset(TRUTHY) | frozenset(FALSY)
 
 
-def odd_yes_no_values(values: list[str]) -> Counter[str] | None:
+def odd_yes_no_values(values: list[str], share: float = YES_NO_SHARE) -> Counter[str] | None:
     """None when the values are no yes/no column; else the values that are neither yes nor no (usually none).
 
     Nearly all values must be yes/no words (``YES_NO_SHARE``), with at most a few
@@ -104,16 +105,16 @@ def odd_yes_no_values(values: list[str]) -> Counter[str] | None:
     if not values:
         return None
     odd = Counter(v for v in values if v.casefold() not in _YES_NO_WORDS)
-    if sum(odd.values()) > (1 - YES_NO_SHARE) * len(values) or len(odd) > YES_NO_ODD_VALUES:
+    if sum(odd.values()) > (1 - share) * len(values) or len(odd) > YES_NO_ODD_VALUES:
         return None
     if odd and all(v in ("0", "1") for v in values if v not in odd):
         return None
     return odd
 
 
-def looks_yes_no(values: list[str]) -> bool:
+def looks_yes_no(values: list[str], share: float = YES_NO_SHARE) -> bool:
     """(Nearly) all values are yes/no-like words (empty cells do not count; at least one value)."""
-    return odd_yes_no_values(values) is not None
+    return odd_yes_no_values(values, share) is not None
 
 
 def case_only_mismatches(field_def: FieldDef, values: list[str]) -> list[str]:
@@ -304,7 +305,7 @@ def yes_no_interest(name: str, header: str, values: list[str]) -> Entry:
     """An interest switched on by the yes-like words and off by the no-like ones (case does not matter);
     an empty cell switches nothing, and odd values are listed in a comment."""
     comments = []
-    if odd := odd_yes_no_values(values):
+    if odd := odd_yes_no_values(values, NAMED_YES_NO_SHARE):
         comments.append(Msg.YES_NO_ODD.format(values=", ".join(
             Msg.ODD_VALUE.format(value=v, count=n, rows="row" if n == 1 else "rows") for v, n in odd.most_common())))
     return Entry(name, {"column": header, "truthy": list(TRUTHY), "falsy": list(FALSY)}, "\n".join(comments))

@@ -357,6 +357,19 @@ def test_a_yes_no_column_with_odd_values_is_proposed_and_the_odd_values_reported
     assert sum(1 for c in converted if isinstance(c, Profile) and "nieuwsbrief" in c.empty_interests) == 49
 
 
+def test_a_column_named_like_an_interest_is_proposed_with_a_quarter_odd_values(tmp_path):
+    schema = load_schema_file_text(SCHEMA)
+    headers = ["E-mail", "Nieuwsbrief", "Remarks"]
+    cells = ["ja"] * 20 + ["nee"] * 10 + ["misschien"] * 10
+    rows = [Row(2 + i, {"E-mail": f"p{i}@example.com", "Nieuwsbrief": c, "Remarks": c}) for i, c in enumerate(cells)]
+    text = draft_mapping(headers, rows, schema, database_id=None)
+    interests = yaml.safe_load(text)["interests"]
+    assert interests["nieuwsbrief"]["column"] == "Nieuwsbrief"
+    assert proposals.Msg.YES_NO_ODD.format(values="'misschien' (10 rows)") in text
+    # a column whose name says nothing is not taken for a yes/no column with that many odd values
+    assert all(entry["column"] != "Remarks" for entry in interests.values())
+
+
 def test_a_column_of_numbers_is_no_yes_no_column():
     assert proposals.odd_yes_no_values(["0", "1", "2", "1", "0", "3"]) is None
     assert proposals.odd_yes_no_values(["0", "1", "0", "1"]) == {}
