@@ -13,7 +13,17 @@ from importer.errors import DatabaseBusy
 from importer.sandbox import Faults, Sandbox
 from importer.state import DatabaseLock, lock_name
 from tests.helpers import SAMPLE_SCHEMA, TOKEN
-from tests.test_recovery_moves import cli, emails, mapping, no_traceback, people, run_args, start, wait_until
+from tests.test_recovery_moves import (
+    cli,
+    emails,
+    mapping,
+    no_traceback,
+    people,
+    reversed_copy,
+    run_args,
+    start,
+    wait_until,
+)
 
 PORT = 8765
 LOOPBACK_SPELLINGS = [
@@ -81,9 +91,7 @@ def test_two_spellings_of_one_host_take_one_lock_and_no_password_reaches_the_fil
 def test_a_second_run_through_another_spelling_of_the_host_stops_and_creates_no_duplicate(tmp_path):
     n = 200  # the first run must still be sending when the second starts
     a = people(tmp_path / "a.csv", n)
-    b = tmp_path / "b.csv"
-    rows = a.read_text().splitlines()
-    b.write_text("\n".join([rows[0], *reversed(rows[1:])]) + "\n")
+    b = reversed_copy(a, tmp_path / "b.csv")
     m = mapping(tmp_path, "upsert")
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=40)) as sb:
         assert sb.api_url.startswith("http://127.0.0.1:")

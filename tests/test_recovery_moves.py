@@ -68,6 +68,13 @@ def people(path: Path, n: int, start: int = 0, *, name: str = "Name", end_newlin
     return path
 
 
+def reversed_copy(src: Path, dst: Path) -> Path:
+    """The same people in the opposite order: two runs that meet in the middle."""
+    rows = src.read_text().splitlines()
+    dst.write_text("\n".join([rows[0], *reversed(rows[1:])]) + "\n")
+    return dst
+
+
 def run_args(src: Path, m: Path, sb: Sandbox, *extra: str) -> list[str]:
     return ["run", str(src), "--mapping", str(m), "--api-url", sb.api_url, "--schema", str(SAMPLE_SCHEMA),
             "--quiet", *extra]
@@ -189,9 +196,7 @@ def test_overwrite_after_a_rollback_needs_no_question(tmp_path):
 def test_a_second_run_into_the_same_database_stops_naming_the_first_or_waits_for_it(tmp_path):
     n = 120  # the first run must still be sending when the second starts (a write per row, no look-ups)
     a = people(tmp_path / "a.csv", n)
-    b = tmp_path / "b.csv"
-    rows = a.read_text().splitlines()
-    b.write_text("\n".join([rows[0], *reversed(rows[1:])]) + "\n")
+    b = reversed_copy(a, tmp_path / "b.csv")
     m = mapping(tmp_path, "upsert")
     with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, faults=Faults(latency_ms=40)) as sb:
         first = start(tmp_path, *run_args(a, m, sb, "--workers", "2"))

@@ -12,28 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from importer.ui import PageServer
 from tests.ui_support import REPO, SAMPLE_SCHEMA, Visitor, csv_rows, text_of
 
 TITLE = "Export – Relations – generated 01-12-2025 08:00"
 PEOPLE = [(f"Person {i}", city, segment) for i, (city, segment) in
           enumerate([("Utrecht", "Gold"), ("Gent", "Silver"), ("Lille", "Gold"), ("Köln", "Bronze")] * 3)]
-
-
-@pytest.fixture
-def page():
-    server = PageServer().start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def visitor(page) -> Visitor:
-    v = Visitor(page)
-    assert v.login().status_code == 200
-    return v
 
 
 def export_with_a_title(folder: Path) -> Path:

@@ -15,7 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import yaml
 
 from importer.sandbox import Sandbox
@@ -37,22 +36,6 @@ from tests.ui_support import (
     text_of,
     workbook_rows,
 )
-
-
-@pytest.fixture
-def page():
-    server = PageServer().start()
-    try:
-        yield server
-    finally:
-        server.close()
-
-
-@pytest.fixture
-def visitor(page) -> Visitor:
-    v = Visitor(page)
-    assert v.login().status_code == 200
-    return v
 
 
 def fixed_country(v: Visitor) -> list[list[str]]:
