@@ -376,7 +376,7 @@ def test_an_unexpected_error_stops_the_run_resumably_instead_of_losing_rows(tmp_
             stopped = run_import(options, client, on_outcome=disk_full_on_the_fifth)
         assert stopped.stopped is StopReason.ERROR and stopped.exit_code == 3
         assert isinstance(stopped.stop_error, RunStopped) and stopped.stop_error.exit_code == 3
-        assert re.search("No space left on device.*--resume", str(stopped.stop_error))
+        assert re.search("No space left on device.*Everything done so far is recorded", str(stopped.stop_error))
         options.resume = True
         with CopernicaClient(sb.api_url, TOKEN, retry=ONE_TRY, pacer=Pacer(2)) as client:
             summary = run_import(options, client)
