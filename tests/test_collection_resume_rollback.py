@@ -14,8 +14,6 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from importer.sandbox import Sandbox
 from tests.helpers import TOKEN, cli
 from tests.test_migration_crash import start, write_files
@@ -72,7 +70,6 @@ def roll_back_to_nothing(tmp_path: Path, sb: Sandbox) -> None:
     assert (len(sb.subprofiles()), len(sb.profiles(7))) == (0, 0)
 
 
-@pytest.mark.xfail(strict=True, reason="a collection resume after a changed file loses subprofile IDs (created_before without ID); rollback leaves them")
 def test_a_line_inserted_at_the_top_keeps_every_subprofile_and_rollback_deletes_all(tmp_path):
     with Sandbox(schema=_schema(tmp_path), token=TOKEN) as sb:
         stopped_orders_run(tmp_path, sb, 8)
@@ -96,7 +93,6 @@ def test_a_line_inserted_at_the_top_keeps_every_subprofile_and_rollback_deletes_
         roll_back_to_nothing(tmp_path, sb)
 
 
-@pytest.mark.xfail(strict=True, reason="a collection resume after a changed file loses subprofile IDs (created_before without ID); rollback leaves them")
 def test_edited_rows_and_an_edited_subprofile_key_are_all_rolled_back(tmp_path):
     with Sandbox(schema=_schema(tmp_path), token=TOKEN) as sb:
         stopped_orders_run(tmp_path, sb, 6)
