@@ -113,8 +113,12 @@ class ResumePlan:
         self._claimed: set[int] = set()     # profiles (subprofiles) a moved row of this resume has taken
         # rows may have moved only when the file changed: then the journal's record of created profiles is asked
         self._moves = resume and bool(getattr(journal, "file_changed", False))
+        self._flying: dict[str, str] = {}   # digest -> state of the rows in flight at the stop (file changed)
         if resume:
             self._last_known = journal.last_row()
+            if self._moves:
+                self._flying = dict(journal.read("SELECT digest, state FROM rows WHERE state IN ('sending', "
+                                                 "'creating') AND digest IS NOT NULL"))
             if mode == "create" and has_key:
                 self._created = {folded(key): row for row, key in journal.created_keys()}
 
@@ -133,10 +137,14 @@ class ResumePlan:
                 if isinstance(verdict, Outcome):  # its earlier version was being sent: it may exist
                     return Final(Outcome(number, Status.UNKNOWN, reasons=(Reason(
                         "in_flight_changed", Msg.IN_FLIGHT_CHANGED, {"key": known.key or "?"}),), key=known.key))
-            return Send(in_flight=known.state)
+            if not self._elsewhere(known, verdict, digest):
+                return Send(in_flight=known.state)
+            known = None  # another row is at its place now (the file changed): that row is judged as itself
         moved = self._moved(number, verdict, digest)
         if moved is not None:
             return moved
+        if self._moves and isinstance(verdict, Profile) and digest in self._flying:
+            return Send(in_flight=self._flying.pop(digest))  # the row in flight at the stop, moved: looked up first
         if known is None:
             if self.resume and number > self._last_known:
                 self.added += 1
@@ -165,6 +173,11 @@ class ResumePlan:
             values = {**values, "profile": Msg.PROFILE.format(pid=pid) if pid else ""}
         return Outcome(number, Status.SKIPPED, pid, (Reason(code, template, values),), key=created.key,
                        subprofile_id=sid)
+
+    def _elsewhere(self, known: RowState, verdict: Profile | Outcome, digest: str) -> bool:
+        """The row in flight at this place has moved (the file changed): this row has another key."""
+        return self._moves and self.has_key and isinstance(verdict, Profile) and known.digest != digest \
+            and folded(verdict.key) != folded(known.key)
 
     def _moved(self, number: int, verdict: Profile | Outcome, digest: str) -> Final | None:
         """A row with the cells (and key) of a row that created a profile (subprofile), now under another number."""

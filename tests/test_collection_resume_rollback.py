@@ -14,6 +14,8 @@ import signal
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from importer.sandbox import Sandbox
 from tests.helpers import TOKEN, cli
 from tests.test_migration_crash import start, write_files
@@ -22,8 +24,9 @@ from tests.test_resume_rollback import wait_until
 CUSTOMERS, ORDERS = 8, 24
 
 
-def stopped_orders_run(tmp_path: Path, sb: Sandbox, created: int) -> dict[str, str]:
-    """The customers file, then the orders run (one worker) stopped by Ctrl-C after about ``created`` orders."""
+def stopped_orders_run(tmp_path: Path, sb: Sandbox, created: int, kill: bool = False) -> dict[str, str]:
+    """The customers file, then the orders run (one worker) stopped by Ctrl-C (``kill``: kill -9, mostly
+    while an order is in flight) after about ``created`` orders."""
     owner = write_files(tmp_path, CUSTOMERS, ORDERS)
     first = cli("run", "customers.csv", "--mapping", "customers.yaml", "--api-url", sb.api_url,
                 "--schema", "shop.yaml", "--quiet", cwd=tmp_path)
@@ -31,9 +34,9 @@ def stopped_orders_run(tmp_path: Path, sb: Sandbox, created: int) -> dict[str, s
     sb.set_faults(latency_ms=100)
     proc = start(tmp_path, sb.api_url, "--workers", "1")
     wait_until(lambda: len(sb.subprofiles(71)) >= created, proc)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGKILL if kill else signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 3 and "Traceback" not in err, err
+    assert proc.returncode == (-signal.SIGKILL if kill else 3) and "Traceback" not in err, err
     sb.set_faults(latency_ms=0)
     return owner
 
@@ -70,9 +73,10 @@ def roll_back_to_nothing(tmp_path: Path, sb: Sandbox) -> None:
     assert (len(sb.subprofiles()), len(sb.profiles(7))) == (0, 0)
 
 
-def test_a_line_inserted_at_the_top_keeps_every_subprofile_and_rollback_deletes_all(tmp_path):
+@pytest.mark.parametrize("kill", [False, True], ids=["ctrl-c", "kill-9"])
+def test_a_line_inserted_at_the_top_keeps_every_subprofile_and_rollback_deletes_all(tmp_path, kill):
     with Sandbox(schema=_schema(tmp_path), token=TOKEN) as sb:
-        stopped_orders_run(tmp_path, sb, 8)
+        stopped_orders_run(tmp_path, sb, 8, kill)
         before = {sp["fields"]["order_id"]: sp["ID"] for sp in sb.subprofiles(71)}
         assert 8 <= len(before) < ORDERS
         lines = orders_file(tmp_path)
@@ -87,7 +91,7 @@ def test_a_line_inserted_at_the_top_keeps_every_subprofile_and_rollback_deletes_
         by_key = {line["key"]: line for line in lines.values()}
         for order, sid in before.items():   # each kept its subprofile, under its new row number
             line = by_key[order]
-            assert line["subprofile_id"] == str(sid) and line["code"] == "moved", line
+            assert line["subprofile_id"] == str(sid) and line["code"] in ("moved", "recovered"), line
         live = {sp["ID"] for sp in sb.subprofiles(71)}
         assert {int(line["subprofile_id"]) for line in lines.values()} == live
         roll_back_to_nothing(tmp_path, sb)
