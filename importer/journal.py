@@ -27,11 +27,12 @@ not be found). So a resume after kill -9 knows which profiles this run may
 have created (looked up before anything else), and ``rollback`` deletes
 them too.
 
-Every profile a run creates is also kept in the ``created`` table, with its
-key and the row number and digest of the row that created it: append-only,
-never overwritten by a resume (the ``rows`` table holds the file as it is now;
-a line inserted above a created row moves it). A resume finds a moved row
-there (by its digest and key), and ``rollback`` deletes every profile in it.
+Every profile a run creates is also kept in the ``created`` table (every
+subprofile in ``created_subprofiles``), with its key and the row number and
+digest of the row that created it: append-only, never overwritten by a resume
+(the ``rows`` table holds the file as it is now; a line inserted above a
+created row moves it). A resume finds a moved row there (by its digest and
+key), and ``rollback`` deletes every ID in it: ``importer.created_record``.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from importer.dedupe import fold_key
+from importer.created_record import CREATED_TABLES, add_tables, note_created
 from importer.errors import JournalError, OutputError
 from importer.models import Outcome, Reason, Status
 from importer.run_lock import RunLock
@@ -186,7 +187,7 @@ class Journal:
             if column not in columns:
                 self._conn.execute(f"ALTER TABLE rows ADD COLUMN {column} {kind}")
         self._conn.execute(_PROFILES_TABLE)
-        _add_created_table(self._conn)
+        add_tables(self._conn)
         self.file_changed = before.file_fingerprint != identity.file_fingerprint
 
     # -- meta values (for example the run's lowest created ID) ----------------
@@ -238,10 +239,7 @@ class Journal:
                 (outcome.row, outcome.status.value, outcome.profile_id, outcome.error, outcome.attempts,
                  outcome.key, json.dumps([r.to_json() for r in outcome.reasons], ensure_ascii=False), digest,
                  outcome.subprofile_id, outcome.profile_status))
-            if outcome.status is Status.CREATED and outcome.profile_id is not None and \
-                    outcome.subprofile_id is None and not outcome.profile_status:
-                c.execute("INSERT OR IGNORE INTO created (profile_id, key, folded, row, digest) VALUES (?, ?, ?, ?, ?)",
-                          (outcome.profile_id, outcome.key, fold_key(outcome.key), outcome.row, digest))
+            note_created(c, outcome, digest)
             self._pending += 1
 
     # -- the profiles a collection import creates ------------------------------
@@ -261,18 +259,10 @@ class Journal:
         with self._lock:
             return self._conn.execute("SELECT key, state, profile_id, row FROM profiles ORDER BY row").fetchall()
 
-    # -- every profile this run created (append-only) ----------------------------
-    def created_with_digest(self, digest: str) -> list[tuple[int, int, str]]:
-        """(profile ID, row then, key) of each profile this run created from a row with these cells."""
+    def read(self, query: str, values: tuple = ()) -> list[tuple]:
+        """The rows of one query (``importer.created_record`` asks its tables through it)."""
         with self._lock:
-            return self._conn.execute("SELECT profile_id, row, key FROM created WHERE digest=? ORDER BY row",
-                                      (digest,)).fetchall()
-
-    def created_with_key(self, key: str) -> tuple[int, int] | None:
-        """(profile ID, row then) of a profile this run created with this key (compared as Copernica does)."""
-        with self._lock:
-            return self._conn.execute("SELECT profile_id, row FROM created WHERE folded=? ORDER BY row LIMIT 1",
-                                      (fold_key(key),)).fetchone()
+            return self._conn.execute(query, values).fetchall()
 
     def commit(self) -> None:
         with self._writing():
@@ -392,7 +382,7 @@ def _create_file(path: Path, identity: RunIdentity) -> None:
                 digest TEXT,                  -- of the row's cells: a resume knows a changed row
                 subprofile_id INTEGER,        -- collection imports: the row's subprofile
                 profile_status TEXT);         -- ... and what it did to its profile (created/updated/found)
-        """ + _PROFILES_TABLE + _CREATED_TABLE)
+        """ + _PROFILES_TABLE + CREATED_TABLES)
         meta = {"version": SCHEMA_VERSION, "identity": identity.__dict__, "created": time.time()}
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()])
@@ -409,31 +399,6 @@ _PROFILES_TABLE = """
         profile_id INTEGER,
         row INTEGER NOT NULL);                 -- the row that created it
 """
-
-
-_CREATED_TABLE = """
-    CREATE TABLE IF NOT EXISTS created (       -- every profile this run created: never overwritten
-        profile_id INTEGER PRIMARY KEY,
-        key TEXT NOT NULL DEFAULT '',          -- the key as sent
-        folded TEXT NOT NULL DEFAULT '',       -- ... and as Copernica compares it
-        row INTEGER NOT NULL,                  -- the row that created it, numbered as the file was then
-        digest TEXT NOT NULL DEFAULT '');      -- that row's cells then
-    CREATE INDEX IF NOT EXISTS created_digest ON created (digest);
-    CREATE INDEX IF NOT EXISTS created_folded ON created (folded);
-"""
-
-
-def _add_created_table(conn: sqlite3.Connection) -> None:
-    """A journal made before the ``created`` table gets it, filled from the rows it still has."""
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='created'").fetchone():
-        return
-    conn.executescript(_CREATED_TABLE)
-    found = conn.execute("SELECT profile_id, key, row, coalesce(digest, '') FROM rows WHERE state='final' AND "
-                         "status='created' AND profile_id IS NOT NULL AND subprofile_id IS NULL").fetchall()
-    conn.execute("BEGIN")
-    conn.executemany("INSERT OR IGNORE INTO created (profile_id, key, folded, row, digest) VALUES (?, ?, ?, ?, ?)",
-                     [(pid, key or "", fold_key(key or ""), row, digest) for pid, key, row, digest in found])
-    conn.execute("COMMIT")
 
 
 def _remove(path: Path) -> None:

@@ -299,7 +299,8 @@ def _feed(prepared: Prepared, index: DuplicateIndex, journal: Journal, recorder:
           sender: "ProfileSender") -> None:
     state_of = journal_states(journal, options.resume)
     resume = ResumePlan(journal, prepared.mapping.on_existing, bool(prepared.converter.key_fields),
-                        resume=options.resume, retry_failed=options.retry_failed)
+                        resume=options.resume, retry_failed=options.retry_failed,
+                        collection=bool(prepared.mapping.collection))
     try:
         items = classify(prepared, source_rows(prepared.sheet), index)
         if sender.looks_up:

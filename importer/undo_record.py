@@ -4,8 +4,9 @@ The run's results file says which rows created what (``created`` rows, and
 rows a resume found changed or moved since their profile was created); its
 journal, when it is still there, may know more: it is written first, and its
 ``created`` table keeps every profile the run created, even one whose row a
-resume after a changed file no longer shows. The profiles to delete are the
-union of both, each ID once. The rollback record
+resume after a changed file no longer shows (a collection import's
+``created_subprofiles`` table: every subprofile). The profiles (and
+subprofiles) to delete are the union of both, each ID once. The rollback record
 (``RESULTS.rollback.csv``) holds what earlier rollbacks deleted, in the
 results file's own layout. ``plan_rollback`` puts them together, with the notes a
 rollback says first (updated profiles are not restored, profiles a later run
@@ -37,6 +38,8 @@ class Msg:
                      "deleting them deletes those updates too (profiles {ids})")
     JOURNAL_ONLY = ("note: {n:,} of the profiles this run created are in its journal but in no 'created' row of "
                     "the results file (the file changed between a stop and its --resume); they are deleted too")
+    SUB_JOURNAL_ONLY = ("note: {n:,} of the subprofiles this run created are in its journal but in no 'created' row "
+                        "of the results file (the file changed between a stop and its --resume); they are deleted too")
     SUB_UPDATED_NOT_RESTORED = ("note: {n:,} subprofiles were updated by this run; a rollback does not delete "
                                 "them and cannot restore their earlier values")
 
@@ -49,6 +52,7 @@ class RunRecord:
     unknown: int = 0
     in_flight: int = 0
     journal_only: int = 0                                  # created profiles only the journal knows
+    sub_journal_only: int = 0                              # ... and subprofiles
     collection: bool = False                               # a collection import: subprofiles too
     subprofiles: dict[int, tuple[int, int | None]] = field(default_factory=dict)  # subprofile ID -> (row, profile)
 
@@ -60,7 +64,7 @@ def read_run(results: Path) -> RunRecord:
         if "subprofile_id" in line:  # a collection import: the row's subprofile, and maybe its profile
             record.collection = True
             sid = line["subprofile_id"]
-            if status == "created" and sid.isdigit():
+            if sid.isdigit() and (status == "created" or _CREATED_CODES & set(line.get("code", "").split(";"))):
                 record.subprofiles.setdefault(int(sid), (int(line["row"]), int(pid) if pid.isdigit() else None))
             if line.get("profile_status") == "created" and pid.isdigit():
                 record.created.setdefault(int(pid), int(line["row"]))
@@ -88,9 +92,13 @@ def _add_journal(journal: Path, record: RunRecord) -> None:
                 "SELECT 1 FROM meta WHERE name='collection'").fetchone() is not None
             if collection:
                 record.collection = True
-                for row, pid, sid in conn.execute("SELECT row, profile_id, subprofile_id FROM rows WHERE "
-                                                  "state='final' AND status='created' AND subprofile_id IS NOT NULL"):
+                before = len(record.subprofiles)
+                query = ("SELECT row, profile_id, subprofile_id FROM created_subprofiles" if "created_subprofiles"
+                         in tables else "SELECT row, profile_id, subprofile_id FROM rows WHERE state='final' AND "
+                         "status='created' AND subprofile_id IS NOT NULL")
+                for row, pid, sid in conn.execute(query):
                     record.subprofiles.setdefault(int(sid), (int(row), pid))
+                record.sub_journal_only = len(record.subprofiles) - before
                 for row, pid in conn.execute("SELECT row, profile_id FROM profiles WHERE state='created' "
                                              "AND profile_id IS NOT NULL"):
                     record.created.setdefault(int(pid), int(row))
@@ -194,6 +202,8 @@ def plan_rollback(results: Path, output: Path) -> Plan:
         notes.append(Msg.IN_FLIGHT.format(n=record.in_flight))
     if record.journal_only:
         notes.append(Msg.JOURNAL_ONLY.format(n=record.journal_only))
+    if record.sub_journal_only:
+        notes.append(Msg.SUB_JOURNAL_ONLY.format(n=record.sub_journal_only))
     later, files = updated_later(results, {pid for _, pid in todo})
     if later:
         shown = sorted(later)

@@ -141,3 +141,28 @@ def test_a_refused_resume_leaves_no_file_open(tmp_path):
     assert refused.value.__traceback__ is not None  # its frames (and what they hold) are still alive here
     assert len(os.listdir("/proc/self/fd")) == open_files
     RunLock(path).acquire().release()  # and the run's lock was let go
+
+
+def test_a_journal_without_the_subprofile_record_gets_it_filled_from_its_rows_and_keeps_it(tmp_path):
+    """A collection import's journal made before ``created_subprofiles``: its created rows fill it when
+    opened; a later outcome of a row (a resume after the file changed) never renumbers nor removes one."""
+    from importer.created_record import CreatedRecord
+    path = tmp_path / "r.journal"
+    with Journal.open(path, IDENTITY, resume=False) as j:
+        j.set_meta("collection", {"id": 71, "name": "Orders"})
+        j.record(Outcome(2, Status.CREATED, 7, (), 1, "O-1", subprofile_id=5001, profile_status="created"), "d2")
+        j.record(Outcome(3, Status.CREATED, 7, (), 1, "O-2", subprofile_id=5002, profile_status="found"), "d3")
+        j.commit()
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP TABLE created_subprofiles")
+    with Journal.open(path, IDENTITY, resume=True) as j:
+        record = CreatedRecord(j, subprofiles=True)
+        found = record.with_digest("d2")
+        assert [(c.subprofile_id, c.profile_id, c.row, c.key, c.profile_status) for c in found] == [
+            (5001, 7, 2, "O-1", "created")]
+        assert j.read("SELECT collection_id FROM created_subprofiles") == [(71,), (71,)]
+        j.record(Outcome(3, Status.SKIPPED, None, (), 0, "O-9"), "other")   # row 3 is another row now
+        j.record(Outcome(4, Status.CREATED, 7, (), 1, "O-2", subprofile_id=5002, profile_status="found"), "d3")
+        j.commit()
+        assert record.with_key("o-2").row == 3 and record.with_key("O-3") is None
+        assert CreatedRecord(j, subprofiles=False).with_digest("d2") == []
