@@ -265,21 +265,21 @@ def test_a_rollback_that_cannot_reach_copernica_names_the_host_and_stops(tmp_pat
 
 # -- 4, 5. a stopped rollback exits 3; SIGTERM during an outage stops it within seconds --------------------------
 def test_sigterm_stops_a_rollback_waiting_out_an_outage_with_exit_3_and_every_delete_recorded(tmp_path):
-    sb = Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, db_path=tmp_path / "sandbox.sqlite").start()
-    try:
+    with Sandbox(schema=SAMPLE_SCHEMA, token=TOKEN, db_path=tmp_path / "sandbox.sqlite") as sb:
         write_people(tmp_path / "s.csv", 60)
         (tmp_path / "m2.yaml").write_text(MAPPING)
         assert cli(tmp_path, *run_args(sb)).returncode == 0
         sb.set_faults(latency_ms=100)
         proc = start(tmp_path, "rollback", "s.results.csv", "--yes", "--workers", "2")
         wait_until(lambda: sb.stats().get("deleted", 0) >= 4, proc)
-    finally:
-        sb.close()  # Copernica goes away mid-rollback
-    time.sleep(3)   # the rollback retries, then waits out the outage
-    assert proc.poll() is None
-    sent = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=60)
+        # Copernica overloaded mid-rollback: every answer a 503 with Retry-After 60, so the
+        # rollback waits (a server that is gone altogether stops it on its own: another test)
+        sb.set_faults(rate_503=1.0, retry_after=60)
+        time.sleep(3)
+        assert proc.poll() is None
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
     assert time.monotonic() - sent < 8, err
     assert proc.returncode == 3 and "Traceback" not in err and TOKEN not in err + out, err
     removed = {p.id for p in read_all_profiles(tmp_path / "sandbox.sqlite") if p.removed is not None}
