@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from importer.errors import RunBusy
-from importer.state import Busy, lock_file, unlock_file
+from importer.state import Busy, HeldLock, lock_file
 
 __all__ = ["RunLock"]
 
@@ -18,7 +18,7 @@ class Msg:
     LOCK_HOLDER = " (process {pid})"
 
 
-class RunLock:
+class RunLock(HeldLock):
     """An OS-level lock on one run's journal: refused while another process
     holds it, freed when that process ends (even by kill -9). Runs, resumes
     and rollbacks of one results file take it, so they never overlap.
@@ -42,13 +42,3 @@ class RunLock:
         self._file = f
         return self
 
-    def release(self) -> None:
-        f, self._file = self._file, None
-        if f is not None:
-            unlock_file(self.path, f)
-
-    def __enter__(self) -> "RunLock":
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()

@@ -200,7 +200,28 @@ def _hosts_file() -> dict[str, str]:
     return names
 
 
-class DatabaseLock:
+class HeldLock:
+    """A lock file held while ``acquire`` (in the subclass) has it: released by
+    ``release`` or at the end of a ``with`` block, the file removed when unused."""
+    path: Path
+    _file = None
+
+    def acquire(self):  # each lock says how it waits and what it says when busy
+        raise NotImplementedError
+
+    def release(self) -> None:
+        f, self._file = self._file, None
+        if f is not None:
+            unlock_file(self.path, f)
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class DatabaseLock(HeldLock):
     """An OS-level lock on one database of one API host (freed when the process ends, kill -9 included).
 
     ``host`` is the API's URL or its ``host[:port]``; every spelling of one
@@ -235,13 +256,3 @@ class DatabaseLock:
         self._file = f
         return self
 
-    def release(self) -> None:
-        f, self._file = self._file, None
-        if f is not None:
-            unlock_file(self.path, f)
-
-    def __enter__(self) -> "DatabaseLock":
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
