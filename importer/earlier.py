@@ -108,16 +108,23 @@ def refuse_resume_after_rollback(journal_path: Path, results: Path, default_reco
                                                      created=earlier.known, record=record, command=command))
 
 
-def _rollback_record(journal_path: Path) -> Path | None:
+def _meta_value(journal_path: Path, name: str) -> object | None:
+    """One JSON value of the journal's meta table, read without taking the run's lock;
+    None when the journal cannot be read or holds no such value."""
     try:
         conn = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
         try:
-            row = conn.execute("SELECT value FROM meta WHERE name='rolled_back'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE name=?", (name,)).fetchone()
         finally:
             conn.close()
     except sqlite3.Error:
         return None
-    return Path(json.loads(row[0])["record"]) if row else None
+    return json.loads(row[0]) if row else None
+
+
+def _rollback_record(journal_path: Path) -> Path | None:
+    value = _meta_value(journal_path, "rolled_back")
+    return Path(value["record"]) if isinstance(value, dict) else None
 
 
 def _deleted_ids(record: Path) -> set[int]:
@@ -171,15 +178,8 @@ def recorded_api(journal_path: Path) -> dict | None:
     taking the run's lock; None when there is no journal or no record."""
     if not Path(journal_path).exists():
         return None
-    try:
-        conn = sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True)
-        try:
-            row = conn.execute("SELECT value FROM meta WHERE name='api'").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
-    return json.loads(row[0]) if row else None
+    value = _meta_value(journal_path, "api")
+    return value if isinstance(value, dict) else None
 
 
 def sandbox_run(journal_path: Path, results: Path) -> bool:
