@@ -263,8 +263,9 @@ def _email_columns_by_values(columns: dict[str, list[str]], schema: DatabaseSche
 
 
 def _holds_emails(values: list[str]) -> bool:
-    shaped = sum(_EMAIL_SHAPE.fullmatch(v.strip()) is not None for v in values if v.strip())
-    return shaped >= 2 and shaped >= EMAIL_SHARE * sum(1 for v in values if v.strip())
+    """``values``: a column's sample cells as ``sample_values`` gives them (trimmed, none empty)."""
+    shaped = sum(_EMAIL_SHAPE.fullmatch(v) is not None for v in values)
+    return shaped >= 2 and shaped >= EMAIL_SHARE * len(values)
 
 
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

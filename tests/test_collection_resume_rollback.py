@@ -19,7 +19,7 @@ import pytest
 from importer.sandbox import Sandbox
 from tests.helpers import TOKEN, cli
 from tests.test_migration_crash import start, write_files
-from tests.test_resume_rollback import wait_until
+from tests.test_recovery_moves import wait_until
 
 CUSTOMERS, ORDERS = 8, 24
 

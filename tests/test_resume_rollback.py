@@ -7,7 +7,6 @@ Real `python -m importer` processes against a sandbox over HTTP.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import sqlite3
@@ -22,7 +21,8 @@ from urllib.parse import urlsplit
 
 from importer.sandbox import Sandbox
 from importer.sandbox.store import read_all_profiles
-from tests.helpers import REPO, SAMPLE_CSV, SAMPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, read_results
+from tests.helpers import SAMPLE_CSV, SAMPLE_MAPPING, SAMPLE_SCHEMA, TOKEN, read_results
+from tests.test_recovery_moves import env, start, wait_until
 
 MAPPING = """\
 database: 2
@@ -35,32 +35,12 @@ fields:
 """
 
 
-def env(tmp_path: Path) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("COPERNICA_")}
-    return base | {"COPERNICA_ACCESS_TOKEN": TOKEN, "PYTHONPATH": str(REPO),
-                   "COPERNICA_STATE_DIR": str(tmp_path / "state")}
-
-
 def cli(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "importer", *args], cwd=tmp_path, env=env(tmp_path),
                           capture_output=True, text=True, timeout=timeout)
     for text in (done.stdout, done.stderr):
         assert "Traceback" not in text and TOKEN not in text, text
     return done
-
-
-def start(tmp_path: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "importer", *args], cwd=tmp_path, env=env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_until(check, proc: subprocess.Popen | None = None, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if proc is not None:
-            assert proc.poll() is None, f"ended first: {proc.communicate()}"
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
 
 
 def write_people(path: Path, n: int) -> Path:
